@@ -1,0 +1,1 @@
+"""waihu: asr package."""

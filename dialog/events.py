@@ -1,0 +1,66 @@
+"""Events the engine consumes: what happened on the call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Answered:
+    """The callee picked up: the engine greets."""
+
+
+@dataclass(frozen=True)
+class UserUtterance:
+    """The callee said something, already understood by the NLU."""
+
+    text: str
+    intent: str
+    confidence: float = 1.0
+    entities: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class NoInput:
+    """The callee stayed silent past the node's timeout."""
+
+
+@dataclass(frozen=True)
+class DtmfDigit:
+    """The callee pressed a key."""
+
+    digit: str
+
+
+@dataclass(frozen=True)
+class BargeIn:
+    """The callee started speaking while the robot was speaking."""
+
+
+@dataclass(frozen=True)
+class CalleeHangup:
+    """The callee hung up."""
+
+
+@dataclass(frozen=True)
+class TransferCompleted:
+    """A human seat took the call."""
+
+
+@dataclass(frozen=True)
+class TransferFailed:
+    """No seat answered (or the transfer was refused)."""
+
+    reason: str = "no_seat"
+
+
+Event = (
+    Answered
+    | UserUtterance
+    | NoInput
+    | DtmfDigit
+    | BargeIn
+    | CalleeHangup
+    | TransferCompleted
+    | TransferFailed
+)

@@ -1,0 +1,270 @@
+"""Semantic checks of a schema-valid flow: references, reachability, coverage, variables, grading.
+
+Each check returns ``(path, message, severity)``; the loader turns the path into FILE:LINE:COL.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator
+from pathlib import Path
+
+from dialog.schema import (
+    BUILTIN_INTENTS,
+    FAQ_PREFIX,
+    RESERVED_STEPS,
+    Cell,
+    Flow,
+)
+from dialog.templates import TemplateError, placeholders
+from dialog.yaml_positions import Path as YamlPath
+
+Finding = tuple[YamlPath, str, str]
+
+
+def _cells(flow: Flow) -> Iterator[tuple[YamlPath, Cell]]:
+    """Every answer-table cell of the flow with its path."""
+    for node_id, node in flow.nodes.items():
+        for intent, cell in node.answers.items():
+            yield ("nodes", node_id, "answers", intent), cell
+    for intent, cell in flow.global_answers.items():
+        yield ("global", intent), cell
+    for kind in ("no_input", "no_match"):
+        policy = getattr(flow.fallbacks, kind)
+        if policy is not None:
+            yield ("fallbacks", kind, "exhausted"), policy.exhausted
+
+
+def _texts(flow: Flow) -> Iterator[tuple[YamlPath, str]]:
+    """Every text the robot may say, with its path, for variable checks."""
+    for node_id, node in flow.nodes.items():
+        for index, prompt in enumerate(node.prompt):
+            yield ("nodes", node_id, "prompt", index), prompt
+    for path, cell in _cells(flow):
+        for index, reply in enumerate(cell.reply):
+            yield (*path, "reply", index), reply
+    for index, entry in enumerate(flow.kb_entries):
+        for answer_index, answer in enumerate(entry.answer):
+            yield ("knowledge_base", index, "answer", answer_index), answer
+    for kind in ("no_input", "no_match"):
+        policy = getattr(flow.fallbacks, kind)
+        if policy is not None:
+            for index, reply in enumerate(policy.replies):
+                yield ("fallbacks", kind, "replies", index), reply
+    for index, reply in enumerate(flow.transfer.failed_reply):
+        yield ("transfer", "failed_reply", index), reply
+    for index, reply in enumerate(flow.settings.max_turns_reply):
+        yield ("settings", "max_turns_reply", index), reply
+
+
+def _check_node_ids(flow: Flow) -> Iterator[Finding]:
+    for node_id in flow.nodes:
+        if node_id in RESERVED_STEPS:
+            yield ("nodes", node_id), f"node id '{node_id}' is a reserved step name; rename the node", "error"
+    if flow.start not in flow.nodes:
+        yield ("start",), f"start node '{flow.start}' is not defined under nodes:", "error"
+
+
+def _check_steps(flow: Flow) -> Iterator[Finding]:
+    for path, cell in _cells(flow):
+        if cell.next not in RESERVED_STEPS and cell.next not in flow.nodes:
+            yield (
+                (*path, "next"),
+                f"next step '{cell.next}' is not a node nor one of {', '.join(RESERVED_STEPS)}",
+                "error",
+            )
+        if path[0] == "fallbacks" and cell.next in ("stay", "repeat", "return"):
+            yield (*path, "next"), "exhausted fallback must end the call or go to a node, not loop", "error"
+    for index, entry in enumerate(flow.kb_entries):
+        if entry.then not in ("return", "hangup", "transfer", "stay") and entry.then not in flow.nodes:
+            yield (
+                ("knowledge_base", index, "then"),
+                f"then '{entry.then}' is not a node nor return/hangup/transfer",
+                "error",
+            )
+    on_failed = flow.transfer.on_failed
+    if on_failed is not None and on_failed not in flow.nodes:
+        yield ("transfer", "on_failed"), f"transfer.on_failed node '{on_failed}' is not defined", "error"
+
+
+def _used_intents(flow: Flow) -> Iterator[tuple[YamlPath, str]]:
+    for node_id, node in flow.nodes.items():
+        for intent in node.answers:
+            yield ("nodes", node_id, "answers", intent), intent
+        for key, intent in node.dtmf.items():
+            yield ("nodes", node_id, "dtmf", key), intent
+    for intent in flow.global_answers:
+        yield ("global", intent), intent
+    for index, rule in enumerate(flow.grading.rules):
+        for clause in ("intents_any", "intents_none"):
+            for item_index, intent in enumerate(getattr(rule.when, clause)):
+                yield ("grading", "rules", index, "when", clause, item_index), intent
+
+
+def _check_intents(flow: Flow) -> Iterator[Finding]:
+    kb_ids = {entry.id for entry in flow.kb_entries}
+    used: set[str] = set()
+    for path, intent in _used_intents(flow):
+        used.add(intent)
+        if intent in BUILTIN_INTENTS:
+            continue
+        if intent.startswith(FAQ_PREFIX):
+            if intent.removeprefix(FAQ_PREFIX) not in kb_ids:
+                yield path, f"'{intent}' names no knowledge-base entry", "error"
+            continue
+        if intent not in flow.intents:
+            yield path, f"intent '{intent}' is not defined under intents: (give it examples)", "error"
+    for name, definition in flow.intents.items():
+        if name in BUILTIN_INTENTS or name.startswith(FAQ_PREFIX):
+            yield ("intents", name), f"'{name}' is produced by the engine and cannot be defined", "error"
+        elif not definition.examples:
+            yield ("intents", name), f"intent '{name}' has no examples", "error"
+        elif name not in used:
+            yield (
+                ("intents", name),
+                f"intent '{name}' is defined but no node or global cell uses it",
+                "warning",
+            )
+
+
+def _check_kb(flow: Flow) -> Iterator[Finding]:
+    seen: dict[str, int] = {}
+    for index, entry in enumerate(flow.kb_entries):
+        if entry.id in seen:
+            yield (
+                ("knowledge_base", index, "id"),
+                f"knowledge-base id '{entry.id}' is duplicated (first at entry {seen[entry.id] + 1})",
+                "error",
+            )
+        else:
+            seen[entry.id] = index
+        if not entry.questions:
+            yield (
+                ("knowledge_base", index),
+                f"knowledge-base entry '{entry.id}' has no example questions",
+                "error",
+            )
+
+
+def _check_coverage(flow: Flow) -> Iterator[Finding]:
+    defaults = {"no_match": flow.fallbacks.no_match, "no_input": flow.fallbacks.no_input}
+    for node_id, node in flow.nodes.items():
+        if node.then != "listen":
+            if node.answers:
+                yield (
+                    ("nodes", node_id, "answers"),
+                    f"node '{node_id}' ends with '{node.then}': its answers are never used",
+                    "warning",
+                )
+            continue
+        for event in BUILTIN_INTENTS:
+            if event not in node.answers and event not in flow.global_answers and defaults[event] is None:
+                yield (
+                    ("nodes", node_id),
+                    f"node '{node_id}' does not handle {event} (add a cell or fallbacks.{event})",
+                    "error",
+                )
+
+
+def _check_reachability(flow: Flow) -> Iterator[Finding]:
+    if flow.start not in flow.nodes:
+        return
+    edges: dict[str, set[str]] = {node_id: set() for node_id in flow.nodes}
+    everywhere: set[str] = {cell.next for _path, cell in _cells(flow) if _path[0] != "nodes"}
+    everywhere |= {entry.then for entry in flow.kb_entries}
+    if flow.transfer.on_failed:
+        everywhere.add(flow.transfer.on_failed)
+    for node_id, node in flow.nodes.items():
+        edges[node_id] = {cell.next for cell in node.answers.values()} | everywhere
+    reached = {flow.start}
+    queue = deque([flow.start])
+    while queue:
+        for target in edges[queue.popleft()]:
+            if target in flow.nodes and target not in reached:
+                reached.add(target)
+                queue.append(target)
+    for node_id in flow.nodes:
+        if node_id not in reached:
+            yield (
+                ("nodes", node_id),
+                f"node '{node_id}' is unreachable from start node '{flow.start}'",
+                "error",
+            )
+
+
+def _check_variables(flow: Flow) -> Iterator[Finding]:
+    for path, text in _texts(flow):
+        try:
+            names = placeholders(text)
+        except TemplateError as exc:
+            yield path, str(exc), "error"
+            continue
+        for name in names:
+            if name not in flow.variables:
+                yield path, f"variable '{{{name}}}' is not declared under variables:", "error"
+
+
+def _check_audio(flow: Flow, base_dir: Path | None) -> Iterator[Finding]:
+    if base_dir is None:
+        return
+    for node_id, node in flow.nodes.items():
+        if node.audio is None:
+            continue
+        if not (base_dir / node.audio).is_file():
+            yield ("nodes", node_id, "audio"), f"audio file not found: {node.audio}", "error"
+        if placeholders(node.prompt[0]):
+            yield (
+                ("nodes", node_id, "audio"),
+                "a recording can only stand for a prompt without variables",
+                "error",
+            )
+
+
+def _check_grading(flow: Flow) -> Iterator[Finding]:
+    grading = flow.grading
+    grades = set(grading.grades)
+    if len(grades) != len(grading.grades):
+        yield ("grading", "grades"), "grade letters are duplicated", "error"
+    if grading.default not in grades:
+        yield (
+            ("grading", "default"),
+            f"default grade '{grading.default}' is not one of {grading.grades}",
+            "error",
+        )
+    tags_set = {tag for node in flow.nodes.values() for tag in node.tags}
+    tags_set |= {tag for _path, cell in _cells(flow) for tag in cell.tags}
+    tags_set |= {tag for entry in flow.kb_entries for tag in entry.tags}
+    for index, rule in enumerate(grading.rules):
+        path = ("grading", "rules", index)
+        if rule.grade not in grades:
+            yield (*path, "grade"), f"grade '{rule.grade}' is not one of {grading.grades}", "error"
+        for clause in ("reached_any", "reached_all", "not_reached"):
+            for item_index, node_id in enumerate(getattr(rule.when, clause)):
+                if node_id not in flow.nodes:
+                    yield (*path, "when", clause, item_index), f"node '{node_id}' is not defined", "error"
+        for clause in ("tags_any", "tags_all", "tags_none"):
+            for item_index, tag in enumerate(getattr(rule.when, clause)):
+                if tag not in tags_set:
+                    yield (
+                        (*path, "when", clause, item_index),
+                        f"tag '{tag}' is never set by the flow",
+                        "warning",
+                    )
+
+
+def check_semantics(flow: Flow, base_dir: Path | None = None) -> list[Finding]:
+    """All semantic findings for ``flow``; ``base_dir`` resolves recorded-audio paths."""
+    findings: list[Finding] = []
+    for check in (
+        _check_node_ids,
+        _check_steps,
+        _check_intents,
+        _check_kb,
+        _check_coverage,
+        _check_reachability,
+        _check_variables,
+        _check_grading,
+    ):
+        findings.extend(check(flow))
+    findings.extend(_check_audio(flow, base_dir))
+    return findings

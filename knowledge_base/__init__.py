@@ -1,0 +1,1 @@
+"""waihu: knowledge_base package."""

@@ -1,0 +1,160 @@
+"""High-precision rules: exact examples, operator regexes, keywords (longest match wins), fuzzy n-grams.
+
+Works without any model, so the simulator and flow tests run anywhere; the embedding model
+(``nlu.model``) layers on top of it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from dialog.schema import FAQ_PREFIX, Flow
+from nlu.base import NO_MATCH, NluResult
+from nlu.normalize import is_cjk, normalize
+
+EXAMPLE_CONFIDENCE = 1.0
+PATTERN_CONFIDENCE = 0.95
+
+
+@dataclass
+class IntentRules:
+    """Normalised examples, keywords and compiled patterns of one intent."""
+
+    name: str
+    examples: list[str] = field(default_factory=list)
+    keywords: list[str] = field(default_factory=list)
+    patterns: list[re.Pattern[str]] = field(default_factory=list)
+
+
+def features(text: str) -> set[str]:
+    """Character unigrams and bigrams for Chinese, words and word bigrams for Latin text."""
+    grams: set[str] = set()
+    for chunk in text.split(" "):
+        if chunk and all(is_cjk(ch) for ch in chunk):
+            grams.update(chunk)
+            grams.update(chunk[i : i + 2] for i in range(len(chunk) - 1))
+        elif chunk:
+            grams.add(chunk)
+    words = text.split(" ")
+    grams.update(f"{a} {b}" for a, b in itertools.pairwise(words))
+    return grams
+
+
+def dice(a: set[str], b: set[str]) -> float:
+    """Dice coefficient of two feature sets."""
+    if not a or not b:
+        return 0.0
+    return 2 * len(a & b) / (len(a) + len(b))
+
+
+def _keyword_regex(keyword: str) -> re.Pattern[str]:
+    # Latin keywords must match whole words ("no" must not fire inside "know").
+    escaped = re.escape(keyword)
+    if keyword and not is_cjk(keyword[0]):
+        escaped = r"(?<![a-z0-9'])" + escaped
+    if keyword and not is_cjk(keyword[-1]):
+        escaped += r"(?![a-z0-9'])"
+    return re.compile(escaped)
+
+
+class RuleClassifier:
+    """Keyword/regex/example classifier built from a flow's intents and knowledge base."""
+
+    def __init__(self, intents: Iterable[IntentRules], threshold: float = 0.5) -> None:
+        self.intents = {rules.name: rules for rules in intents}
+        self.threshold = threshold
+        self._example_index: dict[str, str] = {}
+        self._features: dict[str, list[set[str]]] = {}
+        self._keywords: list[tuple[re.Pattern[str], str, str]] = []
+        for rules in self.intents.values():
+            for example in rules.examples:
+                self._example_index.setdefault(example, rules.name)
+            self._features[rules.name] = [features(example) for example in rules.examples]
+            for keyword in rules.keywords:
+                self._keywords.append((_keyword_regex(keyword), keyword, rules.name))
+
+    @classmethod
+    def from_flow(cls, flow: Flow) -> RuleClassifier:
+        """Rules for every intent of ``flow`` and every KB entry (as ``faq:<id>``)."""
+        rules = [
+            IntentRules(
+                name,
+                [normalize(text) for text in definition.examples],
+                [normalize(text) for text in definition.keywords],
+                [re.compile(pattern) for pattern in definition.patterns],
+            )
+            for name, definition in flow.intents.items()
+        ]
+        rules += [
+            IntentRules(
+                FAQ_PREFIX + entry.id,
+                [normalize(text) for text in entry.questions],
+                [normalize(text) for text in entry.keywords],
+                [re.compile(pattern) for pattern in entry.patterns],
+            )
+            for entry in flow.kb_entries
+        ]
+        return cls(rules, threshold=flow.settings.nlu_threshold)
+
+    def _keyword_scores(self, text: str, allowed: set[str]) -> dict[str, float]:
+        """Coverage of the text by each intent's keywords; a longer overlapping keyword wins."""
+        spans: list[tuple[int, int, str]] = []
+        for regex, _keyword, intent in self._keywords:
+            if intent in allowed:
+                spans += [(m.start(), m.end(), intent) for m in regex.finditer(text)]
+        # Drop spans strictly inside a longer one: "不需要" (deny) hides "需要" (affirm).
+        kept = [
+            span
+            for span in spans
+            if not any(
+                other[0] <= span[0] and span[1] <= other[1] and other[1] - other[0] > span[1] - span[0]
+                for other in spans
+            )
+        ]
+        covered: dict[str, set[int]] = {}
+        for start, end, intent in kept:
+            covered.setdefault(intent, set()).update(range(start, end))
+        length = max(len(text.replace(" ", "")), 1)
+        return {intent: min(len(chars) / length, 1.0) for intent, chars in covered.items()}
+
+    def scores(self, text: str, candidates: Sequence[str] | None = None) -> tuple[str, dict[str, float], str]:
+        """Normalised text, a score per candidate intent and which layer decided the best one."""
+        allowed = set(candidates) if candidates is not None else set(self.intents)
+        normalized = normalize(text)
+        scores: dict[str, float] = {}
+        if not normalized:
+            return normalized, scores, "none"
+        exact = self._example_index.get(normalized)
+        if exact in allowed:
+            return normalized, {exact: EXAMPLE_CONFIDENCE}, "example"
+        for intent in allowed:
+            rules = self.intents.get(intent)
+            if rules and any(pattern.search(normalized) for pattern in rules.patterns):
+                scores[intent] = PATTERN_CONFIDENCE
+        if scores:
+            return normalized, scores, "pattern"
+        for intent, coverage in self._keyword_scores(normalized, allowed).items():
+            scores[intent] = 0.6 + 0.3 * coverage
+        source = "keyword" if scores else "fuzzy"
+        query = features(normalized)
+        for intent in allowed:
+            similarity = max(
+                (dice(query, example) for example in self._features.get(intent, [])), default=0.0
+            )
+            if similarity > scores.get(intent, 0.0):
+                scores[intent] = similarity
+        return normalized, scores, source
+
+    def classify(self, text: str, candidates: Sequence[str] | None = None) -> NluResult:
+        """Best candidate intent, or ``no_match`` below the threshold."""
+        normalized, scores, source = self.scores(text, candidates)
+        ranked = sorted(scores.items(), key=lambda item: item[1], reverse=True)
+        alternatives = tuple((intent, round(score, 4)) for intent, score in ranked[:3])
+        if not ranked or ranked[0][1] < self.threshold:
+            best = ranked[0][1] if ranked else 0.0
+            return NluResult(NO_MATCH, round(best, 4), normalized, "none", alternatives=alternatives)
+        intent, score = ranked[0]
+        return NluResult(intent, round(score, 4), normalized, source, alternatives=alternatives)

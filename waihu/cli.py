@@ -1,0 +1,128 @@
+"""The ``waihu`` command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from dialog.loader import load_flow, load_flow_file
+from dialog.problems import FlowError
+from dialog.schema import Flow, json_schema
+
+app = typer.Typer(help="waihu — outbound voice robot.", no_args_is_help=True, add_completion=False)
+flow_app = typer.Typer(help="Validate, test and inspect flows.", no_args_is_help=True)
+app.add_typer(flow_app, name="flow")
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _parse_vars(pairs: list[str] | None) -> dict[str, str]:
+    variables: dict[str, str] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise typer.BadParameter(f"--var expects key=value, got {pair!r}")
+        variables[key.strip()] = value
+    return variables
+
+
+def _load_or_exit(path: Path) -> Flow:
+    try:
+        return load_flow(path)
+    except FlowError as exc:
+        for problem in exc.problems:
+            err_console.print(problem.format(), markup=False, highlight=False)
+        raise typer.Exit(1) from exc
+
+
+@flow_app.command("validate")
+def flow_validate(paths: Annotated[list[Path], typer.Argument(help="Flow YAML files.")]) -> None:
+    """Check flows for schema and semantic problems, printed as FILE:LINE:COL: message."""
+    errors = 0
+    for path in paths:
+        loaded = load_flow_file(path)
+        for problem in loaded.problems:
+            print(problem.format())
+        errors += len(loaded.errors)
+        if not loaded.errors:
+            console.print(f"[green]ok[/] {path}", highlight=False)
+    if errors:
+        print(f"{errors} error(s)", file=sys.stderr)
+        raise typer.Exit(1)
+
+
+@flow_app.command("schema")
+def flow_schema() -> None:
+    """Print the JSON Schema of flow files (for editor autocompletion)."""
+    print(json.dumps(json_schema(), ensure_ascii=False, indent=2))
+
+
+@flow_app.command("test")
+def flow_test(
+    paths: Annotated[
+        list[Path], typer.Argument(help="Flow files (their tests/ file is used) or test files.")
+    ],
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Print transcripts.")] = False,
+) -> None:
+    """Run flow tests: scripted conversations with expectations."""
+    from waihu.flowtest import run_test_file
+
+    table = Table(title="flow tests")
+    for column in ("file", "case", "result"):
+        table.add_column(column)
+    failed = passed = 0
+    details: list[str] = []
+    for path in paths:
+        try:
+            results = run_test_file(path)
+        except (ValueError, OSError) as exc:
+            err_console.print(str(exc), markup=False)
+            failed += 1
+            continue
+        for result in results:
+            if result.passed:
+                passed += 1
+            else:
+                failed += 1
+                details.append(f"{path} :: {result.name}")
+                details += [f"  {failure}" for failure in result.failures]
+            if verbose or not result.passed:
+                details += [f"    {line}" for line in result.transcript]
+            table.add_row(str(path), result.name, "[green]pass[/]" if result.passed else "[red]FAIL[/]")
+    console.print(table)
+    for line in details:
+        console.print(line, markup=False, highlight=False)
+    print(f"{passed} passed, {failed} failed")
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command("chat")
+def chat(
+    flow_path: Annotated[Path, typer.Argument(metavar="FLOW", help="Flow YAML file.")],
+    var: Annotated[
+        list[str] | None, typer.Option("--var", help="Variable as key=value (repeatable).")
+    ] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the final result as JSON.")] = False,
+) -> None:
+    """Chat with a flow as the callee: an empty line is a no-input timeout, /hangup hangs up."""
+    from waihu.simulator import run_chat
+
+    flow = _load_or_exit(flow_path)
+    run_chat(flow, _parse_vars(var), console=console, json_out=json_out)
+
+
+def main() -> None:
+    """Entry point of the ``waihu`` console script."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

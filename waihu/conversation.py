@@ -1,0 +1,106 @@
+"""The conversation loop's text core: NLU + engine behind one small API.
+
+The text simulator (``waihu chat``), flow tests and the console drive it directly; the audio and
+SIP loops wrap it with VAD/ASR in front and TTS behind, so all of them behave the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from dialog import actions as act
+from dialog import events as ev
+from dialog.engine import Engine
+from dialog.schema import Flow
+from dialog.state import CallResult
+from nlu.base import IntentClassifier, NluResult
+from nlu.intent_space import candidates
+from nlu.rules import RuleClassifier
+
+
+@dataclass
+class TurnOutput:
+    """What the robot did in response to one input: its actions and the NLU verdict."""
+
+    actions: list[act.Action]
+    nlu: NluResult | None = None
+    node: str | None = None
+    events: list[ev.Event] = field(default_factory=list)
+
+    @property
+    def said(self) -> list[str]:
+        """Texts the robot spoke, in order."""
+        return [action.text for action in self.actions if isinstance(action, act.Say)]
+
+    @property
+    def reply_text(self) -> str:
+        """Everything the robot said, joined."""
+        return " ".join(self.said)
+
+
+class Conversation:
+    """One call of a flow driven by text (or by ASR output)."""
+
+    def __init__(
+        self,
+        flow: Flow,
+        classifier: IntentClassifier | None = None,
+        variables: Mapping[str, str] | None = None,
+        *,
+        auto_complete_transfer: bool = True,
+    ) -> None:
+        self.flow = flow
+        self.classifier = classifier or RuleClassifier.from_flow(flow)
+        self.variables = dict(variables or {})
+        self.engine = Engine(flow)
+        # The text simulator has no seat: a transfer is taken as completed at once.
+        self.auto_complete_transfer = auto_complete_transfer
+
+    @property
+    def node(self) -> str | None:
+        """The node the engine is at."""
+        return self.engine.state.node
+
+    @property
+    def finished(self) -> bool:
+        """True once the call has ended."""
+        return self.engine.finished
+
+    def _run(self, event: ev.Event, nlu: NluResult | None = None) -> TurnOutput:
+        actions = self.engine.handle(event)
+        output = TurnOutput(actions, nlu, self.node, [event])
+        if self.auto_complete_transfer and any(isinstance(a, act.Transfer) for a in actions):
+            output.actions += self.engine.handle(ev.TransferCompleted())
+        return output
+
+    def start(self) -> TurnOutput:
+        """The callee answered: the robot greets."""
+        return TurnOutput(self.engine.start(self.variables), None, self.node, [ev.Answered()])
+
+    def understand(self, text: str) -> NluResult:
+        """NLU for ``text`` at the current node."""
+        return self.classifier.classify(text, candidates(self.flow, self.node))
+
+    def user_says(self, text: str) -> TurnOutput:
+        """The callee said ``text``; blank text is a no-input timeout."""
+        if not text.strip():
+            return self.no_input()
+        nlu = self.understand(text)
+        return self._run(ev.UserUtterance(text.strip(), nlu.intent, nlu.confidence, nlu.entities), nlu)
+
+    def no_input(self) -> TurnOutput:
+        """The callee stayed silent."""
+        return self._run(ev.NoInput())
+
+    def dtmf(self, digit: str) -> TurnOutput:
+        """The callee pressed a key."""
+        return self._run(ev.DtmfDigit(digit))
+
+    def hangup(self) -> TurnOutput:
+        """The callee hung up."""
+        return self._run(ev.CalleeHangup())
+
+    def result(self) -> CallResult:
+        """Graded result; only once finished."""
+        return self.engine.result()
