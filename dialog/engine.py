@@ -212,9 +212,14 @@ class Engine:
             ]
             self._utterance_buffer.extend(self.state.last_spoken)
             return [*replay, self._listen()]
-        if step == "return" or (step == "stay" and reprompt_after):
-            assert self.state.node is not None
-            return [*self._prompt_actions(self.state.node, reprompt=step == "stay"), self._listen()]
+        if step == "return":
+            node = self._node
+            if node.reask:
+                reask = self._say(self._pick(node.reask, f"reask:{self.state.node}"), None, node.barge_in)
+                return [reask, self._listen()]
+            return [*self._prompt_actions(self.state.node or "", reprompt=False), self._listen()]
+        if step == "stay" and reprompt_after:
+            return [*self._prompt_actions(self.state.node or "", reprompt=True), self._listen()]
         if step == "stay":
             return [self._listen()]
         return self._enter_node(step)

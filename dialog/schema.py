@@ -127,6 +127,10 @@ class Node(StrictModel):
     """A robot turn: say the prompt, then listen and follow the answer table row."""
 
     prompt: list[str] = Field(min_length=1, description="Prompt; further items are rephrasings.")
+    reask: list[str] = Field(
+        default_factory=list,
+        description="Short question said when returning after a side question (default: the prompt).",
+    )
     audio: str | None = Field(default=None, description="Recorded WAV of the first prompt (fixed text).")
     barge_in: bool = Field(default=True, description="Whether the callee may interrupt the prompt.")
     no_input_timeout: float | None = Field(default=None, gt=0, le=60)
@@ -138,7 +142,7 @@ class Node(StrictModel):
     answers: dict[str, Cell] = Field(default_factory=dict, description="The answer table row.")
     dtmf: dict[str, str] = Field(default_factory=dict, description="Key pressed -> intent.")
 
-    _lists = field_validator("prompt", "tags", mode="before")(_as_list)
+    _lists = field_validator("prompt", "reask", "tags", mode="before")(_as_list)
 
     @field_validator("dtmf")
     @classmethod

@@ -40,6 +40,8 @@ def _texts(flow: Flow) -> Iterator[tuple[YamlPath, str]]:
     for node_id, node in flow.nodes.items():
         for index, prompt in enumerate(node.prompt):
             yield ("nodes", node_id, "prompt", index), prompt
+        for index, text in enumerate(node.reask):
+            yield ("nodes", node_id, "reask", index), text
     for path, cell in _cells(flow):
         for index, reply in enumerate(cell.reply):
             yield (*path, "reply", index), reply

@@ -75,8 +75,8 @@ def flow_test(
     from waihu.flowtest import run_test_file
 
     table = Table(title="flow tests")
-    for column in ("file", "case", "result"):
-        table.add_column(column)
+    for column in ("flow test file", "case", "result"):
+        table.add_column(column, overflow="fold")
     failed = passed = 0
     details: list[str] = []
     for path in paths:
@@ -95,10 +95,10 @@ def flow_test(
                 details += [f"  {failure}" for failure in result.failures]
             if verbose or not result.passed:
                 details += [f"    {line}" for line in result.transcript]
-            table.add_row(str(path), result.name, "[green]pass[/]" if result.passed else "[red]FAIL[/]")
+            table.add_row(path.name, result.name, "[green]pass[/]" if result.passed else "[red]FAIL[/]")
     console.print(table)
     for line in details:
-        console.print(line, markup=False, highlight=False)
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
     print(f"{passed} passed, {failed} failed")
     if failed:
         raise typer.Exit(1)
@@ -117,6 +117,18 @@ def chat(
 
     flow = _load_or_exit(flow_path)
     run_chat(flow, _parse_vars(var), console=console, json_out=json_out)
+
+
+@app.command("demo")
+def demo(
+    campaign: Annotated[Path, typer.Option(help="Demo campaign file.")] = Path(
+        "demo/credit_card_campaign.yaml"
+    ),
+) -> None:
+    """Run the demo campaign: scripted callees on the credit-card flow, with a results table."""
+    from waihu.demo import run_demo
+
+    run_demo(campaign, console)
 
 
 def main() -> None:

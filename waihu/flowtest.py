@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from dialog.loader import load_flow
@@ -53,7 +54,7 @@ class TurnExpect(_Strict):
     _lists = field_validator("reply_contains", "reply_not_contains", "tags", mode="before")(_as_list)
 
 
-class TestTurn(_Strict):
+class FlowTestTurn(_Strict):
     """One callee turn: exactly one of say / silence / dtmf / hangup."""
 
     say: str | None = None
@@ -63,7 +64,7 @@ class TestTurn(_Strict):
     expect: TurnExpect = Field(default_factory=TurnExpect)
 
     @model_validator(mode="after")
-    def _one_kind(self) -> TestTurn:
+    def _one_kind(self) -> FlowTestTurn:
         kinds = [self.say is not None, self.silence, self.dtmf is not None, self.hangup]
         if sum(kinds) != 1:
             raise ValueError("a turn needs exactly one of say, silence, dtmf, hangup")
@@ -82,21 +83,21 @@ class EndExpect(_Strict):
     visited: list[str] = Field(default_factory=list)
 
 
-class TestCase(_Strict):
+class FlowTestCase(_Strict):
     """A scripted conversation."""
 
     name: str
     variables: dict[str, str] = Field(default_factory=dict)
-    turns: list[TestTurn] = Field(default_factory=list)
+    turns: list[FlowTestTurn] = Field(default_factory=list)
     end: EndExpect | None = None
 
 
-class TestFile(_Strict):
+class FlowTestFile(_Strict):
     """A flow-test file."""
 
     flow: str | None = None
     variables: dict[str, str] = Field(default_factory=dict)
-    cases: list[TestCase] = Field(min_length=1)
+    cases: list[FlowTestCase] = Field(min_length=1)
 
 
 @dataclass
@@ -161,7 +162,7 @@ def _check_end(expect: EndExpect, conv: Conversation) -> list[str]:
 
 
 def run_case(
-    flow: Flow, case: TestCase, variables: dict[str, str], classifier: IntentClassifier | None = None
+    flow: Flow, case: FlowTestCase, variables: dict[str, str], classifier: IntentClassifier | None = None
 ) -> CaseResult:
     """Run one scripted conversation and collect failed checks and a transcript."""
     result = CaseResult(case.name)
@@ -189,20 +190,25 @@ def run_case(
     return result
 
 
-def tests_path_for(flow_path: Path) -> Path:
+def flow_tests_path(flow_path: Path) -> Path:
     """Where the tests of a flow live: ``flows/tests/<flow file name>``."""
     return flow_path.parent / "tests" / flow_path.name
 
 
-def load_test_file(path: Path) -> tuple[TestFile, Path]:
+def load_test_file(path: Path) -> tuple[FlowTestFile, Path]:
     """Parse a test file and resolve the flow it tests."""
-    data = load_yaml(path.read_text(encoding="utf-8"))
+    try:
+        data = load_yaml(path.read_text(encoding="utf-8"))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        raise ValueError(f"{where}: YAML syntax error: {exc.problem}") from exc
     if not isinstance(data, dict) or "cases" not in data:
         raise ValueError(
             f"{path}: not a flow test file (no cases:); flow tests live in tests/<flow file name>"
         )
     try:
-        tests = TestFile.model_validate(data)
+        tests = FlowTestFile.model_validate(data)
     except ValidationError as exc:
         raise ValueError(f"{path}: invalid flow test file:\n{exc}") from exc
     flow_path = (path.parent / tests.flow) if tests.flow else path.parent.parent / path.name
@@ -211,8 +217,8 @@ def load_test_file(path: Path) -> tuple[TestFile, Path]:
 
 def run_test_file(path: Path, classifier: IntentClassifier | None = None) -> list[CaseResult]:
     """Run every case of a test file (or of the tests of a flow file)."""
-    if path.parent.name != "tests" and tests_path_for(path).is_file():
-        path = tests_path_for(path)
+    if path.parent.name != "tests" and flow_tests_path(path).is_file():
+        path = flow_tests_path(path)
     tests, flow_path = load_test_file(path)
     try:
         flow = load_flow(flow_path)

@@ -1,0 +1,36 @@
+# waihu — two commands do everything on a fresh Debian 12 machine:
+#   make demo   set up and run the demo campaign
+#   make test   set up and run every check and test
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+SYSTEM_PACKAGES :=
+
+.PHONY: setup demo test lint format clean
+
+$(STAMP): pyproject.toml scripts/install-system-deps.sh Makefile
+	scripts/install-system-deps.sh $(SYSTEM_PACKAGES)
+	@[ -x $(BIN)/python ] || $$(scripts/find-python.sh) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: setup
+	$(BIN)/waihu demo
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: lint
+	$(BIN)/waihu flow validate flows/*.yaml
+	$(BIN)/python -m pytest -q
+
+format: setup
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,72 @@
+"""The waihu command line, run as a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import FLOWS, MINIMAL_FLOW, ROOT
+
+
+def waihu(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COLUMNS": "200"}
+    return subprocess.run(
+        [sys.executable, "-m", "waihu.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=60,
+    )
+
+
+def test_validate_ok_and_errors(tmp_path: Path) -> None:
+    ok = waihu("flow", "validate", str(FLOWS / "credit_card_installment.yaml"))
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(MINIMAL_FLOW.replace("goto: done}", "goto: don}"), encoding="utf-8")
+    result = waihu("flow", "validate", str(bad))
+    assert result.returncode == 1
+    assert f"{bad}:15:" in result.stdout and "next step 'don' is not a node" in result.stdout
+
+
+def test_schema_is_json_schema() -> None:
+    result = waihu("flow", "schema")
+    schema = json.loads(result.stdout)
+    assert schema["title"] == "waihu flow" and "nodes" in schema["properties"]
+    assert "global" in schema["properties"]
+
+
+def test_flow_test_command() -> None:
+    result = waihu("flow", "test", str(FLOWS / "credit_card_installment.yaml"))
+    assert result.returncode == 0, result.stdout[-2000:]
+    assert result.stdout.strip().splitlines()[-1].endswith(" passed, 0 failed")
+
+
+def test_chat_reads_piped_stdin() -> None:
+    script = "是我\n手续费多少\n\n好的\n可以\n"
+    result = waihu(
+        "chat", str(FLOWS / "credit_card_installment.yaml"), "--var", "name=张先生", "--json", stdin=script
+    )
+    assert result.returncode == 0, result.stderr
+    assert "张先生您好" in result.stdout and "faq:fee" in result.stdout
+    final = json.loads(result.stdout.strip().splitlines()[-1])
+    assert final["grade"] == "A" and final["outcome"] == "transferred"
+    assert [turn["intent"] for turn in final["trace"]] == [
+        "affirm",
+        "faq:fee",
+        "no_input",
+        "affirm",
+        "affirm",
+    ]
+
+
+def test_chat_hangup_command_and_bad_var() -> None:
+    result = waihu("chat", str(FLOWS / "credit_card_installment.yaml"), stdin="/hangup\n")
+    assert result.returncode == 0 and "callee_hangup" in result.stdout
+    bad = waihu("chat", str(FLOWS / "credit_card_installment.yaml"), "--var", "novalue", stdin="")
+    assert bad.returncode == 2 and "key=value" in bad.stderr
