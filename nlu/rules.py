@@ -14,9 +14,11 @@ from dataclasses import dataclass, field
 from dialog.schema import FAQ_PREFIX, Flow
 from nlu.base import NO_MATCH, NluResult
 from nlu.normalize import is_cjk, normalize
+from nlu.phonetic import find_phonetic, phonetic_key
 
 EXAMPLE_CONFIDENCE = 1.0
 PATTERN_CONFIDENCE = 0.95
+PHONETIC_WEIGHT = 0.8
 
 
 @dataclass
@@ -63,18 +65,24 @@ def _keyword_regex(keyword: str) -> re.Pattern[str]:
 class RuleClassifier:
     """Keyword/regex/example classifier built from a flow's intents and knowledge base."""
 
-    def __init__(self, intents: Iterable[IntentRules], threshold: float = 0.5) -> None:
+    def __init__(
+        self, intents: Iterable[IntentRules], threshold: float = 0.5, *, phonetic: bool = True
+    ) -> None:
         self.intents = {rules.name: rules for rules in intents}
         self.threshold = threshold
         self._example_index: dict[str, str] = {}
         self._features: dict[str, list[set[str]]] = {}
         self._keywords: list[tuple[re.Pattern[str], str, str]] = []
+        # Single characters are left out: folded, one syllable matches far too much (行 → jin → 今).
+        self._phonetic_keywords: list[tuple[str, str]] = []
         for rules in self.intents.values():
             for example in rules.examples:
                 self._example_index.setdefault(example, rules.name)
             self._features[rules.name] = [features(example) for example in rules.examples]
             for keyword in rules.keywords:
                 self._keywords.append((_keyword_regex(keyword), keyword, rules.name))
+                if phonetic and len(keyword) >= 2 and all(is_cjk(ch) for ch in keyword):
+                    self._phonetic_keywords.append((phonetic_key(keyword), rules.name))
 
     @classmethod
     def from_flow(cls, flow: Flow) -> RuleClassifier:
@@ -99,12 +107,27 @@ class RuleClassifier:
         ]
         return cls(rules, threshold=flow.settings.nlu_threshold)
 
+    def _keyword_spans(self, text: str, allowed: set[str]) -> list[tuple[int, int, str, float]]:
+        """(start, end, intent, weight) of keyword hits; homophone (pinyin) hits weigh less."""
+        spans = [
+            (m.start(), m.end(), intent, 1.0)
+            for regex, _keyword, intent in self._keywords
+            if intent in allowed
+            for m in regex.finditer(text)
+        ]
+        if self._phonetic_keywords and any(is_cjk(ch) for ch in text):
+            text_key = phonetic_key(text)
+            literal = {(start, end, intent) for start, end, intent, _w in spans}
+            for key, intent in self._phonetic_keywords:
+                if intent in allowed:
+                    for start, end in find_phonetic(key, text_key):
+                        if (start, end, intent) not in literal:
+                            spans.append((start, end, intent, PHONETIC_WEIGHT))
+        return spans
+
     def _keyword_scores(self, text: str, allowed: set[str]) -> dict[str, float]:
         """Coverage of the text by each intent's keywords; a longer overlapping keyword wins."""
-        spans: list[tuple[int, int, str]] = []
-        for regex, _keyword, intent in self._keywords:
-            if intent in allowed:
-                spans += [(m.start(), m.end(), intent) for m in regex.finditer(text)]
+        spans = self._keyword_spans(text, allowed)
         # Drop spans strictly inside a longer one: "不需要" (deny) hides "需要" (affirm).
         kept = [
             span
@@ -114,11 +137,13 @@ class RuleClassifier:
                 for other in spans
             )
         ]
-        covered: dict[str, set[int]] = {}
-        for start, end, intent in kept:
-            covered.setdefault(intent, set()).update(range(start, end))
+        covered: dict[str, dict[int, float]] = {}
+        for start, end, intent, weight in kept:
+            chars = covered.setdefault(intent, {})
+            for index in range(start, end):
+                chars[index] = max(chars.get(index, 0.0), weight)
         length = max(len(text.replace(" ", "")), 1)
-        return {intent: min(len(chars) / length, 1.0) for intent, chars in covered.items()}
+        return {intent: min(sum(chars.values()) / length, 1.0) for intent, chars in covered.items()}
 
     def scores(self, text: str, candidates: Sequence[str] | None = None) -> tuple[str, dict[str, float], str]:
         """Normalised text, a score per candidate intent and which layer decided the best one."""

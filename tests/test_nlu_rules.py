@@ -74,3 +74,17 @@ def test_exact_example_is_certain_and_nonsense_is_no_match(classifier: RuleClass
 def test_fuzzy_layer_catches_paraphrase_without_keyword(classifier: RuleClassifier) -> None:
     result = classifier.classify("最长能分多久呢")
     assert result.intent == "faq:periods"
+
+
+def test_pinyin_folding_matches_near_homophones() -> None:
+    from nlu.phonetic import find_phonetic, fold_syllable, phonetic_key
+
+    assert fold_syllable("zhang") == fold_syllable("zan") == "zan"
+    assert fold_syllable("xi") == fold_syllable("qi")
+    assert find_phonetic(phonetic_key("征信"), phonetic_key("会影响正信吗")) == [(3, 5)]
+    assert find_phonetic(phonetic_key("利息"), phonetic_key("今天天气")) == []
+
+
+def test_single_character_keywords_do_not_match_by_sound(classifier: RuleClassifier) -> None:
+    # 行 (xing → jin) must not fire on 今 (jin).
+    assert classifier.classify("今天").intent == "no_match"

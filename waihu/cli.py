@@ -14,10 +14,12 @@ from rich.table import Table
 from dialog.loader import load_flow, load_flow_file
 from dialog.problems import FlowError
 from dialog.schema import Flow, json_schema
+from waihu.nlu_cli import nlu_app
 
 app = typer.Typer(help="waihu — outbound voice robot.", no_args_is_help=True, add_completion=False)
 flow_app = typer.Typer(help="Validate, test and inspect flows.", no_args_is_help=True)
 app.add_typer(flow_app, name="flow")
+app.add_typer(nlu_app, name="nlu")
 
 console = Console()
 err_console = Console(stderr=True)

@@ -1,0 +1,116 @@
+"""Accuracy of a classifier on a labelled file (``intent<TAB>text`` lines, ``#`` comments)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nlu.base import IntentClassifier
+
+
+class DataFileError(ValueError):
+    """A malformed line in an evaluation file."""
+
+
+@dataclass(frozen=True)
+class Example:
+    """One labelled utterance and where it came from."""
+
+    intent: str
+    text: str
+    line: int
+
+
+def read_examples(path: Path) -> list[Example]:
+    """Parse an evaluation file; raise :class:`DataFileError` naming the first bad line."""
+    examples: list[Example] = []
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        intent, sep, text = raw.partition("\t")
+        if not sep or not intent.strip() or not text.strip():
+            raise DataFileError(f"{path}:{number}: expected 'intent<TAB>text', got {raw!r}")
+        examples.append(Example(intent.strip(), text.strip(), number))
+    return examples
+
+
+@dataclass
+class EvalReport:
+    """Per-intent precision/recall, confusions and overall accuracy."""
+
+    total: int = 0
+    correct: int = 0
+    gold: Counter[str] = field(default_factory=Counter)
+    predicted: Counter[str] = field(default_factory=Counter)
+    hits: Counter[str] = field(default_factory=Counter)
+    confusions: Counter[tuple[str, str]] = field(default_factory=Counter)
+    errors: list[tuple[Example, str, float]] = field(default_factory=list)
+
+    @property
+    def accuracy(self) -> float:
+        """Share of utterances classified correctly."""
+        return self.correct / self.total if self.total else 0.0
+
+    def precision(self, intent: str) -> float:
+        """Of utterances predicted as ``intent``, the share that were."""
+        return self.hits[intent] / self.predicted[intent] if self.predicted[intent] else 0.0
+
+    def recall(self, intent: str) -> float:
+        """Of utterances labelled ``intent``, the share found."""
+        return self.hits[intent] / self.gold[intent] if self.gold[intent] else 0.0
+
+    def accuracy_line(self) -> str:
+        """The contract last line: ``accuracy: 0.953 (148/155)``."""
+        return f"accuracy: {self.accuracy:.3f} ({self.correct}/{self.total})"
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-friendly form."""
+        intents = sorted(set(self.gold) | set(self.predicted))
+        return {
+            "accuracy": round(self.accuracy, 4),
+            "correct": self.correct,
+            "total": self.total,
+            "per_intent": {
+                intent: {
+                    "precision": round(self.precision(intent), 4),
+                    "recall": round(self.recall(intent), 4),
+                    "support": self.gold[intent],
+                }
+                for intent in intents
+            },
+            "confusions": [
+                {"gold": gold, "predicted": pred, "count": count}
+                for (gold, pred), count in self.confusions.most_common()
+            ],
+            "errors": [
+                {"line": ex.line, "text": ex.text, "gold": ex.intent, "predicted": pred, "confidence": conf}
+                for ex, pred, conf in self.errors
+            ],
+        }
+
+
+def evaluate(
+    classifier: IntentClassifier,
+    examples: Sequence[Example],
+    candidates: Sequence[str] | None = None,
+    progress: Callable[[], None] | None = None,
+) -> EvalReport:
+    """Classify every example and tally the report."""
+    report = EvalReport()
+    for example in examples:
+        result = classifier.classify(example.text, candidates)
+        report.total += 1
+        report.gold[example.intent] += 1
+        report.predicted[result.intent] += 1
+        if result.intent == example.intent:
+            report.correct += 1
+            report.hits[example.intent] += 1
+        else:
+            report.confusions[(example.intent, result.intent)] += 1
+            report.errors.append((example, result.intent, result.confidence))
+        if progress:
+            progress()
+    return report
