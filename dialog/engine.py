@@ -38,8 +38,12 @@ class Engine:
         """The call was answered: fill variables (declared defaults first) and greet."""
         if self.state.phase != "new":
             raise EngineError("the call has already started")
+        given = {key: str(value) for key, value in (variables or {}).items() if str(value) != ""}
+        missing = [name for name, var in self.flow.variables.items() if var.required and name not in given]
+        if missing:
+            raise EngineError(f"required variables missing: {', '.join(missing)}")
         values = {name: var.default for name, var in self.flow.variables.items()}
-        values.update({key: str(value) for key, value in (variables or {}).items()})
+        values.update(given)
         self.state.variables = values
         return self._enter(self.flow.start)
 

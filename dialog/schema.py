@@ -62,6 +62,7 @@ class Variable(StrictModel):
     """A variable usable as ``{name}`` in prompts and replies."""
 
     default: str = ""
+    required: bool = Field(default=False, description="A call cannot start without a value.")
     description: str = ""
 
     @model_validator(mode="before")
@@ -254,6 +255,9 @@ class Settings(StrictModel):
     nlu_threshold: float = Field(default=0.5, ge=0, le=1)
     max_turns: int = Field(default=30, ge=1, description="Safety limit of callee turns per call.")
     max_turns_reply: list[str] = Field(default_factory=list)
+    neutral_phrases: list[str] = Field(
+        default_factory=list, description="Phrases that hide the keywords inside them (是不是 hides 不是)."
+    )
 
     _lists = field_validator("max_turns_reply", mode="before")(_as_list)
 

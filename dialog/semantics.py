@@ -129,6 +129,30 @@ def _check_intents(flow: Flow) -> Iterator[Finding]:
             )
 
 
+def _check_keywords(flow: Flow) -> Iterator[Finding]:
+    """Keywords shared by two intents, or changed by normalisation, never do what the author meant."""
+    from nlu.normalize import normalize  # dialog stays importable without nlu for pure use
+
+    owners: dict[str, str] = {}
+    sources = [(("intents", name), name, d.keywords) for name, d in flow.intents.items()]
+    sources += [(("knowledge_base", i), FAQ_PREFIX + e.id, e.keywords) for i, e in enumerate(flow.kb_entries)]
+    for path, owner, keywords in sources:
+        for index, keyword in enumerate(keywords):
+            normalized = normalize(keyword)
+            where = (*path, "keywords", index)
+            if normalized != keyword.lower() and normalized.replace(" ", "") != keyword.lower().replace(
+                " ", ""
+            ):
+                yield (
+                    where,
+                    f"keyword {keyword!r} is matched as {normalized!r} after normalisation",
+                    "warning",
+                )
+            other = owners.setdefault(normalized, owner)
+            if other != owner:
+                yield where, f"keyword {keyword!r} of {owner} is also a keyword of {other}", "warning"
+
+
 def _check_kb(flow: Flow) -> Iterator[Finding]:
     seen: dict[str, int] = {}
     for index, entry in enumerate(flow.kb_entries):
@@ -262,6 +286,7 @@ def check_semantics(flow: Flow, base_dir: Path | None = None) -> list[Finding]:
         _check_steps,
         _check_intents,
         _check_kb,
+        _check_keywords,
         _check_coverage,
         _check_reachability,
         _check_variables,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from dialog.schema import FAQ_PREFIX, Flow
 from nlu.base import NO_MATCH, NluResult
-from nlu.normalize import is_cjk, normalize
+from nlu.normalize import core_form, is_cjk, normalize
 from nlu.phonetic import find_phonetic, phonetic_key
 
 EXAMPLE_CONFIDENCE = 1.0
@@ -66,7 +66,12 @@ class RuleClassifier:
     """Keyword/regex/example classifier built from a flow's intents and knowledge base."""
 
     def __init__(
-        self, intents: Iterable[IntentRules], threshold: float = 0.5, *, phonetic: bool = True
+        self,
+        intents: Iterable[IntentRules],
+        threshold: float = 0.5,
+        *,
+        phonetic: bool = True,
+        neutral: Iterable[str] = (),
     ) -> None:
         self.intents = {rules.name: rules for rules in intents}
         self.threshold = threshold
@@ -75,9 +80,11 @@ class RuleClassifier:
         self._keywords: list[tuple[re.Pattern[str], str, str]] = []
         # Single characters are left out: folded, one syllable matches far too much (行 → jin → 今).
         self._phonetic_keywords: list[tuple[str, str]] = []
+        # Neutral phrases hide the keywords inside them without scoring: 是不是 hides 不是.
+        self._neutral = [_keyword_regex(normalize(phrase)) for phrase in neutral if normalize(phrase)]
         for rules in self.intents.values():
             for example in rules.examples:
-                self._example_index.setdefault(example, rules.name)
+                self._example_index.setdefault(core_form(example), rules.name)
             self._features[rules.name] = [features(example) for example in rules.examples]
             for keyword in rules.keywords:
                 self._keywords.append((_keyword_regex(keyword), keyword, rules.name))
@@ -105,7 +112,7 @@ class RuleClassifier:
             )
             for entry in flow.kb_entries
         ]
-        return cls(rules, threshold=flow.settings.nlu_threshold)
+        return cls(rules, threshold=flow.settings.nlu_threshold, neutral=flow.settings.neutral_phrases)
 
     def _keyword_spans(self, text: str, allowed: set[str]) -> list[tuple[int, int, str, float]]:
         """(start, end, intent, weight) of keyword hits; homophone (pinyin) hits weigh less."""
@@ -128,11 +135,13 @@ class RuleClassifier:
     def _keyword_scores(self, text: str, allowed: set[str]) -> dict[str, float]:
         """Coverage of the text by each intent's keywords; a longer overlapping keyword wins."""
         spans = self._keyword_spans(text, allowed)
+        spans += [(m.start(), m.end(), "", 0.0) for regex in self._neutral for m in regex.finditer(text)]
         # Drop spans strictly inside a longer one: "不需要" (deny) hides "需要" (affirm).
         kept = [
             span
             for span in spans
-            if not any(
+            if span[2]
+            and not any(
                 other[0] <= span[0] and span[1] <= other[1] and other[1] - other[0] > span[1] - span[0]
                 for other in spans
             )
@@ -152,7 +161,7 @@ class RuleClassifier:
         scores: dict[str, float] = {}
         if not normalized:
             return normalized, scores, "none"
-        exact = self._example_index.get(normalized)
+        exact = self._example_index.get(core_form(normalized))
         if exact in allowed:
             return normalized, {exact: EXAMPLE_CONFIDENCE}, "example"
         for intent in allowed:

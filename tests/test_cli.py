@@ -42,7 +42,7 @@ def test_schema_is_json_schema() -> None:
 
 
 def test_flow_test_command() -> None:
-    result = waihu("flow", "test", str(FLOWS / "credit_card_installment.yaml"))
+    result = waihu("flow", "test", str(FLOWS / "credit_card_installment.yaml"), "--classifier", "rules")
     assert result.returncode == 0, result.stdout[-2000:]
     assert result.stdout.strip().splitlines()[-1].endswith(" passed, 0 failed")
 
@@ -50,7 +50,7 @@ def test_flow_test_command() -> None:
 def test_chat_reads_piped_stdin() -> None:
     script = "是我\n手续费多少\n\n好的\n可以\n"
     result = waihu(
-        "chat", str(FLOWS / "credit_card_installment.yaml"), "--var", "name=张先生", "--json", stdin=script
+        "chat", str(FLOWS / "credit_card_installment.yaml"), "--var", "name=张先生", "--var", "amount=12000", "--json", stdin=script
     )
     assert result.returncode == 0, result.stderr
     assert "张先生您好" in result.stdout and "faq:fee" in result.stdout
@@ -66,7 +66,12 @@ def test_chat_reads_piped_stdin() -> None:
 
 
 def test_chat_hangup_command_and_bad_var() -> None:
-    result = waihu("chat", str(FLOWS / "credit_card_installment.yaml"), stdin="/hangup\n")
+    card = str(FLOWS / "credit_card_installment.yaml")
+    result = waihu(
+        "chat", card, "--var", "name=张先生", "--var", "amount=1", "--classifier", "rules", stdin="/hangup\n"
+    )
     assert result.returncode == 0 and "callee_hangup" in result.stdout
+    missing = waihu("chat", card, "--var", "name=张先生", "--classifier", "rules", stdin="")
+    assert missing.returncode == 2 and "amount" in missing.stderr
     bad = waihu("chat", str(FLOWS / "credit_card_installment.yaml"), "--var", "novalue", stdin="")
     assert bad.returncode == 2 and "key=value" in bad.stderr

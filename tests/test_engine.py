@@ -173,6 +173,14 @@ def test_max_turns_ends_the_call() -> None:
     assert said(actions) == ["先聊到这里"] and engine.result().hangup_reason == "max_turns"
 
 
+CARD_VARS = {"name": "张先生", "amount": "12000"}
+
+
+def test_required_variables_must_be_given(credit_card: Flow) -> None:
+    with pytest.raises(EngineError, match="required variables missing: amount"):
+        Engine(credit_card).start({"name": "张先生"})
+
+
 @pytest.fixture(scope="module")
 def credit_card() -> Flow:
     return load_flow(FLOWS / "credit_card_installment.yaml")
@@ -195,7 +203,7 @@ def test_transfer_carries_summary_then_completes(credit_card: Flow) -> None:
 
 def test_transfer_failure_runs_fallback_node(credit_card: Flow) -> None:
     engine = Engine(credit_card)
-    engine.start()
+    engine.start(CARD_VARS)
     engine.handle(ev.UserUtterance("是我", "affirm", 1.0))
     engine.handle(ev.UserUtterance("人工", "ask_human", 1.0))
     actions = engine.handle(ev.TransferFailed("no_answer"))
@@ -206,7 +214,7 @@ def test_transfer_failure_runs_fallback_node(credit_card: Flow) -> None:
 
 def test_do_not_call_marks_block_list(credit_card: Flow) -> None:
     engine = Engine(credit_card)
-    engine.start()
+    engine.start(CARD_VARS)
     actions = engine.handle(ev.UserUtterance("别打了", "do_not_call", 1.0))
     assert act.MarkDoNotCall() in actions
     assert engine.result().dnc is True
@@ -223,11 +231,11 @@ def test_state_round_trips_and_resumes_identically(credit_card: Flow) -> None:
         ev.UserUtterance("还是不要", "deny", 0.9),
     ]
     straight = Engine(credit_card)
-    straight.start({"name": "张先生"})
+    straight.start(CARD_VARS)
     straight_actions = [straight.handle(event) for event in script]
 
     resumed = Engine(credit_card)
-    resumed.start({"name": "张先生"})
+    resumed.start(CARD_VARS)
     resumed_actions = [resumed.handle(event) for event in script[:3]]
     dumped = resumed.dump_state()
     resumed = Engine.resume(credit_card, dumped)
@@ -248,7 +256,7 @@ def test_resume_refuses_state_of_another_flow(credit_card: Flow) -> None:
 
 def test_return_uses_the_short_reask_when_the_node_has_one(credit_card: Flow) -> None:
     engine = Engine(credit_card)
-    engine.start({"name": "张先生"})
+    engine.start(CARD_VARS)
     engine.handle(ev.UserUtterance("是我", "affirm", 1.0))
     actions = engine.handle(ev.UserUtterance("手续费", "faq:fee", 0.9))
     assert said(actions)[-1] == "那您看，需要了解一下账单分期吗？"

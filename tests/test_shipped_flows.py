@@ -50,8 +50,8 @@ def test_a_broken_expectation_fails(tmp_path: Path) -> None:
     tests_dir.mkdir()
     flow = (FLOWS / "credit_card_installment.yaml").resolve()
     (tests_dir / "x.yaml").write_text(
-        f"flow: {flow}\ncases:\n  - name: wrong grade\n    turns:\n      - say: 你打错了\n    end: {{grade: A}}\n",
+        f"flow: {flow}\nvariables: {{name: 张先生, amount: '1'}}\ncases:\n  - name: wrong grade\n    turns:\n      - say: 你打错了\n    end: {{grade: A}}\n",
         encoding="utf-8",
     )
-    [result] = run_test_file(tests_dir / "x.yaml")
+    [result] = run_test_file(tests_dir / "x.yaml", "rules")
     assert not result.passed and "expected grade A, got D" in result.failures[0]

@@ -14,14 +14,19 @@ from rich.table import Table
 from dialog.loader import load_flow, load_flow_file
 from dialog.problems import FlowError
 from dialog.schema import Flow, json_schema
+from waihu.models_cli import models_app
 from waihu.nlu_cli import nlu_app
 
 app = typer.Typer(help="waihu — outbound voice robot.", no_args_is_help=True, add_completion=False)
 flow_app = typer.Typer(help="Validate, test and inspect flows.", no_args_is_help=True)
 app.add_typer(flow_app, name="flow")
 app.add_typer(nlu_app, name="nlu")
+app.add_typer(models_app, name="models")
 
 console = Console()
+ClassifierOption = Annotated[
+    str, typer.Option("--classifier", help="NLU: default (rules + e5 model), rules, or model.")
+]
 err_console = Console(stderr=True)
 
 
@@ -72,6 +77,7 @@ def flow_test(
         list[Path], typer.Argument(help="Flow files (their tests/ file is used) or test files.")
     ],
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Print transcripts.")] = False,
+    classifier: ClassifierOption = "default",
 ) -> None:
     """Run flow tests: scripted conversations with expectations."""
     from waihu.flowtest import run_test_file
@@ -83,7 +89,7 @@ def flow_test(
     details: list[str] = []
     for path in paths:
         try:
-            results = run_test_file(path)
+            results = run_test_file(path, classifier)
         except (ValueError, OSError) as exc:
             err_console.print(str(exc), markup=False)
             failed += 1
@@ -113,12 +119,19 @@ def chat(
         list[str] | None, typer.Option("--var", help="Variable as key=value (repeatable).")
     ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the final result as JSON.")] = False,
+    classifier: ClassifierOption = "default",
 ) -> None:
     """Chat with a flow as the callee: an empty line is a no-input timeout, /hangup hangs up."""
+    from nlu.factory import build_classifier
     from waihu.simulator import run_chat
 
     flow = _load_or_exit(flow_path)
-    run_chat(flow, _parse_vars(var), console=console, json_out=json_out)
+    variables = _parse_vars(var)
+    missing = [name for name, spec in flow.variables.items() if spec.required and not variables.get(name)]
+    if missing:
+        example = " ".join(f"--var {name}=..." for name in missing)
+        raise typer.BadParameter(f"the flow requires {', '.join(missing)}: add {example}", param_hint="--var")
+    run_chat(flow, variables, build_classifier(flow, classifier), console=console, json_out=json_out)
 
 
 @app.command("demo")

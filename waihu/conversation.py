@@ -94,8 +94,21 @@ class Conversation:
         return self._run(ev.NoInput())
 
     def dtmf(self, digit: str) -> TurnOutput:
-        """The callee pressed a key."""
-        return self._run(ev.DtmfDigit(digit))
+        """The callee pressed a key; the intent is the node's DTMF mapping."""
+        trace_length = len(self.engine.state.trace)
+        output = self._run(ev.DtmfDigit(digit))
+        if len(self.engine.state.trace) > trace_length:
+            turn = self.engine.state.trace[trace_length]
+            output.nlu = NluResult(turn.intent, turn.confidence, digit, "dtmf")
+        return output
+
+    def transfer_failed(self, reason: str = "no_answer") -> TurnOutput:
+        """No seat took the transferred call."""
+        return self._run(ev.TransferFailed(reason))
+
+    def transfer_completed(self) -> TurnOutput:
+        """A seat took the transferred call."""
+        return self._run(ev.TransferCompleted())
 
     def hangup(self) -> TurnOutput:
         """The callee hung up."""

@@ -16,6 +16,7 @@ from rich.table import Table
 from dialog.loader import load_flow
 from dialog.state import CallResult
 from dialog.yaml_positions import load_yaml
+from nlu.factory import build_classifier
 from waihu.conversation import Conversation
 from waihu.privacy import mask_phone
 from waihu.simulator import result_table
@@ -59,15 +60,19 @@ def run_contact(conv: Conversation, says: list[str]) -> CallResult:
     return conv.result()
 
 
-def run_demo(campaign_path: Path, console: Console) -> list[tuple[DemoContact, CallResult]]:
+def run_demo(
+    campaign_path: Path, console: Console, classifier_kind: str = "default"
+) -> list[tuple[DemoContact, CallResult]]:
     """Run every contact of the campaign; print the first transcript and a summary table."""
     campaign = DemoCampaign.model_validate(load_yaml(campaign_path.read_text(encoding="utf-8")))
     flow = load_flow(campaign_path.parent / campaign.flow)
+    with console.status("loading the NLU model"):
+        classifier = build_classifier(flow, classifier_kind)
     results: list[tuple[DemoContact, CallResult]] = []
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task(f"calling {len(campaign.contacts)} contacts", total=len(campaign.contacts))
         for contact in campaign.contacts:
-            conv = Conversation(flow, variables={**campaign.variables, **contact.variables()})
+            conv = Conversation(flow, classifier, variables={**campaign.variables, **contact.variables()})
             results.append((contact, run_contact(conv, contact.says)))
             progress.advance(task)
     first_contact, first = results[0]

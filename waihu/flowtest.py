@@ -29,6 +29,7 @@ from dialog.problems import FlowError
 from dialog.schema import Flow
 from dialog.yaml_positions import load_yaml
 from nlu.base import IntentClassifier
+from nlu.factory import build_classifier
 from waihu.conversation import Conversation, TurnOutput
 
 
@@ -55,19 +56,20 @@ class TurnExpect(_Strict):
 
 
 class FlowTestTurn(_Strict):
-    """One callee turn: exactly one of say / silence / dtmf / hangup."""
+    """One callee turn: exactly one of say / silence / dtmf / hangup / transfer_failed."""
 
     say: str | None = None
     silence: bool = False
     dtmf: str | None = None
     hangup: bool = False
+    transfer_failed: bool = False
     expect: TurnExpect = Field(default_factory=TurnExpect)
 
     @model_validator(mode="after")
     def _one_kind(self) -> FlowTestTurn:
-        kinds = [self.say is not None, self.silence, self.dtmf is not None, self.hangup]
+        kinds = [self.say is not None, self.silence, self.dtmf is not None, self.hangup, self.transfer_failed]
         if sum(kinds) != 1:
-            raise ValueError("a turn needs exactly one of say, silence, dtmf, hangup")
+            raise ValueError("a turn needs exactly one of say, silence, dtmf, hangup, transfer_failed")
         return self
 
 
@@ -131,10 +133,13 @@ def _check_turn(index: int, expect: TurnExpect, output: TurnOutput, conv: Conver
     ]
     tags = conv.engine.state.tags
     failures += [f"{where}: tag {tag!r} not set (tags: {tags})" for tag in expect.tags if tag not in tags]
-    if expect.ended is not None and conv.finished != expect.ended:
+    state = conv.engine.state
+    # A call handed to a seat has ended for the robot, whether or not the seat has answered yet.
+    ended = conv.finished or state.phase == "transferring"
+    if expect.ended is not None and ended != expect.ended:
         failures.append(f"{where}: expected the call {'ended' if expect.ended else 'ongoing'}")
     if expect.transferred is not None:
-        transferred = conv.engine.state.outcome == "transferred"
+        transferred = state.phase == "transferring" or state.outcome == "transferred"
         if transferred != expect.transferred:
             failures.append(f"{where}: expected transferred={expect.transferred}")
     return failures
@@ -166,9 +171,11 @@ def run_case(
 ) -> CaseResult:
     """Run one scripted conversation and collect failed checks and a transcript."""
     result = CaseResult(case.name)
-    conv = Conversation(flow, classifier, {**variables, **case.variables})
+    conv = Conversation(flow, classifier, {**variables, **case.variables}, auto_complete_transfer=False)
     result.transcript.append(f"robot: {conv.start().reply_text}")
     for index, turn in enumerate(case.turns, start=1):
+        if conv.engine.state.phase == "transferring" and not turn.transfer_failed:
+            conv.transfer_completed()
         if conv.finished:
             result.failures.append(f"turn {index}: the call already ended at node {conv.node}")
             break
@@ -179,12 +186,16 @@ def run_case(
             output, label = conv.no_input(), "(silence)"
         elif turn.dtmf is not None:
             output, label = conv.dtmf(turn.dtmf), f"(dtmf {turn.dtmf})"
+        elif turn.transfer_failed:
+            output, label = conv.transfer_failed(), "(no seat answers)"
         else:
             output, label = conv.hangup(), "(hangs up)"
         intent = f" [{output.nlu.intent} {output.nlu.confidence:.2f}]" if output.nlu else ""
         result.transcript.append(f"callee: {label}{intent}")
         result.transcript.append(f"robot: {output.reply_text}  -> {conv.node}")
         result.failures += _check_turn(index, turn.expect, output, conv)
+    if conv.engine.state.phase == "transferring":
+        conv.transfer_completed()
     if case.end is not None:
         result.failures += _check_end(case.end, conv)
     return result
@@ -215,8 +226,8 @@ def load_test_file(path: Path) -> tuple[FlowTestFile, Path]:
     return tests, flow_path
 
 
-def run_test_file(path: Path, classifier: IntentClassifier | None = None) -> list[CaseResult]:
-    """Run every case of a test file (or of the tests of a flow file)."""
+def run_test_file(path: Path, classifier_kind: str = "default") -> list[CaseResult]:
+    """Run every case of a test file (or of the tests of a flow file) with the NLU of ``classifier_kind``."""
     if path.parent.name != "tests" and flow_tests_path(path).is_file():
         path = flow_tests_path(path)
     tests, flow_path = load_test_file(path)
@@ -224,4 +235,5 @@ def run_test_file(path: Path, classifier: IntentClassifier | None = None) -> lis
         flow = load_flow(flow_path)
     except FlowError as exc:
         raise ValueError(f"flow under test is invalid:\n{exc}") from exc
+    classifier = build_classifier(flow, classifier_kind)
     return [run_case(flow, case, tests.variables, classifier) for case in tests.cases]

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from dialog.schema import Flow
 from dialog.state import CallResult
+from nlu.base import IntentClassifier
 from waihu.conversation import Conversation, TurnOutput
 
 COMMANDS_HELP = (
@@ -63,11 +64,16 @@ def result_table(result: CallResult) -> Table:
 
 
 def run_chat(
-    flow: Flow, variables: dict[str, str], *, console: Console, json_out: bool = False
+    flow: Flow,
+    variables: dict[str, str],
+    classifier: IntentClassifier | None = None,
+    *,
+    console: Console,
+    json_out: bool = False,
 ) -> CallResult:
     """Run an interactive or piped chat until the call ends; print and return the result."""
     interactive = sys.stdin.isatty()
-    conv = Conversation(flow, variables=variables)
+    conv = Conversation(flow, classifier, variables=variables)
     console.print(f"[bold]{flow.flow.name}[/] ({flow.flow.id} v{flow.flow.version}) — {COMMANDS_HELP}")
     _show(console, conv.start())
     for line in _lines(interactive):

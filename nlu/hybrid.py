@@ -1,0 +1,82 @@
+"""The default NLU: high-precision rules first, then rules and the embedding model together.
+
+- an exact example or an operator regex decides at once (confidence ≥ 0.95);
+- otherwise each intent scores ``knn + RULE_WEIGHT·rules + HEAD_WEIGHT·head`` and the best wins;
+- its confidence maps the nearest-example cosine onto [0, 1] (e5 puts unrelated sentences at
+  cosine ≈ 0.83–0.91 and paraphrases above 0.90), raised to the rule score when the rules agree;
+  below the flow's threshold the answer is ``no_match``.
+Weights and the cosine range were chosen on the development set and checked on held-out sets
+(BENCHMARKS.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from nlu.base import NO_MATCH, NluResult
+from nlu.model import EmbeddingIntentModel
+from nlu.rules import RuleClassifier
+
+RULE_WEIGHT = 0.3
+HEAD_WEIGHT = 0.1
+COSINE_FLOOR = 0.86
+COSINE_CEILING = 0.96
+MODEL_PLAUSIBLE = 0.25
+
+
+def cosine_confidence(cosine: float) -> float:
+    """Map a nearest-example cosine onto a confidence in [0, 1]."""
+    return min(max((cosine - COSINE_FLOOR) / (COSINE_CEILING - COSINE_FLOOR), 0.0), 1.0)
+
+
+class HybridClassifier:
+    """Rules + multilingual-e5-small, the classifier flows run with by default."""
+
+    def __init__(self, rules: RuleClassifier, model: EmbeddingIntentModel, threshold: float = 0.5) -> None:
+        self.rules = rules
+        self.model = model
+        self.threshold = threshold
+
+    def classify(self, text: str, candidates: Sequence[str] | None = None) -> NluResult:
+        """Best candidate intent, or ``no_match`` below the threshold."""
+        normalized, rule_scores, source = self.rules.scores(text, candidates)
+        if not normalized:
+            return NluResult(NO_MATCH, 0.0, normalized)
+        if source in ("example", "pattern"):
+            intent = max(rule_scores, key=rule_scores.__getitem__)
+            return NluResult(intent, rule_scores[intent], normalized, source)
+        knn, head = self.model.scores(normalized, candidates)
+        combined = {
+            intent: cosine + RULE_WEIGHT * rule_scores.get(intent, 0.0) + HEAD_WEIGHT * head.get(intent, 0.0)
+            for intent, cosine in knn.items()
+        }
+        if not combined:
+            return NluResult(NO_MATCH, 0.0, normalized)
+        ranked = sorted(combined.items(), key=lambda item: item[1], reverse=True)
+        intent = ranked[0][0]
+        confidence = cosine_confidence(knn[intent])
+        rule_score = rule_scores.get(intent, 0.0)
+        # Rules vouch for the intent only where the model finds it at least plausible: a keyword
+        # alone inside an unrelated sentence (世界杯在哪里办) must not make it certain.
+        if rule_score >= self.threshold and confidence >= MODEL_PLAUSIBLE:
+            confidence = max(confidence, rule_score)
+        alternatives = tuple((name, round(score, 4)) for name, score in ranked[:3])
+        if confidence < self.threshold:
+            return NluResult(NO_MATCH, round(confidence, 4), normalized, "none", alternatives=alternatives)
+        return NluResult(intent, round(confidence, 4), normalized, "model", alternatives=alternatives)
+
+
+class ModelOnlyClassifier(HybridClassifier):
+    """The embedding model without rules (for measuring what each layer brings)."""
+
+    def classify(self, text: str, candidates: Sequence[str] | None = None) -> NluResult:
+        """Best candidate by nearest example and head, normalisation kept."""
+        normalized = self.rules.scores(text, candidates)[0]
+        knn, head = self.model.scores(normalized, candidates)
+        if not knn:
+            return NluResult(NO_MATCH, 0.0, normalized)
+        intent = max(knn, key=lambda name: knn[name] + HEAD_WEIGHT * head.get(name, 0.0))
+        confidence = cosine_confidence(knn[intent])
+        if confidence < self.threshold:
+            return NluResult(NO_MATCH, round(confidence, 4), normalized)
+        return NluResult(intent, round(confidence, 4), normalized, "model")
