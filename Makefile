@@ -4,7 +4,8 @@
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-SYSTEM_PACKAGES :=
+# pocketsphinx-testdata: real English speech with transcripts for the ASR tests.
+SYSTEM_PACKAGES := pocketsphinx-testdata
 # Converted models and caches live here (a fresh clone converts them once, offline, from packages).
 export WAIHU_DATA_DIR ?= $(CURDIR)/var
 
@@ -15,6 +16,8 @@ $(STAMP): pyproject.toml scripts/install-system-deps.sh Makefile
 	@[ -x $(BIN)/python ] || $$(scripts/find-python.sh) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+	@# silero-vad hard-depends on torch for code we do not use; only its ONNX weights are needed.
+	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps silero-vad==6.2.3
 	@touch $(STAMP)
 
 setup: $(STAMP)

@@ -51,6 +51,7 @@ class TransferSummary:
     last_turns: list[dict[str, str]]
     node: str
     variables: dict[str, str] = field(default_factory=dict)
+    entities: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

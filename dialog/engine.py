@@ -91,7 +91,7 @@ class Engine:
         if self.state.phase != "listening":
             return []
         if isinstance(event, ev.UserUtterance):
-            return self._on_intent("utterance", event.text, event.intent, event.confidence)
+            return self._on_intent("utterance", event.text, event.intent, event.confidence, event.entities)
         if isinstance(event, ev.NoInput):
             return self._on_intent("no_input", "", "no_input", 1.0)
         if isinstance(event, ev.DtmfDigit):
@@ -194,6 +194,7 @@ class Engine:
             ],
             node=self.state.node or "",
             variables=dict(self.state.variables),
+            entities={key: value for turn in self.state.trace for key, value in turn.entities.items()},
         )
         return act.Transfer(summary, self.flow.transfer.skill_group)
 
@@ -273,7 +274,9 @@ class Engine:
         actions += self._apply_step("stay", reprompt_after=policy.reprompt)
         return actions
 
-    def _on_intent(self, kind: str, text: str, intent: str, confidence: float) -> list[act.Action]:
+    def _on_intent(
+        self, kind: str, text: str, intent: str, confidence: float, entities: dict[str, str] | None = None
+    ) -> list[act.Action]:
         node_id = self.state.node
         assert node_id is not None
         self.state.rounds += 1
@@ -286,6 +289,7 @@ class Engine:
             utterance=text,
             intent=intent,
             confidence=round(confidence, 4),
+            entities=dict(entities or {}),
         )
         self._pending_turn = turn
         self._utterance_buffer = []

@@ -19,6 +19,7 @@ class Turn(BaseModel):
     utterance: str = ""
     intent: str
     confidence: float = 1.0
+    entities: dict[str, str] = Field(default_factory=dict)
     source: Literal["node", "global", "knowledge_base", "fallback", "exhausted", "limit"] = "node"
     reply: str = ""
     next_node: str | None = None

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from nlu.base import NO_MATCH, NluResult
+from nlu.entities import extract_entities
 from nlu.model import EmbeddingIntentModel
 from nlu.rules import RuleClassifier
 
@@ -42,9 +43,10 @@ class HybridClassifier:
         normalized, rule_scores, source = self.rules.scores(text, candidates)
         if not normalized:
             return NluResult(NO_MATCH, 0.0, normalized)
+        entities = extract_entities(normalized)
         if source in ("example", "pattern"):
             intent = max(rule_scores, key=rule_scores.__getitem__)
-            return NluResult(intent, rule_scores[intent], normalized, source)
+            return NluResult(intent, rule_scores[intent], normalized, source, entities)
         knn, head = self.model.scores(normalized, candidates)
         combined = {
             intent: cosine + RULE_WEIGHT * rule_scores.get(intent, 0.0) + HEAD_WEIGHT * head.get(intent, 0.0)
@@ -62,8 +64,8 @@ class HybridClassifier:
             confidence = max(confidence, rule_score)
         alternatives = tuple((name, round(score, 4)) for name, score in ranked[:3])
         if confidence < self.threshold:
-            return NluResult(NO_MATCH, round(confidence, 4), normalized, "none", alternatives=alternatives)
-        return NluResult(intent, round(confidence, 4), normalized, "model", alternatives=alternatives)
+            return NluResult(NO_MATCH, round(confidence, 4), normalized, "none", entities, alternatives)
+        return NluResult(intent, round(confidence, 4), normalized, "model", entities, alternatives)
 
 
 class ModelOnlyClassifier(HybridClassifier):

@@ -45,15 +45,25 @@ def core_form(normalized: str) -> str:
 _ZH_TRAILING_PARTICLES = "啊呀哦噢嘛啦哈呗"
 
 
+def to_simplified(text: str) -> str:
+    """Traditional → simplified Chinese (Whisper often writes 沒這個打算 for 没这个打算)."""
+    if not any(is_cjk(char) for char in text):
+        return text
+    import zhconv  # small table, loaded on first use
+
+    return zhconv.convert(text, "zh-hans")
+
+
 def normalize(text: str) -> str:
     """Canonical form used by rules and examples alike (idempotent).
 
     - NFKC folds full-width letters, digits and punctuation to their usual forms;
+    - traditional characters become simplified;
     - English is lower-cased, punctuation removed, fillers (um, uh) dropped;
     - spaces ASR puts between Chinese characters are removed;
     - leading fillers (嗯, 那个…) are removed, unless nothing would remain (see ``_strip_zh_fillers``).
     """
-    text = unicodedata.normalize("NFKC", text).lower().replace("’", "'")
+    text = to_simplified(unicodedata.normalize("NFKC", text)).lower().replace("’", "'")
     text = _PUNCT_RE.sub(" ", text)
     text = _SPACES_RE.sub(" ", text).strip()
     words = [word.strip("'") for word in text.split(" ")]

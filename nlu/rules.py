@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from dialog.schema import FAQ_PREFIX, Flow
 from nlu.base import NO_MATCH, NluResult
+from nlu.entities import extract_entities
 from nlu.normalize import core_form, is_cjk, normalize
 from nlu.phonetic import find_phonetic, phonetic_key
 
@@ -189,6 +190,8 @@ class RuleClassifier:
         alternatives = tuple((intent, round(score, 4)) for intent, score in ranked[:3])
         if not ranked or ranked[0][1] < self.threshold:
             best = ranked[0][1] if ranked else 0.0
-            return NluResult(NO_MATCH, round(best, 4), normalized, "none", alternatives=alternatives)
+            entities = extract_entities(normalized)
+            return NluResult(NO_MATCH, round(best, 4), normalized, "none", entities, alternatives)
         intent, score = ranked[0]
-        return NluResult(intent, round(score, 4), normalized, source, alternatives=alternatives)
+        entities = extract_entities(normalized)
+        return NluResult(intent, round(score, 4), normalized, source, entities, alternatives)

@@ -11,8 +11,11 @@ from pathlib import Path
 from tests.conftest import FLOWS, MINIMAL_FLOW, ROOT
 
 
-def waihu(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COLUMNS": "200"}
+def waihu(
+    *args: str, stdin: str | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the waihu CLI as a subprocess of this interpreter."""
+    env = {**os.environ, "COLUMNS": "200", **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "waihu.cli", *args],
         input=stdin,
@@ -20,7 +23,7 @@ def waihu(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[s
         text=True,
         cwd=ROOT,
         env=env,
-        timeout=60,
+        timeout=120,
     )
 
 
@@ -50,7 +53,14 @@ def test_flow_test_command() -> None:
 def test_chat_reads_piped_stdin() -> None:
     script = "是我\n手续费多少\n\n好的\n可以\n"
     result = waihu(
-        "chat", str(FLOWS / "credit_card_installment.yaml"), "--var", "name=张先生", "--var", "amount=12000", "--json", stdin=script
+        "chat",
+        str(FLOWS / "credit_card_installment.yaml"),
+        "--var",
+        "name=张先生",
+        "--var",
+        "amount=12000",
+        "--json",
+        stdin=script,
     )
     assert result.returncode == 0, result.stderr
     assert "张先生您好" in result.stdout and "faq:fee" in result.stdout

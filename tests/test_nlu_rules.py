@@ -20,6 +20,7 @@ from tests.conftest import FLOWS
         ("额度是多少", "额度是多少"),
         ("额 提前 还款", "提前还款"),
         ("额 度", "额度"),
+        ("沒這個打算", "没这个打算"),
         ("ＯＫ，ｓｕｒｅ！", "ok sure"),
         ("Um, I'm busy.", "i'm busy"),
         ("嗯", "嗯"),
@@ -91,3 +92,30 @@ def test_pinyin_folding_matches_near_homophones() -> None:
 def test_single_character_keywords_do_not_match_by_sound(classifier: RuleClassifier) -> None:
     # 行 (xing → jin) must not fire on 今 (jin).
     assert classifier.classify("今天").intent == "no_match"
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("十二", 12),
+        ("二十四", 24),
+        ("一万二", 12000),
+        ("三千五", 3500),
+        ("两百零五", 205),
+        ("1.2万", 12000),
+        ("2万5", 25000),
+        ("一千零二十", 1020),
+    ],
+)
+def test_chinese_numerals(text: str, value: int) -> None:
+    from nlu.entities import chinese_to_number
+
+    assert chinese_to_number(text) == value
+
+
+def test_entities_reach_the_nlu_result(classifier: RuleClassifier) -> None:
+    from nlu.entities import extract_entities
+
+    assert extract_entities("我要分二十四期 一共三千块") == {"periods": "24", "amount": "3000"}
+    assert extract_entities("can i split it over twelve months") == {"periods": "12"}
+    assert classifier.classify("能分十二期吗").entities == {"periods": "12"}
