@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+QUERY_CACHE_SIZE = 2048
 HEAD_SCALE = 20.0  # cosine similarities span a narrow range: scale them before the softmax
 
 
@@ -108,6 +109,7 @@ class EmbeddingIntentModel:
         self.owners = np.asarray(owners, dtype=np.int64)
         started = time.perf_counter()
         self.vectors = embed_cached(embedder, texts, cache_dir, model_id)
+        self._query_cache: dict[str, NDArray[np.float32]] = {}
         self.weights, self.bias = train_softmax_head(self.vectors, self.owners, len(self.intents))
         log.info(
             "intent model: %d examples of %d intents in %.2fs",
@@ -123,7 +125,7 @@ class EmbeddingIntentModel:
         allowed = [i for i, name in enumerate(self.intents) if candidates is None or name in candidates]
         if not allowed or not text:
             return {}, {}
-        query = np.asarray(self.embedder.embed([text]), dtype=np.float32)[0]
+        query = self._query_vector(text)
         similarities = self.vectors @ query
         knn: dict[str, float] = {}
         for index in allowed:

@@ -14,6 +14,7 @@ from rich.table import Table
 from dialog.loader import load_flow, load_flow_file
 from dialog.problems import FlowError
 from dialog.schema import Flow, json_schema
+from waihu.kb_cli import kb_app
 from waihu.models_cli import models_app
 from waihu.nlu_cli import nlu_app
 
@@ -22,6 +23,7 @@ flow_app = typer.Typer(help="Validate, test and inspect flows.", no_args_is_help
 app.add_typer(flow_app, name="flow")
 app.add_typer(nlu_app, name="nlu")
 app.add_typer(models_app, name="models")
+app.add_typer(kb_app, name="kb")
 
 console = Console()
 ClassifierOption = Annotated[

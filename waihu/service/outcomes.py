@@ -1,0 +1,35 @@
+"""Vocabulary of the service: states, attempt outcomes, who hung up, webhook event types.
+
+Attempt outcomes use the same strings as :class:`telephony.outcome.Outcome` (answered, no_answer, busy,
+invalid_number, rejected, unavailable, failed) plus ``lost``: the worker died or lost its lease while the
+attempt was in progress, so nobody knows how the call ended.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+CampaignState = Literal["scheduling", "executing", "paused", "succeeded", "cancelled", "failed"]
+ContactState = Literal["pending", "dialling", "in_call", "done"]
+AttemptStatus = Literal["dialling", "in_call", "finished"]
+AttemptOutcome = Literal[
+    "answered", "no_answer", "busy", "invalid_number", "rejected", "unavailable", "failed", "lost"
+]
+HangupBy = Literal["callee", "robot", "seat", "network", "system"]
+Role = Literal["strategy", "operator", "admin"]
+EventType = Literal["call.finished", "contact.finished", "contact.regraded", "campaign.state_changed"]
+
+CAMPAIGN_STATES: tuple[str, ...] = get_args(CampaignState)
+ATTEMPT_OUTCOMES: tuple[str, ...] = get_args(AttemptOutcome)
+ROLES: tuple[str, ...] = get_args(Role)
+
+#: Campaign states in which the scheduler dials.
+RUNNABLE_STATES: tuple[str, ...] = ("scheduling", "executing")
+#: Campaign states that never change again.
+TERMINAL_STATES: tuple[str, ...] = ("succeeded", "cancelled", "failed")
+#: Attempt statuses of a call in progress (the worker holds a lease on it).
+IN_PROGRESS: tuple[str, ...] = ("dialling", "in_call")
+#: Final outcomes of a contact that never produced an attempt outcome.
+DNC_BLOCKED = "dnc_blocked"
+CANCELLED = "cancelled"
+EXPIRED = "expired"
