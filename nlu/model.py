@@ -118,6 +118,16 @@ class EmbeddingIntentModel:
             time.perf_counter() - started,
         )
 
+    def _query_vector(self, text: str) -> NDArray[np.float32]:
+        """Embedding of a callee utterance; short answers repeat a lot (好, 是的), so keep a few."""
+        vector = self._query_cache.get(text)
+        if vector is None:
+            vector = np.asarray(self.embedder.embed([text]), dtype=np.float32)[0]
+            if len(self._query_cache) >= QUERY_CACHE_SIZE:
+                self._query_cache.pop(next(iter(self._query_cache)))
+            self._query_cache[text] = vector
+        return vector
+
     def scores(
         self, text: str, candidates: Sequence[str] | None = None
     ) -> tuple[dict[str, float], dict[str, float]]:
