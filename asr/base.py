@@ -54,6 +54,10 @@ class StreamingRecognizer(Protocol):
 class UtteranceRecognizer(Protocol):
     """A recogniser run once on a VAD-segmented utterance."""
 
-    def transcribe(self, pcm: bytes, sample_rate: int) -> Transcript:
-        """Transcribe one utterance of 16-bit mono PCM at ``sample_rate`` (8000 or 16000)."""
+    def transcribe(self, pcm: bytes, sample_rate: int, *, initial_prompt: str | None = None) -> Transcript:
+        """Transcribe one utterance of 16-bit mono PCM at ``sample_rate`` (8000 or 16000).
+
+        ``initial_prompt`` is text the callee is likely to say (the node's vocabulary); a backend
+        that cannot use it ignores it.
+        """
         ...

@@ -22,7 +22,11 @@ from nlu.normalize import is_cjk  # noqa: E402
 SETS = [
     ("credit_card_installment", "/work/shared/data/nlu_dev_credit_card.tsv", "dev (given)"),
     ("credit_card_installment", "tests/data/nlu_credit_card_heldout.tsv", "held-out 1 (blind; seen once)"),
-    ("credit_card_installment", "tests/data/nlu_credit_card_final.tsv", "held-out 2 (blind; no example written from it)"),
+    (
+        "credit_card_installment",
+        "tests/data/nlu_credit_card_final.tsv",
+        "held-out 2 (blind; no example written from it)",
+    ),
     ("credit_card_installment", "tests/data/nlu_out_of_domain.tsv", "out of domain (no_match)"),
     ("telecom_plan_upgrade", "tests/data/nlu_telecom_plan_upgrade.tsv", "flow author's set"),
     ("appointment_reminder_en", "tests/data/nlu_appointment_reminder_en.tsv", "flow author's set"),

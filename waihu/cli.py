@@ -17,6 +17,7 @@ from dialog.schema import Flow, json_schema
 from waihu.kb_cli import kb_app
 from waihu.models_cli import models_app
 from waihu.nlu_cli import nlu_app
+from waihu.talk_cli import talk, tts_app
 
 app = typer.Typer(help="waihu — outbound voice robot.", no_args_is_help=True, add_completion=False)
 flow_app = typer.Typer(help="Validate, test and inspect flows.", no_args_is_help=True)
@@ -24,6 +25,8 @@ app.add_typer(flow_app, name="flow")
 app.add_typer(nlu_app, name="nlu")
 app.add_typer(models_app, name="models")
 app.add_typer(kb_app, name="kb")
+app.add_typer(tts_app, name="tts")
+app.command("talk")(talk)
 
 console = Console()
 ClassifierOption = Annotated[

@@ -1,0 +1,153 @@
+"""The voice loop end to end on real audio: VAD, Whisper, NLU, engine, espeak, barge-in, timers."""
+
+from __future__ import annotations
+
+import json
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dialog.actions import Say
+from dialog.loader import load_flow, load_flow_text
+from nlu.factory import build_classifier
+from nlu.paths import data_dir
+from tests.conftest import FLOWS, MINIMAL_FLOW, ROOT
+from waihu.voice.customer import CustomerScript
+from waihu.voice.loop import copied_from_hint, vocabulary_hint
+from waihu.voice.speech_output import SpeechOutput
+from waihu.voice.talk import default_recognizer, default_synthesizer, run_talk
+from waihu.voice.turn_taking import is_false_interruption
+
+CLIPS = ROOT.parent / "shared" / "data" / "customer_zh"
+
+
+@pytest.fixture(scope="module")
+def recognizer_zh():
+    return default_recognizer("zh")
+
+
+@pytest.fixture(scope="module")
+def synthesizer():
+    return default_synthesizer()
+
+
+def _talk(flow_path: Path, script_text: str, tmp_path: Path, recognizer, synthesizer, classifier="default"):
+    script_path = tmp_path / "customer.yaml"
+    script_path.write_text(script_text.replace("CLIPS", str(CLIPS)), encoding="utf-8")
+    flow = load_flow(flow_path)
+    return run_talk(
+        flow,
+        CustomerScript.load(script_path),
+        tmp_path,
+        flow_dir=flow_path.parent,
+        classifier=build_classifier(flow, classifier),
+        recognizer=recognizer,
+        synthesizer=synthesizer,
+        out_dir=tmp_path / "out",
+    )
+
+
+INTERESTED = """
+variables: {name: 张先生, amount: "12000"}
+clips: CLIPS
+turns:
+  - clip: 好
+  - clip: 好
+    interrupt: 1.5
+    backchannel: true
+  - clip: 要多少手续费
+    interrupt: 6.0
+  - silence: true
+  - clip: 可以 你说吧
+  - clip: 好啊
+"""
+
+
+def test_interested_customer_with_barge_in_and_false_interruption(
+    tmp_path, recognizer_zh, synthesizer
+) -> None:
+    report = _talk(FLOWS / "credit_card_installment.yaml", INTERESTED, tmp_path, recognizer_zh, synthesizer)
+    loop, result = report.loop, report.result
+    assert (result.grade, result.outcome) == ("A", "transferred"), report.transcript
+    assert result.kb_hits == ["fee"]
+    assert loop.stats.barge_ins == 2 and loop.stats.false_interruptions == 1 and loop.stats.no_inputs == 1
+    # Barge-in stops the prompt within 200 ms of speech onset (virtual time: frames stepped).
+    assert all(reaction <= 0.2 for reaction in loop.stats.barge_in_reaction_s)
+    said = [text for _t, who, text in report.transcript if who == "callee"]
+    assert "要多少手续费" in said[1]
+    # Files: each track plus a stereo call (callee left, robot right) with speech on both channels.
+    out = tmp_path / "out"
+    with wave.open(str(out / "call.wav")) as handle:
+        assert (handle.getnchannels(), handle.getframerate()) == (2, 8000)
+        samples = np.frombuffer(handle.readframes(handle.getnframes()), dtype="<i2").reshape(-1, 2)
+    assert np.abs(samples[:, 0]).max() > 1000 and np.abs(samples[:, 1]).max() > 1000
+    stored = json.loads((out / "result.json").read_text(encoding="utf-8"))
+    assert stored["result"]["grade"] == "A" and len(stored["latencies_ms"]) == len(loop.timings) == 4
+
+
+def test_false_interruption_resumes_the_prompt_where_it_stopped(tmp_path, recognizer_zh, synthesizer) -> None:
+    report = _talk(FLOWS / "credit_card_installment.yaml", INTERESTED, tmp_path, recognizer_zh, synthesizer)
+    assert report.loop.stats.false_interruptions == 1
+    robot = np.frombuffer((tmp_path / "out" / "robot.wav").read_bytes()[44:], dtype="<i2")
+    flow = load_flow(FLOWS / "credit_card_installment.yaml")
+    offer = flow.nodes["offer"].prompt[0].format(name="张先生", amount="12000")
+    speech = SpeechOutput(synthesizer, data_dir() / "cache" / "prompts", language="zh")
+    prompt = np.frombuffer(speech.render(Say(offer)).pcm, dtype="<i2")
+    # The offer was paused for "好" (at ~1.6 s) and resumed where it stopped, until the real barge-in
+    # at 6 s: every 0.1 s piece of its first 5 s is in the robot track, in order (one piece may
+    # straddle the pause).
+    played = robot.tobytes()
+    pieces = [prompt[i : i + 800].tobytes() for i in range(0, 40000, 800)]
+    positions = [played.find(piece) for piece in pieces]
+    found = [pos for pos in positions if pos >= 0]
+    assert len(found) >= len(pieces) - 1 and found == sorted(found)
+
+
+def test_silence_ends_the_call_politely(tmp_path, recognizer_zh, synthesizer) -> None:
+    script = "variables: {name: 张先生, amount: '12000'}\nturns:\n  - silence: true\n  - silence: true\n  - silence: true\n"
+    report = _talk(FLOWS / "credit_card_installment.yaml", script, tmp_path, recognizer_zh, synthesizer)
+    assert report.loop.stats.no_inputs == 3
+    assert (report.result.grade, report.result.outcome) == ("D", "robot_hangup")
+    assert "no_response" in report.result.tags
+
+
+def test_speech_during_a_non_interruptible_prompt_is_ignored(tmp_path, recognizer_zh, synthesizer) -> None:
+    flow_text = MINIMAL_FLOW.replace(
+        '    prompt: ["{name}您好', '    barge_in: false\n    prompt: ["{name}您好'
+    )
+    flow_path = tmp_path / "locked.yaml"
+    flow_path.write_text(flow_text, encoding="utf-8")
+    script = (
+        "clips: CLIPS\nturns:\n  - clip: 不需要了\n    interrupt: 0.3\n    backchannel: true\n  - clip: 好\n"
+    )
+    report = _talk(flow_path, script, tmp_path, recognizer_zh, synthesizer, classifier="rules")
+    stats = report.loop.stats
+    assert stats.barge_ins == 0 and stats.ignored_utterances == 1
+    assert report.result.visited == ["ask", "done"] and report.result.grade == "A"
+
+
+def test_english_customer_spoken_by_tts(tmp_path, synthesizer) -> None:
+    script = "variables: {name: Ms. Johnson}\nturns:\n  - say: Yes, speaking.\n  - say: Yes.\n"
+    report = _talk(
+        FLOWS / "appointment_reminder_en.yaml", script, tmp_path, default_recognizer("en"), synthesizer
+    )
+    assert "reminder" in report.result.visited, report.transcript
+    assert report.result.trace[0].intent == "affirm"
+
+
+def test_turn_taking_rules() -> None:
+    assert is_false_interruption("", 0.3, 5.0)
+    assert is_false_interruption("嗯", 0.4, 5.0)
+    assert not is_false_interruption("嗯", 0.4, 0.5)  # the question was asked: an answer
+    assert not is_false_interruption("手续费多少", 1.2, 5.0)
+
+
+def test_vocabulary_hint_and_copy_guard() -> None:
+    flow = load_flow(FLOWS / "credit_card_installment.yaml")
+    hint = vocabulary_hint(flow, "offer")
+    assert "手续费" in hint and "利息" in hint and len(hint) <= 120
+    assert copied_from_hint("手续费，利息", hint) and not copied_from_hint("好", hint)
+    english = load_flow_text((FLOWS / "appointment_reminder_en.yaml").read_text(), "x.yaml").flow
+    assert english is not None and all(ch.isascii() for ch in vocabulary_hint(english, "reminder"))

@@ -1,0 +1,54 @@
+"""Turn the engine's Say actions into phone audio: recorded prompts where given, TTS otherwise."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from dialog.actions import Say
+from tts.base import Audio, Synthesizer
+from tts.cache import PromptCache
+from tts.recorded import load_recorded
+
+log = logging.getLogger(__name__)
+
+#: espeak-ng words per minute that sound like a phone agent (Mandarin 150 was ~3 characters/s).
+DEFAULT_RATES = {"zh": 220, "en": 165}
+
+
+class SpeechOutput:
+    """Renders robot speech at ``sample_rate`` through an on-disk prompt cache."""
+
+    def __init__(
+        self,
+        synthesizer: Synthesizer,
+        cache_dir: Path,
+        *,
+        language: str,
+        flow_dir: Path | None = None,
+        sample_rate: int = 8000,
+        rate: int | None = None,
+    ) -> None:
+        self.cache = PromptCache(cache_dir, synthesizer)
+        self.language = language
+        self.flow_dir = flow_dir
+        self.sample_rate = sample_rate
+        self.rate = rate or DEFAULT_RATES.get(language)
+
+    def render(self, say: Say) -> Audio:
+        """Audio for one Say: the operator's recording when the node names one, else TTS."""
+        if say.audio and self.flow_dir is not None:
+            path = self.flow_dir / say.audio
+            try:
+                return load_recorded(path, self.sample_rate)
+            except (OSError, EOFError, ValueError) as exc:  # never lose the prompt: fall back to TTS
+                log.error("recorded prompt %s unusable (%s); synthesising instead", path, exc)
+        return self.cache.get(say.text, language=self.language, rate=self.rate, sample_rate=self.sample_rate)
+
+    def warm(self, texts: list[str]) -> tuple[int, int]:
+        """Synthesise ``texts`` into the cache ahead of calls; returns (new, already cached)."""
+        before = self.cache.misses
+        for text in texts:
+            self.cache.get(text, language=self.language, rate=self.rate, sample_rate=self.sample_rate)
+        new = self.cache.misses - before
+        return new, len(texts) - new
