@@ -13,6 +13,8 @@ class Say:
     audio: str | None = None
     barge_in: bool = True
     node: str | None = None
+    parts: tuple[tuple[str, str | None], ...] = ()
+    """When set: (text, recorded WAV or None) pieces in order; None pieces are synthesised."""
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,14 @@ from dialog import events as ev
 from dialog.grading import grade_call
 from dialog.schema import FAQ_PREFIX, Cell, Flow, KBEntry, Node
 from dialog.state import CallResult, CallState, Spoken, Turn
-from dialog.templates import render
+from dialog.templates import render, split_recorded
 
 _DO_NOT_CALL = "do_not_call"
+
+
+def _as_action(spoken: Spoken) -> act.Say:
+    parts = tuple((text, audio) for text, audio in spoken.parts)
+    return act.Say(spoken.text, spoken.audio, spoken.barge_in, spoken.node, parts)
 
 
 class EngineError(RuntimeError):
@@ -113,10 +118,15 @@ class Engine:
         self.state.tags.extend(added)
         return [act.SetTag(tag) for tag in added]
 
-    def _say(self, text: str, audio: str | None = None, barge_in: bool = True) -> act.Say:
-        spoken = Spoken(text=self._render(text), audio=audio, barge_in=barge_in, node=self.state.node)
+    def _say(self, text: str, audio: str | dict[str, str] | None = None, barge_in: bool = True) -> act.Say:
+        parts: list[tuple[str, str | None]] = []
+        if isinstance(audio, dict):
+            parts, audio = split_recorded(text, audio, self.state.variables), None
+        spoken = Spoken(
+            text=self._render(text), audio=audio, barge_in=barge_in, node=self.state.node, parts=parts
+        )
         self._utterance_buffer.append(spoken)
-        return act.Say(spoken.text, spoken.audio, spoken.barge_in, spoken.node)
+        return _as_action(spoken)
 
     def _pick(self, options: list[str], key: str) -> str:
         """Alternatives are used in turn, so a repeated reply is not word-for-word the same."""

@@ -132,7 +132,13 @@ class Node(StrictModel):
         default_factory=list,
         description="Short question said when returning after a side question (default: the prompt).",
     )
-    audio: str | None = Field(default=None, description="Recorded WAV of the first prompt (fixed text).")
+    audio: str | dict[str, str] | None = Field(
+        default=None,
+        description=(
+            "Recorded WAV of the first prompt when it has no variables, or a mapping from fixed fragments "
+            "of the first prompt to WAVs: the rest (the {variables}) is synthesised and mixed in."
+        ),
+    )
     barge_in: bool = Field(default=True, description="Whether the callee may interrupt the prompt.")
     no_input_timeout: float | None = Field(default=None, gt=0, le=60)
     end_silence: float | None = Field(default=None, gt=0, le=5, description="Endpointing override (s).")

@@ -231,19 +231,33 @@ def _check_variables(flow: Flow) -> Iterator[Finding]:
 
 
 def _check_audio(flow: Flow, base_dir: Path | None) -> Iterator[Finding]:
-    if base_dir is None:
-        return
     for node_id, node in flow.nodes.items():
+        path = ("nodes", node_id, "audio")
         if node.audio is None:
             continue
-        if not (base_dir / node.audio).is_file():
-            yield ("nodes", node_id, "audio"), f"audio file not found: {node.audio}", "error"
-        if placeholders(node.prompt[0]):
+        recordings = node.audio if isinstance(node.audio, dict) else {node.prompt[0]: node.audio}
+        if isinstance(node.audio, str) and placeholders(node.prompt[0]):
             yield (
-                ("nodes", node_id, "audio"),
-                "a recording can only stand for a prompt without variables",
+                path,
+                "a recording can only stand for a prompt without variables (map fragments instead)",
                 "error",
             )
+        for fragment, wav in recordings.items():
+            if isinstance(node.audio, dict):
+                if fragment not in node.prompt[0]:
+                    yield (
+                        (*path, fragment),
+                        f"fragment {fragment!r} is not in the node's first prompt",
+                        "error",
+                    )
+                elif placeholders(fragment):
+                    yield (*path, fragment), f"fragment {fragment!r} contains a variable", "error"
+            if base_dir is not None and not (base_dir / wav).is_file():
+                yield (
+                    (*path, fragment) if isinstance(node.audio, dict) else path,
+                    f"audio file not found: {wav}",
+                    "error",
+                )
 
 
 def _check_grading(flow: Flow) -> Iterator[Finding]:

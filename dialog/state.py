@@ -33,6 +33,7 @@ class Spoken(BaseModel):
     audio: str | None = None
     barge_in: bool = True
     node: str | None = None
+    parts: list[tuple[str, str | None]] = Field(default_factory=list)
 
 
 class CallState(BaseModel):

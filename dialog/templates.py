@@ -39,3 +39,25 @@ def render(template: str, variables: Mapping[str, str]) -> str:
         if field_name is not None:
             parts.append(str(variables.get(field_name, "{" + field_name + "}")))
     return "".join(parts)
+
+
+def split_recorded(
+    template: str, recordings: Mapping[str, str], variables: Mapping[str, str]
+) -> list[tuple[str, str | None]]:
+    """Cut a prompt into pieces: fixed fragments the operator recorded (with their WAV) and the rest,
+    rendered, to be synthesised. Fragments are matched in the template, in order of appearance."""
+    spans = sorted(
+        (template.index(fragment), fragment) for fragment in recordings if fragment and fragment in template
+    )
+    pieces: list[tuple[str, str | None]] = []
+    cursor = 0
+    for start, fragment in spans:
+        if start < cursor:
+            continue  # overlapping fragments: the earlier one wins
+        if start > cursor:
+            pieces.append((render(template[cursor:start], variables), None))
+        pieces.append((fragment, recordings[fragment]))
+        cursor = start + len(fragment)
+    if cursor < len(template):
+        pieces.append((render(template[cursor:], variables), None))
+    return [(text, audio) for text, audio in pieces if text]

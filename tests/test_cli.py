@@ -85,3 +85,14 @@ def test_chat_hangup_command_and_bad_var() -> None:
     assert missing.returncode == 2 and "amount" in missing.stderr
     bad = waihu("chat", str(FLOWS / "credit_card_installment.yaml"), "--var", "novalue", stdin="")
     assert bad.returncode == 2 and "key=value" in bad.stderr
+
+
+def test_tts_warm_caches_fixed_prompts(tmp_path: Path) -> None:
+    env = {"WAIHU_DATA_DIR": str(tmp_path)}
+    first = waihu("tts", "warm", str(FLOWS / "appointment_reminder_en.yaml"), env=env)
+    assert first.returncode == 0, first.stderr
+    total = int(first.stdout.split(" fixed prompts")[0].split()[-1])
+    assert f"{total} synthesised, 0 already cached" in first.stdout and total > 10
+    assert len(list((tmp_path / "cache" / "prompts").rglob("*.wav"))) == total
+    again = waihu("tts", "warm", str(FLOWS / "appointment_reminder_en.yaml"), env=env)
+    assert f"0 synthesised, {total} already cached" in again.stdout

@@ -261,3 +261,23 @@ def test_return_uses_the_short_reask_when_the_node_has_one(credit_card: Flow) ->
     actions = engine.handle(ev.UserUtterance("手续费", "faq:fee", 0.9))
     assert said(actions)[-1] == "那您看，需要了解一下账单分期吗？"
     assert isinstance(actions[-1], act.Listen) and engine.state.node == "offer"
+
+
+def test_recorded_fragments_are_mixed_with_synthesised_variables(tmp_path) -> None:
+    text = MINIMAL_FLOW.replace(
+        '    prompt: ["{name}您好，需要办理吗？", 请问需要办理吗？]',
+        '    prompt: ["{name}您好，需要办理吗？", 请问需要办理吗？]\n    audio: {"您好，需要办理吗？": hello.wav}',
+    )
+    (tmp_path / "hello.wav").write_bytes(b"RIFF")  # only its existence is checked here
+    loaded = load_flow_text(text, tmp_path / "mini.yaml")
+    assert loaded.flow is not None and not loaded.errors, [p.format() for p in loaded.problems]
+    engine = Engine(loaded.flow)
+    say = engine.start({"name": "王女士"})[0]
+    assert isinstance(say, act.Say)
+    assert say.text == "王女士您好，需要办理吗？"
+    assert say.parts == (("王女士", None), ("您好，需要办理吗？", "hello.wav"))
+    assert engine.handle(utter("repeat"))[0] == say  # repeat replays the same pieces
+    bad = text.replace('{"您好，需要办理吗？": hello.wav}', '{"不在提示里": hello.wav}')
+    problems = load_flow_text(bad, tmp_path / "m.yaml").errors
+    assert any("not in the node's first prompt" in p.message for p in problems)
+    assert any("audio file not found" in p.message for p in load_flow_text(text, "elsewhere/m.yaml").errors)

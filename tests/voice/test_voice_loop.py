@@ -151,3 +151,28 @@ def test_vocabulary_hint_and_copy_guard() -> None:
     assert copied_from_hint("手续费，利息", hint) and not copied_from_hint("好", hint)
     english = load_flow_text((FLOWS / "appointment_reminder_en.yaml").read_text(), "x.yaml").flow
     assert english is not None and all(ch.isascii() for ch in vocabulary_hint(english, "reminder"))
+
+
+def test_speech_output_mixes_recordings_and_tts(tmp_path, synthesizer) -> None:
+    from tts.audio import write_wav
+    from tts.base import Audio
+
+    tone = (np.sin(np.arange(16000) * 2 * np.pi * 440 / 16000) * 8000).astype("<i2")
+    write_wav(tmp_path / "hello.wav", Audio(tone.tobytes(), 16000))  # any rate: converted to 8 kHz
+    speech = SpeechOutput(synthesizer, tmp_path / "cache", language="zh", flow_dir=tmp_path)
+    mixed = speech.render(Say("王女士您好", parts=(("王女士", None), ("您好", "hello.wav"))))
+    name_only = speech.render(Say("王女士"))
+    assert mixed.sample_rate == 8000
+    assert mixed.pcm.startswith(name_only.pcm)
+    assert abs(len(mixed.pcm) - len(name_only.pcm) - 16000) <= 4  # 1 s of tone at 8 kHz follows
+
+
+def test_node_end_silence_sets_the_endpoint(tmp_path, recognizer_zh, synthesizer) -> None:
+    slow = MINIMAL_FLOW.replace('    prompt: ["{name}您好', '    end_silence: 1.5\n    prompt: ["{name}您好')
+    flow_path = tmp_path / "slow.yaml"
+    flow_path.write_text(slow, encoding="utf-8")
+    report = _talk(
+        flow_path, "clips: CLIPS\nturns:\n  - clip: 好\n", tmp_path, recognizer_zh, synthesizer, "rules"
+    )
+    [timing] = report.loop.timings
+    assert timing.reply_start_s - timing.speech_end_s >= 1.5  # virtual time: frames, not wall clock

@@ -140,7 +140,8 @@ class Contact(Base):
     __table_args__ = (
         UniqueConstraint("campaign_id", "reference_id"),
         # The scheduler's pick: due pending contacts of one campaign, oldest due first.
-        Index(None, "campaign_id", "state", "next_attempt_at"),
+        # ``id`` last makes the tie-break of the ORDER BY free on PostgreSQL too (SQLite has rowid).
+        Index(None, "campaign_id", "state", "next_attempt_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

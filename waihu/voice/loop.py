@@ -18,7 +18,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from asr.base import UtteranceRecognizer
@@ -289,6 +289,8 @@ class VoiceLoop:
                 self.queue.append(_Playback(audio.pcm, action.barge_in, action.text, audio.sample_rate))
             elif isinstance(action, act.Listen):
                 self.listen = action
+                # Endpointing per node: a yes/no question may end sooner than an open one.
+                self.endpointer.config = replace(self.endpointer.config, end_silence_s=action.end_silence_s)
             elif isinstance(action, act.StopSpeaking):
                 pass  # the loop stops audio itself, at speech onset
             elif isinstance(action, act.Hangup | act.Transfer):

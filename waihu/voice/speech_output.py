@@ -36,14 +36,19 @@ class SpeechOutput:
         self.rate = rate or DEFAULT_RATES.get(language)
 
     def render(self, say: Say) -> Audio:
-        """Audio for one Say: the operator's recording when the node names one, else TTS."""
-        if say.audio and self.flow_dir is not None:
-            path = self.flow_dir / say.audio
+        """Audio for one Say: recordings where the operator made them, TTS for the rest."""
+        pieces = say.parts or ((say.text, say.audio),)
+        pcm = b"".join(self._piece(text, audio).pcm for text, audio in pieces)
+        return Audio(pcm, self.sample_rate)
+
+    def _piece(self, text: str, audio: str | None) -> Audio:
+        if audio and self.flow_dir is not None:
+            path = self.flow_dir / audio
             try:
                 return load_recorded(path, self.sample_rate)
             except (OSError, EOFError, ValueError) as exc:  # never lose the prompt: fall back to TTS
                 log.error("recorded prompt %s unusable (%s); synthesising instead", path, exc)
-        return self.cache.get(say.text, language=self.language, rate=self.rate, sample_rate=self.sample_rate)
+        return self.cache.get(text, language=self.language, rate=self.rate, sample_rate=self.sample_rate)
 
     def warm(self, texts: list[str]) -> tuple[int, int]:
         """Synthesise ``texts`` into the cache ahead of calls; returns (new, already cached)."""

@@ -1,0 +1,67 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request, status
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
+
+from waihu.service.api import campaigns, contacts, dnc, flows, keys, results, seats
+from waihu.service.api.deps import ServiceState
+from waihu.service.background import Chores
+from waihu.service.db import make_engine, make_session_factory, upgrade
+from waihu.service.settings import Settings
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """\
+Campaigns, contacts and call results for strategy systems; flows for operators; keys and seats for admins.
+
+Authenticate with `Authorization: Bearer <key>`. Roles: **strategy** (campaigns, contacts, results, DNC),
+**operator** (flows, seats' availability, DNC), **admin** (everything, keys, seats). Errors are 4xx with a
+`detail` naming the field. Lists use cursor pagination: pass `next_cursor` back as `cursor`.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app: open (and migrate) the database, mount one router per resource under ``/v1``."""
+    settings = settings or Settings.from_env()
+    engine = make_engine(settings.database_url)
+    if settings.migrate:
+        upgrade(engine)
+    state = ServiceState(settings, engine, make_session_factory(engine))
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        chores = Chores(state.factory, settings.background_interval_s) if settings.background else None
+        if chores:
+            chores.start()
+        try:
+            yield
+        finally:
+            if chores:
+                chores.stop()
+            engine.dispose()
+
+    app = FastAPI(title="waihu", version="1", description=DESCRIPTION, lifespan=lifespan)
+    app.state.service = state
+    for module in (campaigns, contacts, results, dnc, seats, flows, keys):
+        app.include_router(module.router)
+
+    @app.get("/healthz", tags=["health"], summary="Liveness and database check")
+    def healthz() -> dict[str, Any]:
+        with state.engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+        return {"ok": True}
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(_request: Request, exc: IntegrityError) -> JSONResponse:
+        log.info("conflict: %s", exc.orig)
+        return JSONResponse({"detail": "conflicts with existing data"}, status.HTTP_409_CONFLICT)
+
+    return app

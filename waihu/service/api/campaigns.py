@@ -1,0 +1,219 @@
+"""/v1/campaigns: create (flow id + version must exist), get with live counters, list, pause/resume/cancel."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Response, status
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator, model_validator
+from sqlalchemy import select, update
+
+from waihu.service.api.deps import SessionDep, Strategy
+from waihu.service.api.errors import conflict, field_error, not_found
+from waihu.service.api.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor, page
+from waihu.service.counters import campaign_counters
+from waihu.service.lifecycle import StateConflict, change_campaign_state, resume_state
+from waihu.service.models import Campaign, Contact, FlowVersion, utcnow
+from waihu.service.outcomes import CANCELLED, AttemptOutcome, CampaignState
+from waihu.service.policy import DEFAULT_RETRY_POLICY, CallingWindow, RetryRule, zone
+from waihu.service.views import campaign_view
+
+router = APIRouter(prefix="/v1/campaigns", tags=["campaigns"])
+CampaignId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+DEFAULT_WINDOWS = [
+    CallingWindow(weekdays=[1, 2, 3, 4, 5, 6, 7], start="09:00", end="12:00"),
+    CallingWindow(weekdays=[1, 2, 3, 4, 5, 6, 7], start="14:00", end="20:00"),
+]
+
+
+class CampaignCreate(BaseModel):
+    """A new campaign. Times in ``windows`` are wall-clock times in ``timezone``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    reference_id: str | None = Field(
+        default=None, min_length=1, max_length=128, description="Your id; creating it again returns it."
+    )
+    flow_id: str = Field(min_length=1, max_length=64)
+    flow_version: int | None = Field(default=None, ge=1, le=2**31 - 1, description="Default: the latest.")
+    timezone: str = Field(default="Asia/Shanghai", max_length=64)
+    windows: list[CallingWindow] = Field(default=DEFAULT_WINDOWS, min_length=1, max_length=20)
+    not_before: dt.date | None = None
+    not_after: dt.date | None = None
+    max_attempts: int = Field(default=3, ge=1, le=20)
+    max_attempts_per_day: int = Field(default=2, ge=1, le=20)
+    retry_policy: dict[AttemptOutcome, RetryRule] = Field(default=DEFAULT_RETRY_POLICY)
+    concurrency: int = Field(default=4, ge=1, le=10_000, description="Lines this campaign may use at once.")
+    caller_numbers: list[Annotated[str, Field(pattern=r"^\+?[0-9]{3,20}$")]] = Field(
+        default_factory=list, max_length=200
+    )
+    priority: int = Field(default=0, ge=-1000, le=1000, description="Higher is served first.")
+    webhook_url: AnyHttpUrl | None = None
+    webhook_secret: str | None = Field(
+        default=None, min_length=16, max_length=200, description="Default: generated and returned once."
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_zone(cls, value: str) -> str:
+        zone(value)
+        return value
+
+    @model_validator(mode="after")
+    def _check_dates(self) -> CampaignCreate:
+        if self.not_before and self.not_after and self.not_before > self.not_after:
+            raise ValueError("not_before must not be after not_after")
+        return self
+
+
+def _load(session: SessionDep, campaign_id: int) -> Campaign:
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise not_found(f"campaign {campaign_id}")
+    return campaign
+
+
+def _with_counters(session: SessionDep, campaign: Campaign) -> dict[str, Any]:
+    return campaign_view(campaign) | {"counters": campaign_counters(session, campaign.id)}
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, summary="Create a campaign")
+def create_campaign(
+    body: CampaignCreate, session: SessionDep, key: Strategy, response: Response
+) -> dict[str, Any]:
+    """Create a campaign on an uploaded flow version; it starts in ``scheduling``."""
+    if body.reference_id is not None:
+        existing = session.scalars(select(Campaign).where(Campaign.reference_id == body.reference_id)).first()
+        if existing is not None:
+            response.status_code = status.HTTP_200_OK
+            return _with_counters(session, existing)
+    query = select(FlowVersion).where(FlowVersion.flow_id == body.flow_id)
+    if body.flow_version is not None:
+        query = query.where(FlowVersion.version == body.flow_version)
+    flow = session.scalars(query.order_by(FlowVersion.version.desc())).first()
+    if flow is None:
+        loc, what = (
+            (["body", "flow_version"], f"flow {body.flow_id!r} has no version {body.flow_version}")
+            if body.flow_version is not None
+            else (["body", "flow_id"], f"no flow {body.flow_id!r} uploaded (POST /v1/flows first)")
+        )
+        raise field_error(loc, what)
+    secret = body.webhook_secret
+    generated = body.webhook_url is not None and secret is None
+    if generated:
+        secret = secrets.token_urlsafe(32)
+    now = utcnow()
+    campaign = Campaign(
+        name=body.name,
+        reference_id=body.reference_id,
+        flow_version_id=flow.id,
+        flow_id=flow.flow_id,
+        flow_version=flow.version,
+        timezone=body.timezone,
+        windows=[window.model_dump() for window in body.windows],
+        not_before=body.not_before,
+        not_after=body.not_after,
+        max_attempts=body.max_attempts,
+        max_attempts_per_day=body.max_attempts_per_day,
+        retry_policy={outcome: rule.model_dump() for outcome, rule in body.retry_policy.items()},
+        concurrency=body.concurrency,
+        caller_numbers=body.caller_numbers,
+        priority=body.priority,
+        webhook_url=str(body.webhook_url) if body.webhook_url else None,
+        webhook_secret=secret,
+        state="scheduling",
+        created_by=key.id,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(campaign)
+    session.commit()
+    view = _with_counters(session, campaign)
+    if generated:
+        view["webhook_secret"] = secret  # shown once
+    return view
+
+
+@router.get("", summary="List campaigns")
+def list_campaigns(
+    session: SessionDep,
+    _key: Strategy,
+    state: Annotated[CampaignState | None, Query()] = None,
+    flow_id: Annotated[str | None, Query(max_length=64)] = None,
+    reference_id: Annotated[str | None, Query(max_length=128)] = None,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+) -> dict[str, Any]:
+    """Campaigns, newest first, filtered by state / flow / reference id; cursor-paginated."""
+    query = select(Campaign).order_by(Campaign.id.desc()).limit(limit + 1)
+    if state:
+        query = query.where(Campaign.state == state)
+    if flow_id:
+        query = query.where(Campaign.flow_id == flow_id)
+    if reference_id:
+        query = query.where(Campaign.reference_id == reference_id)
+    if cursor:
+        (last_id,) = decode_cursor(cursor, (int,))
+        query = query.where(Campaign.id < last_id)
+    rows = list(session.scalars(query))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return page([campaign_view(row) for row in rows], encode_cursor(rows[-1].id) if more else None)
+
+
+@router.get("/{campaign_id}", summary="Get a campaign with live counters")
+def get_campaign(campaign_id: CampaignId, session: SessionDep, _key: Strategy) -> dict[str, Any]:
+    """Settings, state and counters: pending / dialling / in_call / done by outcome and grade."""
+    return _with_counters(session, _load(session, campaign_id))
+
+
+@router.get("/{campaign_id}/counters", summary="Live counters of a campaign")
+def get_counters(campaign_id: CampaignId, session: SessionDep, _key: Strategy) -> dict[str, Any]:
+    """Only the counters (cheap enough to poll)."""
+    return campaign_counters(session, _load(session, campaign_id).id)
+
+
+def _transition(session: SessionDep, campaign_id: int, target: str, reason: str) -> dict[str, Any]:
+    campaign = _load(session, campaign_id)
+    now = utcnow()
+    if target == "resume":
+        if campaign.state != "paused":
+            raise conflict(f"campaign {campaign_id} is {campaign.state}, not paused")
+        target = resume_state(session, campaign)
+    try:
+        change_campaign_state(session, campaign, target, now, reason)
+    except StateConflict as exc:
+        raise conflict(str(exc)) from exc
+    if target == "cancelled":
+        session.execute(
+            update(Contact)
+            .where(Contact.campaign_id == campaign.id, Contact.state == "pending")
+            .values(
+                state="done", final_outcome=CANCELLED, next_attempt_at=None, finished_at=now, updated_at=now
+            )
+            .execution_options(synchronize_session=False)
+        )
+    session.commit()
+    return _with_counters(session, campaign)
+
+
+@router.post("/{campaign_id}/pause", summary="Pause dialling")
+def pause_campaign(campaign_id: CampaignId, session: SessionDep, _key: Strategy) -> dict[str, Any]:
+    """No new attempts start; calls in progress finish normally."""
+    return _transition(session, campaign_id, "paused", "paused by API")
+
+
+@router.post("/{campaign_id}/resume", summary="Resume a paused campaign")
+def resume_campaign(campaign_id: CampaignId, session: SessionDep, _key: Strategy) -> dict[str, Any]:
+    """Back to scheduling/executing."""
+    return _transition(session, campaign_id, "resume", "resumed by API")
+
+
+@router.post("/{campaign_id}/cancel", summary="Cancel a campaign")
+def cancel_campaign(campaign_id: CampaignId, session: SessionDep, _key: Strategy) -> dict[str, Any]:
+    """Pending contacts finish as ``cancelled``; calls in progress finish normally, without retries."""
+    return _transition(session, campaign_id, "cancelled", "cancelled by API")

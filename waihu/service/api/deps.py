@@ -1,0 +1,78 @@
+"""Request dependencies: a database session per request and bearer-key authentication with roles."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from waihu.service.apikeys import authenticate
+from waihu.service.models import ApiKey
+from waihu.service.settings import Settings
+
+_bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer whk_<id>.<secret>`")
+
+
+@dataclass
+class ServiceState:
+    """What the app holds: settings, engine and session factory."""
+
+    settings: Settings
+    engine: Engine
+    factory: sessionmaker[Session]
+
+
+def service_state(request: Request) -> ServiceState:
+    """The app's :class:`ServiceState`."""
+    return request.app.state.service
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """A session for this request; committed by the endpoints that write, closed afterwards."""
+    with service_state(request).factory() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+SettingsDep = Annotated[ServiceState, Depends(service_state)]
+
+
+def _unauthorised(message: str) -> HTTPException:
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, message, headers={"WWW-Authenticate": "Bearer"})
+
+
+def require(*roles: str) -> Callable[..., Any]:
+    """A dependency that authenticates the key and admits ``roles`` (admin is always admitted)."""
+    admitted = {*roles, "admin"}
+
+    def dependency(
+        session: SessionDep,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> ApiKey:
+        if credentials is None or credentials.scheme.lower() != "bearer":
+            raise _unauthorised("missing API key: send Authorization: Bearer <key>")
+        key = authenticate(session, credentials.credentials)
+        if key is None:
+            raise _unauthorised("invalid or revoked API key")
+        if session.dirty:
+            session.commit()  # last_used_at
+        if key.role not in admitted:
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                f"role {key.role!r} may not do this; needs one of: {', '.join(sorted(admitted))}",
+            )
+        return key
+
+    return dependency
+
+
+Strategy = Annotated[ApiKey, Depends(require("strategy"))]
+Operator = Annotated[ApiKey, Depends(require("operator"))]
+Admin = Annotated[ApiKey, Depends(require())]
+AnyRole = Annotated[ApiKey, Depends(require("strategy", "operator"))]
+SeatManager = Annotated[ApiKey, Depends(require("operator"))]

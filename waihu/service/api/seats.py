@@ -1,0 +1,99 @@
+"""/v1/seats: human agents' SIP endpoints for transfers, and their availability."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Response, status
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+
+from waihu.service.api.deps import Admin, SeatManager, SessionDep
+from waihu.service.api.errors import not_found
+from waihu.service.models import Seat, utcnow
+from waihu.service.views import iso
+
+router = APIRouter(prefix="/v1/seats", tags=["seats"])
+SeatId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+_SIP_URI = r"^sips?:[^\s@]+@[^\s@]+$|^sips?:[^\s@]+$"
+
+
+class SeatIn(BaseModel):
+    """Register (or update, by URI) a seat."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    uri: str = Field(pattern=_SIP_URI, max_length=300, examples=["sip:1001@10.0.0.5"])
+    name: str = Field(default="", max_length=200)
+    skill_group: str = Field(default="default", min_length=1, max_length=64)
+    available: bool = False
+
+
+class SeatPatch(BaseModel):
+    """Change availability (or group/name)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    available: bool | None = None
+    skill_group: str | None = Field(default=None, min_length=1, max_length=64)
+    name: str | None = Field(default=None, max_length=200)
+
+
+def _view(seat: Seat) -> dict[str, Any]:
+    return {
+        "id": seat.id,
+        "uri": seat.uri,
+        "name": seat.name,
+        "skill_group": seat.skill_group,
+        "available": seat.available,
+        "updated_at": iso(seat.updated_at),
+    }
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, summary="Register a seat")
+def register_seat(body: SeatIn, session: SessionDep, _key: Admin, response: Response) -> dict[str, Any]:
+    """Create, or update the seat with the same URI (200)."""
+    now = utcnow()
+    seat = session.scalars(select(Seat).where(Seat.uri == body.uri)).first()
+    if seat is None:
+        seat = Seat(uri=body.uri, created_at=now)
+        session.add(seat)
+    else:
+        response.status_code = status.HTTP_200_OK
+    seat.name, seat.skill_group, seat.available, seat.updated_at = (
+        body.name,
+        body.skill_group,
+        body.available,
+        now,
+    )
+    session.commit()
+    return _view(seat)
+
+
+@router.get("", summary="List seats")
+def list_seats(
+    session: SessionDep,
+    _key: SeatManager,
+    skill_group: Annotated[str | None, Query(max_length=64)] = None,
+    available: bool | None = None,
+) -> dict[str, Any]:
+    """Seats, filtered by group and availability."""
+    query = select(Seat).order_by(Seat.id)
+    if skill_group:
+        query = query.where(Seat.skill_group == skill_group)
+    if available is not None:
+        query = query.where(Seat.available == available)
+    return {"items": [_view(seat) for seat in session.scalars(query)]}
+
+
+@router.patch("/{seat_id}", summary="Set a seat's availability")
+def update_seat(seat_id: SeatId, body: SeatPatch, session: SessionDep, _key: SeatManager) -> dict[str, Any]:
+    """Operators and admins mark seats available or away."""
+    seat = session.get(Seat, seat_id)
+    if seat is None:
+        raise not_found(f"seat {seat_id}")
+    for name, value in body.model_dump(exclude_none=True).items():
+        setattr(seat, name, value)
+    seat.updated_at = utcnow()
+    session.commit()
+    return _view(seat)

@@ -1,0 +1,48 @@
+"""API keys: ``whk_<id>.<secret>``; the database keeps only the SHA-256 of the secret."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+
+from sqlalchemy.orm import Session
+
+from waihu.service.models import ApiKey, utcnow
+from waihu.service.outcomes import ROLES
+
+PREFIX = "whk_"
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_api_key(session: Session, name: str, role: str) -> tuple[ApiKey, str]:
+    """Add a key (caller commits); returns the row and the full token, which is shown only this once."""
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}")
+    key_id = secrets.token_hex(8)
+    secret = secrets.token_urlsafe(32)
+    key = ApiKey(id=key_id, name=name, role=role, secret_hash=_hash(secret), created_at=utcnow())
+    session.add(key)
+    return key, f"{PREFIX}{key_id}.{secret}"
+
+
+def authenticate(session: Session, token: str, now: dt.datetime | None = None) -> ApiKey | None:
+    """The live key matching ``token``, or None (unknown, revoked, malformed or wrong secret)."""
+    if not token.startswith(PREFIX) or "." not in token:
+        return None
+    key_id, _, secret = token[len(PREFIX) :].partition(".")
+    if not key_id or not secret or len(key_id) > 24:
+        return None
+    key = session.get(ApiKey, key_id)
+    if key is None or key.revoked_at is not None:
+        return None
+    if not hmac.compare_digest(key.secret_hash, _hash(secret)):
+        return None
+    now = now or utcnow()
+    if key.last_used_at is None or now - key.last_used_at > dt.timedelta(minutes=1):
+        key.last_used_at = now  # coarse, to keep reads from writing on every request
+    return key

@@ -1,0 +1,88 @@
+"""Flow versions: upload (validated with :mod:`dialog.loader`), look-up and the YAML a worker runs."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from dialog.loader import load_flow_text
+from waihu.service.models import FlowVersion, utcnow
+
+
+class FlowRejected(Exception):
+    """The uploaded flow has errors; ``problems`` are ``FILE:LINE:COL: message`` lines."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+@dataclass(frozen=True)
+class StoredFlow:
+    """The stored version, whether this upload created it, and the validator's warnings."""
+
+    version: FlowVersion
+    created: bool
+    warnings: list[str]
+
+
+def store_flow(
+    session: Session, text: str, *, uploaded_by: str | None = None, filename: str = "flow.yaml"
+) -> StoredFlow:
+    """Validate ``text`` and store it as the next version of its flow id (caller commits).
+
+    Uploading the exact same text again returns the existing version (``created`` False). Raises
+    :class:`FlowRejected` listing every error.
+    """
+    loaded = load_flow_text(text, filename)
+    if loaded.flow is None or loaded.errors:
+        raise FlowRejected([problem.format() for problem in loaded.errors or loaded.problems])
+    flow = loaded.flow
+    warnings = [problem.format() for problem in loaded.problems if problem.severity != "error"]
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    same = session.scalars(
+        select(FlowVersion).where(FlowVersion.flow_id == flow.flow.id, FlowVersion.sha256 == digest)
+    ).first()
+    if same is not None:
+        return StoredFlow(same, False, warnings)
+    for _ in range(3):  # two uploads racing for the same next number: the loser takes the one after
+        latest = session.scalar(
+            select(func.max(FlowVersion.version)).where(FlowVersion.flow_id == flow.flow.id)
+        )
+        row = FlowVersion(
+            flow_id=flow.flow.id,
+            version=(latest or 0) + 1,
+            declared_version=flow.flow.version,
+            name=flow.flow.name,
+            language=flow.flow.language,
+            yaml_text=text,
+            sha256=digest,
+            uploaded_by=uploaded_by,
+            created_at=utcnow(),
+        )
+        try:
+            with session.begin_nested():
+                session.add(row)
+            return StoredFlow(row, True, warnings)
+        except IntegrityError:
+            continue
+    raise RuntimeError("could not allocate a flow version number")
+
+
+def get_flow_version(session: Session, flow_id: str, version: int) -> FlowVersion | None:
+    """The stored flow ``flow_id`` at ``version``."""
+    return session.scalars(
+        select(FlowVersion).where(FlowVersion.flow_id == flow_id, FlowVersion.version == version)
+    ).first()
+
+
+def flow_text(session: Session, flow_version_id: int) -> str:
+    """The YAML a worker loads for a claim (``Claim.flow_version_id``) with ``dialog.loader``."""
+    row = session.get(FlowVersion, flow_version_id)
+    if row is None:
+        raise LookupError(f"flow version {flow_version_id} not found")
+    return row.yaml_text

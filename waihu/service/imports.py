@@ -1,0 +1,253 @@
+"""Contact import from JSON or CSV: per-row validation, idempotent by ``reference_id``.
+
+Valid rows are stored even when others fail; each failure names its row (1-based data row; for CSV also
+the file line) and field. A ``reference_id`` already in the campaign is left untouched (``existing``), so
+re-sending a batch never duplicates contacts.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from waihu.service.models import Contact, utcnow
+from waihu.service.phones import PhoneError, normalise_phone
+
+MAX_VARIABLES = 50
+MAX_VARIABLE_CHARS = 1000
+_CHUNK = 1000
+#: Accepted spellings of the standard columns/keys (strategy systems use camelCase too).
+ALIASES = {
+    "reference_id": "reference_id",
+    "referenceid": "reference_id",
+    "reference": "reference_id",
+    "ref": "reference_id",
+    "phone": "phone",
+    "phonenumber": "phone",
+    "phone_number": "phone",
+    "mobile": "phone",
+    "name": "name",
+    "variables": "variables",
+    "extras": "variables",
+    "properties": "variables",
+}
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One rejected row."""
+
+    row: int
+    field: str
+    message: str
+    reference_id: str | None = None
+    line: int | None = None
+
+
+@dataclass
+class ImportReport:
+    """How an import went."""
+
+    received: int = 0
+    created: int = 0
+    existing: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    created_reference_ids: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RawRow:
+    """One input row before validation, with where it came from."""
+
+    row: int
+    data: Any
+    line: int | None = None
+
+
+class ImportFormatError(ValueError):
+    """The whole body is unreadable (not JSON/CSV, no header, too many rows)."""
+
+
+def rows_from_json(payload: Any, max_rows: int) -> list[RawRow]:
+    """Rows from ``{"contacts": [...]}`` or a bare list."""
+    items = payload.get("contacts") if isinstance(payload, dict) else payload
+    if not isinstance(items, list):
+        raise ImportFormatError('body must be a JSON list of contacts or {"contacts": [...]}')
+    if len(items) > max_rows:
+        raise ImportFormatError(f"at most {max_rows} contacts per request, got {len(items)}")
+    return [RawRow(index + 1, item) for index, item in enumerate(items)]
+
+
+def rows_from_csv(data: bytes, max_rows: int) -> list[RawRow]:
+    """Rows from CSV with a header: reference_id, phone, name; every other column is a variable."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ImportFormatError(f"CSV must be UTF-8: {exc}") from exc
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel  # type: ignore[assignment]
+    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    try:
+        header = next(reader)
+    except StopIteration as exc:
+        raise ImportFormatError("CSV is empty: a header row is needed") from exc
+    except csv.Error as exc:
+        raise ImportFormatError(f"CSV header unreadable: {exc}") from exc
+    columns = [cell.strip() for cell in header]
+    if not any(ALIASES.get(column.lower()) == "phone" for column in columns):
+        raise ImportFormatError("CSV header needs a phone column (phone, phone_number or phoneNumber)")
+    rows: list[RawRow] = []
+    try:
+        for cells in reader:
+            if not any(cell.strip() for cell in cells):
+                continue
+            if len(rows) >= max_rows:
+                raise ImportFormatError(f"at most {max_rows} contacts per request")
+            record: dict[str, Any] = {"variables": {}}
+            for column, cell in zip(columns, cells, strict=False):
+                key = ALIASES.get(column.lower())
+                if key in ("reference_id", "phone", "name"):
+                    record[key] = cell.strip()
+                elif column:
+                    record["variables"][column] = cell
+            if len(cells) > len(columns):
+                record["__extra_cells__"] = len(cells) - len(columns)
+            rows.append(RawRow(len(rows) + 1, record, reader.line_num))
+    except csv.Error as exc:
+        raise ImportFormatError(f"CSV line {reader.line_num}: {exc}") from exc
+    return rows
+
+
+def _validate(raw: RawRow, country_code: str) -> tuple[dict[str, Any] | None, RowError | None]:
+    def error(field_name: str, message: str, ref: str | None = None) -> tuple[None, RowError]:
+        return None, RowError(raw.row, field_name, message, ref, raw.line)
+
+    if not isinstance(raw.data, dict):
+        return error("", "a contact must be an object")
+    data = {ALIASES.get(str(key).lower(), str(key)): value for key, value in raw.data.items()}
+    ref = data.get("reference_id")
+    if isinstance(ref, int) and not isinstance(ref, bool):
+        ref = str(ref)
+    if not isinstance(ref, str) or not ref.strip():
+        return error("reference_id", "required: the strategy system's id of this contact")
+    ref = ref.strip()
+    if len(ref) > 128:
+        return error("reference_id", "at most 128 characters", ref[:128])
+    if data.get("__extra_cells__"):
+        return error("", f"{data['__extra_cells__']} more cells than header columns", ref)
+    phone = data.get("phone")
+    if isinstance(phone, int) and not isinstance(phone, bool):
+        phone = str(phone)
+    if not isinstance(phone, str):
+        return error("phone", "required (a string)", ref)
+    try:
+        phone = normalise_phone(phone, country_code)
+    except PhoneError as exc:
+        return error("phone", str(exc), ref)
+    name = data.get("name") or ""
+    if not isinstance(name, str) or len(name) > 200:
+        return error("name", "a string of at most 200 characters", ref)
+    variables = data.get("variables") or {}
+    if not isinstance(variables, dict):
+        return error("variables", "an object of name → value", ref)
+    if len(variables) > MAX_VARIABLES:
+        return error("variables", f"at most {MAX_VARIABLES} variables", ref)
+    clean: dict[str, str] = {}
+    for key, value in variables.items():
+        if value is None:
+            continue
+        if isinstance(value, dict | list):
+            return error(f"variables.{key}", "values must be strings or numbers", ref)
+        text = str(value)
+        if len(text) > MAX_VARIABLE_CHARS or len(str(key)) > 64:
+            return error(
+                f"variables.{key}", f"at most 64-character names, {MAX_VARIABLE_CHARS}-character values", ref
+            )
+        clean[str(key)] = text
+    unknown = set(data) - {"reference_id", "phone", "name", "variables", "__extra_cells__"}
+    if unknown:
+        return error(sorted(unknown)[0], "unknown field (put custom values under variables)", ref)
+    return {"reference_id": ref, "phone": phone, "name": name, "variables": clean}, None
+
+
+def import_contacts(
+    session: Session,
+    campaign_id: int,
+    rows: list[RawRow],
+    *,
+    country_code: str = "86",
+    now: dt.datetime | None = None,
+) -> ImportReport:
+    """Validate ``rows`` and insert the new contacts as pending, due ``now`` (caller commits)."""
+    now = now or utcnow()
+    report = ImportReport(received=len(rows))
+    valid: dict[str, dict[str, Any]] = {}
+    for raw in rows:
+        record, error = _validate(raw, country_code)
+        if error is not None:
+            report.errors.append(error)
+        elif record is not None and record["reference_id"] in valid:
+            report.errors.append(
+                RowError(
+                    raw.row,
+                    "reference_id",
+                    "duplicate reference_id in this import",
+                    record["reference_id"],
+                    raw.line,
+                )
+            )
+        elif record is not None:
+            valid[record["reference_id"]] = record
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    refs = list(valid)
+    for start in range(0, len(refs), _CHUNK):
+        chunk = refs[start : start + _CHUNK]
+        known = set(
+            session.scalars(
+                select(Contact.reference_id).where(
+                    Contact.campaign_id == campaign_id, Contact.reference_id.in_(chunk)
+                )
+            )
+        )
+        report.existing += len(known)
+        values = [
+            {
+                **valid[ref],
+                "campaign_id": campaign_id,
+                "state": "pending",
+                "next_attempt_at": now,
+                "attempts_total": 0,
+                "attempts_on_day": 0,
+                "retry_counts": {},
+                "grade_label": "",
+                "tags": [],
+                "created_at": now,
+                "updated_at": now,
+            }
+            for ref in chunk
+            if ref not in known
+        ]
+        if not values:
+            continue
+        # executemany through Core: one compiled statement, batched by SQLAlchemy's insertmanyvalues.
+        table = Contact.__table__
+        statement = (
+            insert(table)
+            .on_conflict_do_nothing(index_elements=["campaign_id", "reference_id"])
+            .returning(table.c.reference_id)
+        )
+        created = list(session.connection().execute(statement, values).scalars())
+        report.created += len(created)
+        report.existing += len(values) - len(created)  # inserted meanwhile by a concurrent import
+        report.created_reference_ids += created
+    return report

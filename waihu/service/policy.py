@@ -1,0 +1,195 @@
+"""Calling rules of a campaign: calling windows in its time zone, date bounds and the retry policy.
+
+Pure functions of their arguments (no database): the scheduler and the API both use them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
+
+
+def _minutes(hhmm: str) -> int:
+    hours, minutes = hhmm.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+class CallingWindow(BaseModel):
+    """Dial on these ISO weekdays (1 = Monday … 7 = Sunday) from ``start`` to ``end`` (local ``HH:MM``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    weekdays: list[int] = Field(default=[1, 2, 3, 4, 5, 6, 7], min_length=1, max_length=7)
+    start: str = Field(examples=["09:00"])
+    end: str = Field(examples=["12:00"])
+
+    @field_validator("weekdays")
+    @classmethod
+    def _check_weekdays(cls, value: list[int]) -> list[int]:
+        if any(day < 1 or day > 7 for day in value):
+            raise ValueError("weekdays are ISO numbers 1 (Monday) to 7 (Sunday)")
+        return sorted(set(value))
+
+    @field_validator("start", "end")
+    @classmethod
+    def _check_time(cls, value: str) -> str:
+        if not _HHMM.match(value):
+            raise ValueError("time must be HH:MM (00:00 to 24:00)")
+        return value
+
+    @model_validator(mode="after")
+    def _check_order(self) -> CallingWindow:
+        if _minutes(self.start) >= _minutes(self.end):
+            raise ValueError("start must be before end (a window cannot cross midnight; use two)")
+        return self
+
+    def contains(self, local: dt.datetime) -> bool:
+        """Whether the local (wall-clock) time is inside this window."""
+        minute = local.hour * 60 + local.minute + local.second / 60
+        return local.isoweekday() in self.weekdays and _minutes(self.start) <= minute < _minutes(self.end)
+
+
+class RetryRule(BaseModel):
+    """Re-dial after an attempt with this outcome: at most ``max`` times, ``interval_s`` apart."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    interval_s: int = Field(ge=60, le=30 * 86_400)
+    max: int = Field(ge=0, le=20)
+
+
+DEFAULT_RETRY_POLICY: dict[str, RetryRule] = {
+    "no_answer": RetryRule(interval_s=3600, max=2),
+    "busy": RetryRule(interval_s=1800, max=2),
+    "unavailable": RetryRule(interval_s=3600, max=1),
+    "failed": RetryRule(interval_s=600, max=1),
+    "lost": RetryRule(interval_s=600, max=1),
+}
+
+
+def zone(name: str) -> ZoneInfo:
+    """The IANA time zone ``name``; raises ValueError for an unknown one."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {name!r} (use an IANA name such as Asia/Shanghai)") from exc
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Where and when a campaign may dial."""
+
+    timezone: str
+    windows: list[CallingWindow]
+    not_before: dt.date | None = None
+    not_after: dt.date | None = None
+
+    @classmethod
+    def from_campaign(cls, campaign: Any) -> Schedule:
+        """Build from a :class:`~waihu.service.models.Campaign` row."""
+        return cls(
+            timezone=campaign.timezone,
+            windows=[CallingWindow.model_validate(window) for window in campaign.windows],
+            not_before=campaign.not_before,
+            not_after=campaign.not_after,
+        )
+
+    def local(self, when: dt.datetime) -> dt.datetime:
+        """``when`` on the campaign's wall clock."""
+        return when.astimezone(zone(self.timezone))
+
+    def local_date(self, when: dt.datetime) -> dt.date:
+        """The campaign's calendar date at ``when`` (per-day limits count on this date)."""
+        return self.local(when).date()
+
+    def date_allowed(self, day: dt.date) -> bool:
+        """Whether ``day`` is within ``not_before``..``not_after`` (inclusive)."""
+        return not (
+            (self.not_before is not None and day < self.not_before)
+            or (self.not_after is not None and day > self.not_after)
+        )
+
+    def is_open(self, when: dt.datetime) -> bool:
+        """Whether dialling is allowed at ``when``: a date within bounds and inside a window."""
+        local = self.local(when)
+        return self.date_allowed(local.date()) and any(window.contains(local) for window in self.windows)
+
+    def next_open(self, when: dt.datetime, horizon_days: int = 370) -> dt.datetime | None:
+        """The first moment at or after ``when`` when dialling is allowed; None if never (past not_after)."""
+        if self.is_open(when):
+            return when
+        tz = zone(self.timezone)
+        local = when.astimezone(tz)
+        for offset in range(horizon_days + 1):
+            day = local.date() + dt.timedelta(days=offset)
+            if self.not_after is not None and day > self.not_after:
+                return None
+            if not self.date_allowed(day):
+                continue
+            starts = sorted(
+                _minutes(window.start) for window in self.windows if day.isoweekday() in window.weekdays
+            )
+            for start in starts:
+                candidate = dt.datetime.combine(day, dt.time(start // 60, start % 60), tzinfo=tz)
+                # A start inside a DST gap does not exist on the wall clock: normalise through UTC.
+                candidate = candidate.astimezone(dt.UTC).astimezone(tz)
+                if candidate >= local and self.is_open(candidate):
+                    return candidate.astimezone(dt.UTC)
+        return None
+
+    def start_of_next_day(self, when: dt.datetime) -> dt.datetime:
+        """Local midnight after ``when``, in UTC (when the per-day attempt counter resets)."""
+        tz = zone(self.timezone)
+        day = when.astimezone(tz).date() + dt.timedelta(days=1)
+        return dt.datetime.combine(day, dt.time(0, 0), tzinfo=tz).astimezone(dt.UTC)
+
+
+@dataclass(frozen=True)
+class RetryDecision:
+    """What happens to a contact after an attempt: ``final`` or dial again at ``next_attempt_at``."""
+
+    final: bool
+    next_attempt_at: dt.datetime | None
+    reason: str
+
+
+def decide_retry(
+    *,
+    outcome: str,
+    retry_policy: dict[str, Any],
+    retries_used: int,
+    attempts_total: int,
+    max_attempts: int,
+    attempts_today: int,
+    max_attempts_per_day: int,
+    schedule: Schedule,
+    now: dt.datetime,
+) -> RetryDecision:
+    """Apply the retry policy after an attempt with ``outcome``.
+
+    ``retries_used``: retries already spent on this outcome; ``attempts_total``/``attempts_today``: attempts
+    made so far including the one just finished. The next attempt waits ``interval_s``, then for the next
+    local day when today's quota is spent, then for the next open calling window.
+    """
+    raw_rule = retry_policy.get(outcome)
+    if raw_rule is None:
+        return RetryDecision(True, None, f"no retry for {outcome}")
+    rule = RetryRule.model_validate(raw_rule)
+    if retries_used >= rule.max:
+        return RetryDecision(True, None, f"{outcome}: {rule.max} retries spent")
+    if attempts_total >= max_attempts:
+        return RetryDecision(True, None, f"max attempts ({max_attempts}) reached")
+    due = now + dt.timedelta(seconds=rule.interval_s)
+    if attempts_today >= max_attempts_per_day:
+        due = max(due, schedule.start_of_next_day(now))
+    opening = schedule.next_open(due)
+    if opening is None:
+        return RetryDecision(True, None, "no calling window left before not_after")
+    return RetryDecision(False, opening, f"retry {retries_used + 1}/{rule.max} for {outcome}")

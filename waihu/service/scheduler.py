@@ -1,0 +1,526 @@
+"""The contact life cycle: claim due contacts, track the call, record its result, recover lost attempts.
+
+A worker does, for each free line::
+
+    claims = claim_due_contacts(session, worker_id, now, limit)   # attempt rows written, committed
+    ... dial claims[i].phone; mark_ringing / mark_answered; heartbeat every lease_s / 3 ...
+    record_result(session, claims[i].attempt_id, AttemptResult(...))
+
+Every change is an UPDATE guarded by the expected current state, so two workers (or a restarted one) can
+never both act on the same contact or attempt. The attempt row exists before the INVITE; a worker that
+dies leaves it in progress until its lease expires, then :func:`recover_stale` marks it ``lost`` and
+schedules a *new* attempt per the retry policy (the lost one is never re-dialled).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Select, and_, case, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from waihu.privacy import mask_phone
+from waihu.service.attempt_result import AttemptResult
+from waihu.service.db import begin_write
+from waihu.service.lifecycle import StateConflict, change_campaign_state, finish_campaign_if_done
+from waihu.service.models import Attempt, Campaign, Contact, Dnc, utcnow
+from waihu.service.outcomes import DNC_BLOCKED, IN_PROGRESS, RUNNABLE_STATES
+from waihu.service.policy import Schedule, decide_retry
+from waihu.service.views import attempt_view, contact_view
+from waihu.service.webhooks import enqueue_event
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LEASE_S = 120
+
+
+class AttemptNotInProgress(Exception):
+    """The attempt is unknown or already finished (e.g. recovered as lost after its lease expired)."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A claimed contact: everything a worker needs to dial it and run the flow."""
+
+    attempt_id: str
+    attempt_number: int
+    campaign_id: int
+    contact_id: int
+    reference_id: str
+    phone: str
+    name: str
+    variables: dict[str, Any]
+    caller_number: str | None
+    flow_id: str
+    flow_version: int
+    flow_version_id: int
+    lease_until: dt.datetime
+    timezone: str = "UTC"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _ensure_writer(session: Session) -> None:
+    if not session.in_transaction():
+        begin_write(session)
+
+
+@contextmanager
+def _commit_or_rollback(session: Session) -> Iterator[Session]:
+    try:
+        yield session
+    except BaseException:
+        session.rollback()
+        raise
+    session.commit()
+
+
+def _is_postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _in_progress_count(session: Session, campaign_id: int) -> int:
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(Attempt)
+            .where(Attempt.campaign_id == campaign_id, Attempt.status.in_(IN_PROGRESS))
+        )
+        or 0
+    )
+
+
+def _block_dnc_contacts(session: Session, campaign: Campaign, ids: list[int], now: dt.datetime) -> None:
+    """Finish contacts whose number is on the DNC list instead of dialling them."""
+    finished = session.execute(
+        update(Contact)
+        .where(Contact.id.in_(ids), Contact.state == "pending")
+        .values(
+            state="done", final_outcome=DNC_BLOCKED, next_attempt_at=None, finished_at=now, updated_at=now
+        )
+        .returning(Contact.id)
+        .execution_options(synchronize_session=False)
+    ).scalars()
+    for contact in session.scalars(select(Contact).where(Contact.id.in_(list(finished)))):
+        log.info("contact %s (%s) on DNC list: not dialled", contact.id, mask_phone(contact.phone))
+        enqueue_event(session, campaign, "contact.finished", contact_view(contact), now)
+
+
+def due_contacts_query(campaign: Campaign, now: dt.datetime, today: dt.date, limit: int) -> Select[Any]:
+    """Due pending contacts of ``campaign`` (id, DNC entry id or None), oldest due first.
+
+    Served by the index ``(campaign_id, state, next_attempt_at)``: no scan of the campaign's contacts.
+    """
+    return (
+        select(Contact.id, Dnc.id)
+        .outerjoin(Dnc, Dnc.phone == Contact.phone)
+        .where(
+            Contact.campaign_id == campaign.id,
+            Contact.state == "pending",
+            Contact.next_attempt_at <= now,
+            Contact.attempts_total < campaign.max_attempts,
+            or_(
+                Contact.attempts_day.is_(None),
+                Contact.attempts_day != today,
+                Contact.attempts_on_day < campaign.max_attempts_per_day,
+            ),
+        )
+        .order_by(Contact.next_attempt_at, Contact.id)
+        .limit(limit)
+    )
+
+
+def _claim_in_campaign(
+    session: Session, campaign: Campaign, worker_id: str, now: dt.datetime, wanted: int, lease_s: int
+) -> list[Claim]:
+    schedule = Schedule.from_campaign(campaign)
+    today = schedule.local_date(now)
+    claims: list[Claim] = []
+    for _round in range(5):  # DNC-blocked rows free their place; look again a few times
+        need = wanted - len(claims)
+        if need <= 0:
+            break
+        query = due_contacts_query(campaign, now, today, need)
+        if _is_postgres(session):
+            query = query.with_for_update(skip_locked=True, of=Contact)
+        rows = session.execute(query).all()
+        if not rows:
+            break
+        blocked = [contact_id for contact_id, dnc_id in rows if dnc_id is not None]
+        dialable = [contact_id for contact_id, dnc_id in rows if dnc_id is None]
+        if blocked:
+            _block_dnc_contacts(session, campaign, blocked, now)
+        if dialable:
+            claims += _claim_rows(session, campaign, dialable, worker_id, now, today, lease_s)
+        if len(rows) < need:
+            break
+    return claims
+
+
+def _claim_rows(
+    session: Session,
+    campaign: Campaign,
+    ids: list[int],
+    worker_id: str,
+    now: dt.datetime,
+    today: dt.date,
+    lease_s: int,
+) -> list[Claim]:
+    """Guarded UPDATE pending → dialling, then one attempt row per contact actually claimed."""
+    claimed = session.execute(
+        update(Contact)
+        .where(Contact.id.in_(ids), Contact.state == "pending")
+        .values(
+            state="dialling",
+            attempts_total=Contact.attempts_total + 1,
+            attempts_on_day=case(
+                (
+                    and_(Contact.attempts_day.is_not(None), Contact.attempts_day == today),
+                    Contact.attempts_on_day + 1,
+                ),
+                else_=1,
+            ),
+            attempts_day=today,
+            updated_at=now,
+        )
+        .returning(
+            Contact.id,
+            Contact.attempts_total,
+            Contact.reference_id,
+            Contact.phone,
+            Contact.name,
+            Contact.variables,
+        )
+        .execution_options(synchronize_session=False)
+    ).all()
+    lease_until = now + dt.timedelta(seconds=lease_s)
+    callers = list(campaign.caller_numbers or [])
+    claims = []
+    attempt_rows = []
+    order = {contact_id: index for index, contact_id in enumerate(ids)}  # keep the pick order
+    for contact_id, number, reference_id, phone, name, variables in sorted(
+        claimed, key=lambda r: order[r[0]]
+    ):
+        attempt_id = uuid.uuid4().hex
+        caller = callers[(contact_id + number - 1) % len(callers)] if callers else None
+        attempt_rows.append(
+            {
+                "id": attempt_id,
+                "contact_id": contact_id,
+                "campaign_id": campaign.id,
+                "number": number,
+                "phone": phone,
+                "caller_number": caller,
+                "flow_id": campaign.flow_id,
+                "flow_version": campaign.flow_version,
+                "status": "dialling",
+                "claimed_by": worker_id,
+                "claimed_at": now,
+                "lease_until": lease_until,
+                "grade_label": "",
+                "tags": [],
+                "kb_hits": [],
+                "rounds": 0,
+                "transcript": [],
+            }
+        )
+        claims.append(
+            Claim(
+                attempt_id=attempt_id,
+                attempt_number=number,
+                campaign_id=campaign.id,
+                contact_id=contact_id,
+                reference_id=reference_id,
+                phone=phone,
+                name=name,
+                variables=dict(variables or {}),
+                caller_number=caller,
+                flow_id=campaign.flow_id,
+                flow_version=campaign.flow_version,
+                flow_version_id=campaign.flow_version_id,
+                lease_until=lease_until,
+                timezone=campaign.timezone,
+            )
+        )
+    if attempt_rows:
+        session.execute(Attempt.__table__.insert(), attempt_rows)
+        session.execute(
+            update(Contact)
+            .execution_options(synchronize_session=False)
+            .where(Contact.id.in_([row["contact_id"] for row in attempt_rows]))
+            .values(
+                last_attempt_id=case(
+                    {row["contact_id"]: row["id"] for row in attempt_rows}, value=Contact.id, else_=None
+                )
+            )
+        )
+    return claims
+
+
+def claim_due_contacts(
+    session: Session,
+    worker_id: str,
+    now: dt.datetime | None = None,
+    limit: int = 1,
+    *,
+    lease_s: int = DEFAULT_LEASE_S,
+    campaign_ids: list[int] | None = None,
+) -> list[Claim]:
+    """Claim up to ``limit`` due contacts for ``worker_id`` and write their attempt rows; commits.
+
+    Campaigns are served by priority (highest first), each only inside its calling windows and date
+    bounds, and never beyond its line concurrency (in-progress attempts count). Contacts are due when
+    pending with ``next_attempt_at <= now`` and under the total and per-day attempt limits; numbers on
+    the DNC list are finished as ``dnc_blocked`` instead. On PostgreSQL rows are locked with
+    ``FOR UPDATE SKIP LOCKED`` (concurrent claimers skip each other); on SQLite the transaction is
+    ``BEGIN IMMEDIATE`` (one writer) and the UPDATE is guarded by ``state = 'pending'``.
+    """
+    now = now or utcnow()
+    _ensure_writer(session)
+    try:
+        query = (
+            select(Campaign)
+            .where(Campaign.state.in_(RUNNABLE_STATES))
+            .order_by(Campaign.priority.desc(), Campaign.id)
+        )
+        if campaign_ids is not None:
+            query = query.where(Campaign.id.in_(campaign_ids))
+        claims: list[Claim] = []
+        for campaign in session.scalars(query).all():
+            if len(claims) >= limit:
+                break
+            if not Schedule.from_campaign(campaign).is_open(now):
+                continue
+            free = campaign.concurrency - _in_progress_count(session, campaign.id)
+            wanted = min(free, limit - len(claims))
+            if wanted <= 0:
+                continue
+            got = _claim_in_campaign(session, campaign, worker_id, now, wanted, lease_s)
+            if got and campaign.state == "scheduling":
+                with contextlib.suppress(StateConflict):  # another claimer moved it first: fine
+                    change_campaign_state(session, campaign, "executing", now, "first attempt claimed")
+            claims += got
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    for claim in claims:
+        log.info(
+            "claimed contact %s (%s) attempt %s #%d for %s",
+            claim.contact_id,
+            mask_phone(claim.phone),
+            claim.attempt_id,
+            claim.attempt_number,
+            worker_id,
+        )
+    return claims
+
+
+def _guarded_attempt_update(
+    session: Session, attempt_id: str, statuses: tuple[str, ...], **values: Any
+) -> None:
+    done = session.execute(
+        update(Attempt)
+        .where(Attempt.id == attempt_id, Attempt.status.in_(statuses))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        raise AttemptNotInProgress(f"attempt {attempt_id} is not in progress")
+
+
+def mark_ringing(session: Session, attempt_id: str, at: dt.datetime | None = None) -> None:
+    """Record the first 18x (ringing); commits. Raises :class:`AttemptNotInProgress`."""
+    at = at or utcnow()
+    _ensure_writer(session)
+    with _commit_or_rollback(session):
+        _guarded_attempt_update(session, attempt_id, ("dialling",), ring_at=at)
+
+
+def mark_answered(
+    session: Session, attempt_id: str, at: dt.datetime | None = None, *, lease_s: int = DEFAULT_LEASE_S
+) -> None:
+    """The callee answered: attempt and contact go to ``in_call``; commits."""
+    at = at or utcnow()
+    _ensure_writer(session)
+    with _commit_or_rollback(session):
+        _guarded_attempt_update(
+            session,
+            attempt_id,
+            ("dialling",),
+            status="in_call",
+            answer_at=at,
+            lease_until=at + dt.timedelta(seconds=lease_s),
+        )
+        session.execute(
+            update(Contact)
+            .where(Contact.last_attempt_id == attempt_id, Contact.state == "dialling")
+            .values(state="in_call", updated_at=at)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def heartbeat(
+    session: Session, worker_id: str, now: dt.datetime | None = None, *, lease_s: int = DEFAULT_LEASE_S
+) -> int:
+    """Extend the lease of every in-progress attempt of ``worker_id``; returns how many; commits.
+
+    Call it every ``lease_s / 3`` seconds while calls are up; a worker that stops calling it loses its
+    attempts to :func:`recover_stale` once the lease expires.
+    """
+    now = now or utcnow()
+    _ensure_writer(session)
+    with _commit_or_rollback(session):
+        result = session.execute(
+            update(Attempt)
+            .where(Attempt.claimed_by == worker_id, Attempt.status.in_(IN_PROGRESS))
+            .values(lease_until=now + dt.timedelta(seconds=lease_s))
+            .execution_options(synchronize_session=False)
+        )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What :func:`record_result` decided for the contact."""
+
+    attempt_id: str
+    contact_id: int
+    final: bool
+    next_attempt_at: dt.datetime | None
+    reason: str
+
+
+def _add_dnc(session: Session, phone: str, reason: str, source: str, now: dt.datetime) -> None:
+    insert = pg_insert if _is_postgres(session) else sqlite_insert
+    session.execute(
+        insert(Dnc)
+        .values(phone=phone, reason=reason, source=source, created_at=now)
+        .on_conflict_do_nothing(index_elements=["phone"])
+    )
+
+
+def _finish_attempt(session: Session, attempt_id: str, result: AttemptResult, now: dt.datetime) -> Recorded:
+    """The shared body of :func:`record_result` and :func:`recover_stale` (caller commits)."""
+    query = select(Attempt).where(Attempt.id == attempt_id)
+    if _is_postgres(session):
+        query = query.with_for_update()
+    attempt = session.scalars(query).one_or_none()
+    if attempt is None or attempt.status not in IN_PROGRESS:
+        raise AttemptNotInProgress(f"attempt {attempt_id} is not in progress")
+    columns = result.columns(now)
+    _guarded_attempt_update(session, attempt_id, IN_PROGRESS, status="finished", **columns)
+    session.refresh(attempt)
+    contact = session.get(Contact, attempt.contact_id, with_for_update=_is_postgres(session))
+    campaign = session.get(Campaign, attempt.campaign_id)
+    assert contact is not None and campaign is not None  # foreign keys
+    if result.dnc:
+        _add_dnc(session, attempt.phone, "asked not to be called (during a call)", "call", now)
+    schedule = Schedule.from_campaign(campaign)
+    retries_used = int((contact.retry_counts or {}).get(result.outcome, 0))
+    if result.dnc or campaign.state in ("cancelled", "failed", "succeeded"):
+        final, next_at, reason = True, None, "dnc" if result.dnc else f"campaign {campaign.state}"
+    else:
+        today = schedule.local_date(now)
+        decision = decide_retry(
+            outcome=result.outcome,
+            retry_policy=campaign.retry_policy or {},
+            retries_used=retries_used,
+            attempts_total=contact.attempts_total,
+            max_attempts=campaign.max_attempts,
+            attempts_today=contact.attempts_on_day if contact.attempts_day == today else 0,
+            max_attempts_per_day=campaign.max_attempts_per_day,
+            schedule=schedule,
+            now=now,
+        )
+        final, next_at, reason = decision.final, decision.next_attempt_at, decision.reason
+    values: dict[str, Any] = {"last_outcome": result.outcome, "updated_at": now}
+    if result.outcome == "answered" and attempt.grade is not None:
+        values |= {"final_grade": attempt.grade, "grade_label": attempt.grade_label, "tags": attempt.tags}
+    if final:
+        values |= {
+            "state": "done",
+            "final_outcome": result.outcome,
+            "next_attempt_at": None,
+            "finished_at": now,
+        }
+    else:
+        counts = dict(contact.retry_counts or {})
+        counts[result.outcome] = retries_used + 1
+        values |= {"state": "pending", "next_attempt_at": next_at, "retry_counts": counts}
+    moved = session.execute(
+        update(Contact)
+        .where(
+            Contact.id == contact.id,
+            Contact.state.in_(IN_PROGRESS),
+            Contact.last_attempt_id == attempt_id,
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if moved.rowcount != 1:  # type: ignore[attr-defined]
+        raise AttemptNotInProgress(f"contact {contact.id} is not in progress with attempt {attempt_id}")
+    session.refresh(contact)
+    enqueue_event(session, campaign, "call.finished", attempt_view(attempt, contact), now)
+    if final:
+        enqueue_event(session, campaign, "contact.finished", contact_view(contact), now)
+        finish_campaign_if_done(session, campaign, now)
+    log.info(
+        "attempt %s (%s) %s -> contact %s %s",
+        attempt_id,
+        mask_phone(attempt.phone),
+        result.outcome,
+        contact.id,
+        "done" if final else f"retry at {next_at:%Y-%m-%d %H:%M}Z" if next_at else "pending",
+    )
+    return Recorded(attempt_id, contact.id, final, next_at, reason)
+
+
+def record_result(
+    session: Session, attempt_id: str, result: AttemptResult, now: dt.datetime | None = None
+) -> Recorded:
+    """Write the attempt's result, schedule or finish its contact and queue the webhook events; commits.
+
+    One transaction: the attempt (outcome, SIP code, times, grade, tags, KB hits, rounds, trace), the
+    contact (pending with the next due time per the retry policy, or done), the DNC entry when the callee
+    asked for it, ``call.finished`` and — when no retry remains — ``contact.finished``. Raises
+    :class:`AttemptNotInProgress` when the attempt was already finished or recovered.
+    """
+    now = now or utcnow()
+    _ensure_writer(session)
+    with _commit_or_rollback(session):
+        return _finish_attempt(session, attempt_id, result, now)
+
+
+def recover_stale(session: Session, now: dt.datetime | None = None, *, limit: int = 500) -> list[Recorded]:
+    """Finish attempts whose worker stopped heart-beating (lease expired) as ``lost``; commits.
+
+    Each one's contact is scheduled per the ``lost`` retry rule (a new attempt with the next number) or
+    finished. The lost attempt itself is never dialled again.
+    """
+    now = now or utcnow()
+    _ensure_writer(session)
+    with _commit_or_rollback(session):
+        query = (
+            select(Attempt.id, Attempt.status)
+            .where(Attempt.status.in_(IN_PROGRESS), Attempt.lease_until < now)
+            .order_by(Attempt.lease_until)
+            .limit(limit)
+        )
+        if _is_postgres(session):
+            query = query.with_for_update(skip_locked=True)
+        recorded = []
+        for attempt_id, status in session.execute(query).all():
+            reason = "worker lease expired while " + ("in call" if status == "in_call" else "dialling")
+            lost = AttemptResult(outcome="lost", hangup_by="system", sip_reason=reason, end_at=now)
+            recorded.append(_finish_attempt(session, attempt_id, lost, now))
+            log.warning("attempt %s lost: %s", attempt_id, reason)
+    return recorded
