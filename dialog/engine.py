@@ -222,9 +222,7 @@ class Engine:
         if step == "transfer":
             return [self._transfer()]
         if step == "repeat":
-            replay = [
-                act.Say(item.text, item.audio, item.barge_in, item.node) for item in self.state.last_spoken
-            ]
+            replay = [_as_action(item) for item in self.state.last_spoken]
             self._utterance_buffer.extend(self.state.last_spoken)
             return [*replay, self._listen()]
         if step == "return":
