@@ -4,8 +4,9 @@
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-# pocketsphinx-testdata: real English speech with transcripts for the ASR tests.
-SYSTEM_PACKAGES := pocketsphinx-testdata
+# pocketsphinx-testdata: real English speech with transcripts for the ASR tests;
+# sip-tester (sipp) and baresip-core: real SIP peers the telephony tests run on loopback.
+SYSTEM_PACKAGES := pocketsphinx-testdata sip-tester baresip-core
 # Converted models and caches live here (a fresh clone converts them once, offline, from packages).
 export WAIHU_DATA_DIR ?= $(CURDIR)/var
 

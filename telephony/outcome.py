@@ -1,0 +1,96 @@
+"""Dial outcomes: mapping SIP final responses and timers to what a campaign needs to know."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from telephony.call import Call
+
+
+class Outcome(StrEnum):
+    """How a dial attempt ended."""
+
+    ANSWERED = "answered"
+    NO_ANSWER = "no_answer"
+    BUSY = "busy"
+    INVALID_NUMBER = "invalid_number"
+    REJECTED = "rejected"
+    UNAVAILABLE = "unavailable"
+    FAILED = "failed"
+
+
+class HangupBy(StrEnum):
+    """Who ended an answered call."""
+
+    CALLEE = "callee"
+    ROBOT = "robot"
+    SEAT = "seat"
+    #: The call died without a BYE from anyone (transport error, media timeout, engine stop).
+    NETWORK = "network"
+
+
+_CODE_OUTCOMES: dict[int, Outcome] = {
+    408: Outcome.NO_ANSWER,
+    480: Outcome.NO_ANSWER,
+    486: Outcome.BUSY,
+    600: Outcome.BUSY,
+    404: Outcome.INVALID_NUMBER,
+    484: Outcome.INVALID_NUMBER,
+    604: Outcome.INVALID_NUMBER,
+    603: Outcome.REJECTED,
+    403: Outcome.REJECTED,
+    500: Outcome.UNAVAILABLE,
+    502: Outcome.UNAVAILABLE,
+    503: Outcome.UNAVAILABLE,
+}
+
+
+def classify(sip_code: int, *, cancelled_by_us: bool = False, transport_error: bool = False) -> Outcome:
+    """Map the final SIP status of an unanswered INVITE to an :class:`Outcome`.
+
+    ``cancelled_by_us``: we sent CANCEL after our ring timeout (then 487, or anything else, is no answer).
+    Codes not in the table: other 4xx/5xx/6xx fall into the nearest class (4xx and 5xx unavailable,
+    6xx rejected); pjsip's own 408/503 after a transport failure are ``failed``.
+    """
+    if transport_error:
+        return Outcome.FAILED
+    if cancelled_by_us:
+        return Outcome.NO_ANSWER
+    if 200 <= sip_code < 300:
+        return Outcome.ANSWERED
+    if sip_code in _CODE_OUTCOMES:
+        return _CODE_OUTCOMES[sip_code]
+    if sip_code == 487:  # cancelled by someone else than us (a proxy's timer): nobody picked up
+        return Outcome.NO_ANSWER
+    if 400 <= sip_code < 600:
+        return Outcome.UNAVAILABLE
+    if sip_code >= 600:
+        return Outcome.REJECTED
+    return Outcome.FAILED
+
+
+@dataclass(frozen=True)
+class DialOutcome:
+    """The result of :meth:`telephony.SipEngine.dial`.
+
+    Timestamps are ``time.time()`` seconds: ``started_at`` when the INVITE was sent, ``ringing_at`` at
+    the first 18x, ``answered_at`` at CONFIRMED, ``ended_at`` at the final failure (None while an
+    answered call is up: see :attr:`Call.ended_at`). ``call`` is set only when answered.
+    """
+
+    outcome: Outcome
+    sip_code: int
+    reason: str
+    started_at: float
+    ringing_at: float | None = None
+    answered_at: float | None = None
+    ended_at: float | None = None
+    call: Call | None = None
+
+    @property
+    def setup_s(self) -> float | None:
+        """Seconds from INVITE to CONFIRMED (answered calls only)."""
+        return None if self.answered_at is None else self.answered_at - self.started_at

@@ -1,0 +1,241 @@
+"""pjsua2 subclasses. Everything here lives and dies on the pjsua2 thread (see :mod:`telephony.pjthread`).
+
+Callbacks do as little as possible: they translate pjsua2 state into plain tuples and hand them to
+the leg's hooks, which post them to asyncio. Media callbacks run on pjmedia's clock thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pjsua2 as pj
+
+from telephony.pcm import FRAME_BYTES, SAMPLE_RATE, SILENCE, PlaybackQueue
+from telephony.recording import StereoRecorder
+
+log = logging.getLogger(__name__)
+
+DTMF_METHODS = {pj.PJSUA_DTMF_METHOD_RFC2833: "rfc2833", pj.PJSUA_DTMF_METHOD_SIP_INFO: "info"}
+
+
+@dataclass
+class LegHooks:
+    """Plain-Python plumbing of one call leg, shared with asyncio (no pjsua2 objects inside).
+
+    ``post(kind, *args)`` must be thread-safe (it wraps ``loop.call_soon_threadsafe``).
+    """
+
+    post: Callable[..., None]
+    on_frame: Callable[[bytes], None]
+    playback: PlaybackQueue = field(default_factory=PlaybackQueue)
+    recorder: StereoRecorder | None = None
+    #: Bridged seat leg: frames received from the seat go to this recorder's right channel.
+    mirror: StereoRecorder | None = None
+    #: Robot audio goes out (False while the leg is bridged to another one).
+    send_robot_audio: bool = True
+
+
+class FramePort(pj.AudioMediaPort):
+    """An 8 kHz conference port: callee frames in, robot frames out (the bridge converts rates)."""
+
+    def __init__(self, hooks: LegHooks) -> None:
+        super().__init__()
+        self.hooks: LegHooks | None = hooks
+
+    def open(self, name: str) -> None:
+        """Create the pjmedia port at 8 kHz mono 16-bit, 20 ms."""
+        fmt = pj.MediaFormatAudio()
+        fmt.init(pj.PJMEDIA_FORMAT_PCM, SAMPLE_RATE, 1, 20000, 16)
+        self.createPort(name, fmt)
+
+    def onFrameReceived(self, frame: pj.MediaFrame) -> None:
+        """Callee audio, one 20 ms frame per clock tick."""
+        hooks = self.hooks
+        if hooks is None:
+            return
+        if frame.type == pj.PJMEDIA_FRAME_TYPE_AUDIO and frame.size:
+            pcm = bytes(frame.buf)[:FRAME_BYTES]
+            if len(pcm) < FRAME_BYTES:
+                pcm += bytes(FRAME_BYTES - len(pcm))
+        else:
+            pcm = SILENCE
+        if hooks.mirror is not None:
+            hooks.mirror.add_right(pcm)
+        if hooks.recorder is not None:
+            hooks.recorder.add_left(pcm)
+        hooks.on_frame(pcm)
+
+    def onFrameRequested(self, frame: pj.MediaFrame) -> None:
+        """Robot audio: the next queued frame, or silence."""
+        hooks = self.hooks
+        pcm = None
+        if hooks is not None and hooks.send_robot_audio:
+            pcm, drained = hooks.playback.pop()
+            if drained:
+                hooks.post("drained", time.time())
+        pcm = pcm or SILENCE
+        if hooks is not None and hooks.recorder is not None and hooks.send_robot_audio:
+            hooks.recorder.add_right(pcm)
+        frame.type = pj.PJMEDIA_FRAME_TYPE_AUDIO
+        frame.buf = pj.ByteVector(pcm)
+        frame.size = len(pcm)
+
+
+class Leg(pj.Call):
+    """One outbound (or rejected inbound) call; reports state to its hooks."""
+
+    def __init__(self, acc: pj.Account, hooks: LegHooks | None, call_id: int = pj.PJSUA_INVALID_ID) -> None:
+        super().__init__(acc, call_id)
+        self.hooks = hooks
+        self.port: FramePort | None = None
+        self.audio: pj.AudioMedia | None = None
+        self.confirmed = False
+        self.disconnected = False
+        self.cancelled_by_us = False
+        self.got_response = False
+        self.peer: Leg | None = None  # bridged partner
+
+    # --- signalling -----------------------------------------------------------------------------
+    def onCallState(self, prm: pj.OnCallStateParam) -> None:
+        """Track EARLY/CONFIRMED/DISCONNECTED and post them."""
+        ci = self.getInfo()
+        now = time.time()
+        state = ci.state
+        if state == pj.PJSIP_INV_STATE_EARLY:
+            self.got_response = True
+            if self.hooks:
+                self.hooks.post("ringing", ci.lastStatusCode, now)
+        elif state == pj.PJSIP_INV_STATE_CONFIRMED:
+            self.confirmed = True
+            self.got_response = True
+            self.connect_media()
+            if self.hooks:
+                if self.hooks.recorder is not None:
+                    self.hooks.recorder.start()
+                self.hooks.post("confirmed", now)
+        elif state == pj.PJSIP_INV_STATE_DISCONNECTED:
+            self.disconnected = True
+            local_error = _local_failure(prm)
+            if self.hooks:
+                self.hooks.post(
+                    "disconnected",
+                    ci.lastStatusCode,
+                    ci.lastReason,
+                    now,
+                    local_error and not self.got_response,
+                )
+
+    def onCallTsxState(self, prm: pj.OnCallTsxStateParam) -> None:
+        """Note that the remote answered something (tells a dead peer from a slow one)."""
+        try:
+            if prm.e.body.tsxState.type == pj.PJSIP_EVENT_RX_MSG:
+                self.got_response = True
+        except (AttributeError, pj.Error):  # pragma: no cover - defensive against binding changes
+            pass
+
+    def onCallMediaState(self, prm: pj.OnCallMediaStateParam) -> None:
+        """Media (re)negotiated: reconnect the frame port, but ignore early media."""
+        if self.confirmed and not self.disconnected:
+            self.connect_media()
+
+    def onDtmfDigit(self, prm: pj.OnDtmfDigitParam) -> None:
+        """RFC 2833 or SIP INFO digit from the remote."""
+        if self.hooks:
+            method = DTMF_METHODS.get(prm.method, str(prm.method))
+            duration = int(prm.duration)
+            duration = duration if duration < 0xFFFF else 0  # 0xFFFFFFFF: unknown (still pressed)
+            self.hooks.post("dtmf", prm.digit, method, duration, time.time())
+
+    def onCallTransferStatus(self, prm: pj.OnCallTransferStatusParam) -> None:
+        """NOTIFY progress of a REFER we sent."""
+        prm.cont = True
+        if self.hooks:
+            self.hooks.post("xfer", int(prm.statusCode), prm.reason, bool(prm.finalNotify), time.time())
+
+    # --- media ----------------------------------------------------------------------------------
+    def connect_media(self) -> None:
+        """Connect the active audio stream to the frame port (or to the bridged peer)."""
+        ci = self.getInfo()
+        media = ci.media
+        for i in range(len(media)):
+            mi = media[i]
+            if mi.type == pj.PJMEDIA_TYPE_AUDIO and mi.status == pj.PJSUA_CALL_MEDIA_ACTIVE:
+                self.audio = self.getAudioMedia(mi.index)
+                break
+        else:
+            return
+        if self.port is None and self.hooks is not None:
+            self.port = FramePort(self.hooks)
+            self.port.open(f"leg{ci.id}")
+        if self.port is not None:
+            self.audio.startTransmit(self.port)
+            if self.hooks is not None and self.hooks.send_robot_audio:
+                self.port.startTransmit(self.audio)
+        if self.peer is not None and self.peer.audio is not None:
+            self.audio.startTransmit(self.peer.audio)
+            self.peer.audio.startTransmit(self.audio)
+
+    def release_media(self) -> None:
+        """Detach and drop the port and media handles (pjsua2 thread only)."""
+        port, self.port = self.port, None
+        if port is not None:
+            port.hooks = None
+            if self.audio is not None:
+                _quiet(lambda: self.audio.stopTransmit(port))
+                _quiet(lambda: port.stopTransmit(self.audio))
+            del port
+        self.audio = None
+        self.peer = None
+        if self.hooks is not None and self.hooks.recorder is not None:
+            self.hooks.recorder.close()
+
+
+def _local_failure(prm: pj.OnCallStateParam) -> bool:
+    """True when the call ended on a local timer or transport error rather than a remote response."""
+    try:
+        e = prm.e
+        if e.type == pj.PJSIP_EVENT_TRANSPORT_ERROR:
+            return True
+        if e.type == pj.PJSIP_EVENT_TSX_STATE:
+            return e.body.tsxState.type in (pj.PJSIP_EVENT_TRANSPORT_ERROR, pj.PJSIP_EVENT_TIMER)
+    except (AttributeError, pj.Error):  # pragma: no cover
+        return False
+    return False
+
+
+def _quiet(fn: Callable[[], Any]) -> None:
+    try:
+        fn()
+    except pj.Error as e:
+        log.debug("ignored pjsua2 error: %s", e.info())
+
+
+class RobotAccount(pj.Account):
+    """An account (one per caller ID); rejects incoming calls: this is an outbound robot."""
+
+    def __init__(
+        self, reject: Callable[[int], None], on_reg: Callable[[int, str, int], None] | None = None
+    ) -> None:
+        super().__init__()
+        self._reject: Callable[[int], None] | None = reject
+        self._on_reg = on_reg
+
+    def onIncomingCall(self, prm: pj.OnIncomingCallParam) -> None:
+        """Hand the call id to the thread, which answers 603 and disposes of it."""
+        if self._reject is not None:
+            self._reject(prm.callId)
+
+    def onRegState(self, prm: pj.OnRegStateParam) -> None:
+        """Report registration results (code, reason, expiration)."""
+        log.info("registration: %s %s (expires %s s)", prm.code, prm.reason, prm.expiration)
+        if self._on_reg is not None:
+            self._on_reg(int(prm.code), str(prm.reason), int(prm.expiration))
+
+    def detach(self) -> None:
+        """Break the references to the thread before release."""
+        self._reject = None
+        self._on_reg = None
