@@ -13,7 +13,7 @@ import io
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -24,6 +24,7 @@ from waihu.service.phones import PhoneError, normalise_phone
 MAX_VARIABLES = 50
 MAX_VARIABLE_CHARS = 1000
 _CHUNK = 1000
+ANALYZE_AFTER_ROWS = 10_000
 #: Accepted spellings of the standard columns/keys (strategy systems use camelCase too).
 ALIASES = {
     "reference_id": "reference_id",
@@ -210,16 +211,15 @@ def import_contacts(
             valid[record["reference_id"]] = record
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     refs = list(valid)
+    table = Contact.__table__
+    # ON CONFLICT DO NOTHING on the (campaign_id, reference_id) unique index decides what is new: no
+    # look-up query per chunk, and a concurrent import of the same ids cannot duplicate them either.
+    statement = (
+        insert(table)
+        .on_conflict_do_nothing(index_elements=["campaign_id", "reference_id"])
+        .returning(table.c.reference_id)
+    )
     for start in range(0, len(refs), _CHUNK):
-        chunk = refs[start : start + _CHUNK]
-        known = set(
-            session.scalars(
-                select(Contact.reference_id).where(
-                    Contact.campaign_id == campaign_id, Contact.reference_id.in_(chunk)
-                )
-            )
-        )
-        report.existing += len(known)
         values = [
             {
                 **valid[ref],
@@ -234,20 +234,13 @@ def import_contacts(
                 "created_at": now,
                 "updated_at": now,
             }
-            for ref in chunk
-            if ref not in known
+            for ref in refs[start : start + _CHUNK]
         ]
-        if not values:
-            continue
         # executemany through Core: one compiled statement, batched by SQLAlchemy's insertmanyvalues.
-        table = Contact.__table__
-        statement = (
-            insert(table)
-            .on_conflict_do_nothing(index_elements=["campaign_id", "reference_id"])
-            .returning(table.c.reference_id)
-        )
         created = list(session.connection().execute(statement, values).scalars())
         report.created += len(created)
-        report.existing += len(values) - len(created)  # inserted meanwhile by a concurrent import
+        report.existing += len(values) - len(created)
         report.created_reference_ids += created
+    if report.created >= ANALYZE_AFTER_ROWS and session.get_bind().dialect.name == "postgresql":
+        session.execute(text("ANALYZE contact"))  # fresh statistics keep the scheduler's plans indexed
     return report

@@ -235,6 +235,19 @@ class VoiceLoop:
         self.queue.clear()
         self.finished = True
 
+    def dtmf(self, digit: str) -> None:
+        """The callee pressed a key: it answers like an utterance would."""
+        if self.conversation.finished:
+            return
+        self.endpointer.disarm_no_input()
+        self.queue.clear()
+        self.control.stop_audio()
+        self.listen = None
+        self.responses += 1
+        if self.on_transcript:
+            self.on_transcript("callee", f"(DTMF {digit})")
+        self._apply(self.conversation.dtmf(digit))
+
     def seat_answered(self) -> None:
         """The human seat took the transferred call."""
         self.conversation.transfer_completed()

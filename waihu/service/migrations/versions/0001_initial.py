@@ -134,9 +134,9 @@ def upgrade() -> None:
         sa.UniqueConstraint("campaign_id", "reference_id", name=op.f("uq_contact_campaign_id_reference_id")),
     )
     op.create_index(
-        op.f("ix_contact_campaign_id_state_next_attempt_at"),
+        op.f("ix_contact_campaign_id_state_next_attempt_at_id"),
         "contact",
-        ["campaign_id", "state", "next_attempt_at"],
+        ["campaign_id", "state", "next_attempt_at", "id"],
         unique=False,
     )
     op.create_index(op.f("ix_contact_phone"), "contact", ["phone"], unique=False)
@@ -224,7 +224,7 @@ def downgrade() -> None:
 
     op.drop_table("webhook_event")
     op.drop_index(op.f("ix_contact_phone"), table_name="contact")
-    op.drop_index(op.f("ix_contact_campaign_id_state_next_attempt_at"), table_name="contact")
+    op.drop_index(op.f("ix_contact_campaign_id_state_next_attempt_at_id"), table_name="contact")
 
     op.drop_table("contact")
     op.drop_index(op.f("ix_campaign_state_priority"), table_name="campaign")

@@ -1,0 +1,121 @@
+"""Shared helpers of the service tests: flows, campaigns, contacts and a real uvicorn server."""
+
+from __future__ import annotations
+
+import datetime as dt
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import uvicorn
+from sqlalchemy.orm import Session
+
+from tests.conftest import MINIMAL_FLOW
+from waihu.service.api import create_app
+from waihu.service.apikeys import create_api_key
+from waihu.service.flows import store_flow
+from waihu.service.imports import RawRow, import_contacts
+from waihu.service.models import Campaign, FlowVersion, utcnow
+from waihu.service.policy import DEFAULT_RETRY_POLICY
+from waihu.service.settings import Settings
+
+ALL_DAY = [{"weekdays": [1, 2, 3, 4, 5, 6, 7], "start": "00:00", "end": "24:00"}]
+#: Monday 2026-11-23 10:00 in Shanghai.
+MONDAY_10_SHANGHAI = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)
+
+
+def free_port() -> int:
+    """A free TCP port on the loopback interface."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def flow_row(session: Session, text: str = MINIMAL_FLOW) -> FlowVersion:
+    """Store the minimal flow (or ``text``) and return its version row."""
+    stored = store_flow(session, text)
+    session.commit()
+    return stored.version
+
+
+def make_campaign(session: Session, **overrides: Any) -> Campaign:
+    """A runnable campaign on the minimal flow, open all day unless ``windows`` says otherwise."""
+    flow = flow_row(session)
+    values: dict[str, Any] = {
+        "name": "test",
+        "flow_version_id": flow.id,
+        "flow_id": flow.flow_id,
+        "flow_version": flow.version,
+        "timezone": "Asia/Shanghai",
+        "windows": ALL_DAY,
+        "max_attempts": 3,
+        "max_attempts_per_day": 2,
+        "retry_policy": {k: v.model_dump() for k, v in DEFAULT_RETRY_POLICY.items()},
+        "concurrency": 10,
+        "caller_numbers": ["+862100000001"],
+        "priority": 0,
+        "state": "scheduling",
+        "created_at": utcnow(),
+        "updated_at": utcnow(),
+    }
+    values.update(overrides)
+    campaign = Campaign(**values)
+    session.add(campaign)
+    session.commit()
+    return campaign
+
+
+def add_contacts(
+    session: Session, campaign_id: int, count: int, *, start: int = 0, now: dt.datetime | None = None
+) -> None:
+    """Import ``count`` valid contacts with reference ids ``c<start>``… and distinct mobile numbers."""
+    rows = [
+        RawRow(i + 1, {"reference_id": f"c{start + i}", "phone": f"138{start + i:08d}", "name": f"n{i}"})
+        for i in range(count)
+    ]
+    report = import_contacts(session, campaign_id, rows, now=now or dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+    session.commit()
+    assert report.created == count, report.errors[:3]
+
+
+@dataclass
+class Server:
+    """A running API server and an admin key."""
+
+    base_url: str
+    admin_key: str
+    settings: Settings
+
+    def client(self, key: str | None = None) -> httpx.Client:
+        """An HTTP client, authenticated with ``key`` (default: the admin key)."""
+        headers = {"Authorization": f"Bearer {key or self.admin_key}"}
+        return httpx.Client(base_url=self.base_url, headers=headers, timeout=60)
+
+
+@contextmanager
+def run_server(settings: Settings) -> Iterator[Server]:
+    """Start uvicorn with :func:`create_app` in a thread on a free loopback port."""
+    app = create_app(settings)
+    factory = app.state.service.factory
+    with factory() as session:
+        _key, token = create_api_key(session, "test admin", "admin")
+        session.commit()
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.02)
+    try:
+        yield Server(f"http://127.0.0.1:{port}", token, settings)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=20)
