@@ -14,6 +14,7 @@ from rich.table import Table
 from dialog.loader import load_flow, load_flow_file
 from dialog.problems import FlowError
 from dialog.schema import Flow, json_schema
+from waihu.dial_cli import dial
 from waihu.kb_cli import kb_app
 from waihu.models_cli import models_app
 from waihu.nlu_cli import nlu_app
@@ -27,6 +28,7 @@ app.add_typer(models_app, name="models")
 app.add_typer(kb_app, name="kb")
 app.add_typer(tts_app, name="tts")
 app.command("talk")(talk)
+app.command("dial")(dial)
 
 console = Console()
 ClassifierOption = Annotated[
@@ -35,7 +37,7 @@ ClassifierOption = Annotated[
 err_console = Console(stderr=True)
 
 
-def _parse_vars(pairs: list[str] | None) -> dict[str, str]:
+def parse_vars(pairs: list[str] | None) -> dict[str, str]:
     variables: dict[str, str] = {}
     for pair in pairs or []:
         key, sep, value = pair.partition("=")
@@ -131,7 +133,7 @@ def chat(
     from waihu.simulator import run_chat
 
     flow = _load_or_exit(flow_path)
-    variables = _parse_vars(var)
+    variables = parse_vars(var)
     missing = [name for name, spec in flow.variables.items() if spec.required and not variables.get(name)]
     if missing:
         example = " ".join(f"--var {name}=..." for name in missing)

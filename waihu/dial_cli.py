@@ -1,0 +1,161 @@
+"""``waihu dial``: place one real SIP call and run a flow on it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from dialog.loader import load_flow
+from dialog.problems import FlowError
+from waihu.privacy import mask_phone
+
+console = Console(stderr=True)
+
+
+async def dial_once(
+    target: str,
+    flow_path: Path,
+    variables: dict[str, str],
+    *,
+    sip_port: int,
+    rtp_port: int,
+    bind: str,
+    caller_id: str,
+    ring_timeout_s: float,
+    record_dir: Path | None,
+    seat: str | None,
+    transfer_mode: str,
+    classifier_kind: str = "default",
+) -> dict[str, object]:
+    """Dial ``target``; when answered, run the flow through the voice loop; return the report."""
+    from asr.endpointing import Endpointer, EndpointerConfig
+    from nlu.factory import build_classifier
+    from nlu.paths import data_dir
+    from telephony import Outcome, SipConfig
+    from telephony.engine import SipEngine
+    from waihu.conversation import Conversation
+    from waihu.voice.loop import VoiceLoop
+    from waihu.voice.sip_driver import SipCallControl, converse, report_for
+    from waihu.voice.speech_output import SpeechOutput
+    from waihu.voice.talk import default_recognizer, default_synthesizer
+
+    flow = load_flow(flow_path)
+    classifier = build_classifier(flow, classifier_kind)
+    recognizer = default_recognizer(flow.flow.language)
+    speech = SpeechOutput(
+        default_synthesizer(),
+        data_dir() / "cache" / "prompts",
+        language=flow.flow.language,
+        flow_dir=flow_path.parent,
+    )
+    config = SipConfig(
+        bind_address=bind,
+        sip_port=sip_port,
+        rtp_port=rtp_port,
+        caller_id=caller_id,
+        recordings_dir=record_dir,
+    )
+    async with SipEngine(config) as engine:
+        outcome = await engine.dial(target, ring_timeout_s=ring_timeout_s, record=record_dir is not None)
+        report = report_for(outcome, target)
+        if outcome.outcome is not Outcome.ANSWERED or outcome.call is None:
+            return report.to_dict()
+        call = outcome.call
+        control = SipCallControl(call, seat_uri=seat, transfer_mode=transfer_mode)
+        conversation = Conversation(flow, classifier, variables, auto_complete_transfer=False)
+        endpointer = Endpointer(EndpointerConfig(end_silence_s=flow.settings.end_silence), speech.sample_rate)
+        loop = VoiceLoop(
+            conversation,
+            recognizer,
+            speech,
+            endpointer,
+            control,
+            on_transcript=lambda who, text: report.transcript.append((loop.time_s, who, text)),
+        )
+        control.loop = loop
+        ended = await converse(call, loop, control)
+        report.result = conversation.result() if conversation.finished else None
+        report.ended_at = ended.at
+        report.hangup_by = str(getattr(ended.by, "value", ended.by))
+        report.recording_path = ended.recording_path
+        report.latencies_ms = [timing.latency_ms for timing in loop.timings]
+        report.events = [{"t": round(e.time_s, 2), "kind": e.kind, "detail": e.detail} for e in loop.events]
+        if control.transfer_result is not None:
+            result = control.transfer_result
+            report.transfer = {
+                "kind": result.kind,
+                "seat_answered": result.seat_answered,
+                "sip_code": result.sip_code,
+            }
+        return report.to_dict()
+
+
+def dial(
+    target: Annotated[str, typer.Argument(help="SIP URI to call, e.g. sip:13800001234@127.0.0.1:5070.")],
+    flow: Annotated[Path, typer.Option("--flow", help="Flow YAML file.")],
+    var: Annotated[
+        list[str] | None, typer.Option("--var", help="Variable as key=value (repeatable).")
+    ] = None,
+    record: Annotated[
+        Path | None, typer.Option("--record", help="Directory for the stereo recording.")
+    ] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    sip_port: Annotated[int, typer.Option(help="Local SIP port.")] = 5080,
+    rtp_port: Annotated[int, typer.Option(help="First local RTP port.")] = 41000,
+    bind: Annotated[str, typer.Option(help="Local address.")] = "127.0.0.1",
+    caller_id: Annotated[str, typer.Option(help="Caller ID (user part of From).")] = "waihu",
+    ring_timeout: Annotated[float, typer.Option(help="Seconds of ringing before giving up.")] = 30.0,
+    seat: Annotated[str | None, typer.Option(help="SIP URI of the human seat for transfers.")] = None,
+    transfer_mode: Annotated[
+        str, typer.Option(help="bridged (works everywhere) or blind (REFER).")
+    ] = "bridged",
+    classifier: Annotated[str, typer.Option(help="NLU: default, rules or model.")] = "default",
+) -> None:
+    """Place one real call, run the flow on it and print the result (outcome, SIP code, grade, trace...)."""
+    from waihu.cli import parse_vars
+
+    if transfer_mode not in ("bridged", "blind"):
+        raise typer.BadParameter("bridged or blind", param_hint="--transfer-mode")
+    if not target.startswith(("sip:", "sips:")):
+        raise typer.BadParameter(
+            "expected a SIP URI such as sip:13800001234@127.0.0.1:5070", param_hint="TARGET"
+        )
+    try:
+        load_flow(flow)
+    except FlowError as exc:
+        for problem in exc.problems:
+            typer.echo(problem.format(), err=True)
+        raise typer.Exit(1) from exc
+    user = target.split(":", 1)[1].split("@", 1)[0]
+    console.print(f"dialling {mask_phone(user) if user.isdigit() else user} …")
+    report = asyncio.run(
+        dial_once(
+            target,
+            flow,
+            parse_vars(var),
+            sip_port=sip_port,
+            rtp_port=rtp_port,
+            bind=bind,
+            caller_id=caller_id,
+            ring_timeout_s=ring_timeout,
+            record_dir=record,
+            seat=seat,
+            transfer_mode=transfer_mode,
+            classifier_kind=classifier,
+        )
+    )
+    if json_out:
+        print(json.dumps(report, ensure_ascii=False))
+        return
+    for line in report.get("transcript", []):  # type: ignore[union-attr]
+        console.print(f"{line['t']:7.2f}s {line['who']:>6}: {line['text']}", highlight=False)
+    summary = {
+        k: report[k]
+        for k in ("outcome", "sip_code", "hangup_by", "grade", "tags", "duration_s", "recording_path")
+    }
+    print(json.dumps(summary, ensure_ascii=False))

@@ -1,0 +1,183 @@
+"""Run the voice loop on a live SIP call: RTP frames in, robot frames out, events both ways.
+
+The driver only moves audio and events between :class:`telephony.Call` and :class:`VoiceLoop`;
+the loop itself is the same one the audio simulator runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from dialog import actions as act
+from dialog.state import CallResult
+from telephony import DtmfReceived, Ended, TransferResult
+from telephony.call import Call
+from telephony.outcome import DialOutcome
+from waihu.voice.loop import VoiceLoop
+
+log = logging.getLogger(__name__)
+
+FRAME_WAIT_S = 0.1  # no RTP for this long (silence suppression, a stalled peer): step with silence
+END_WAIT_S = 5.0
+
+
+class SipCallControl:
+    """:class:`~waihu.voice.loop.CallControl` on a telephony :class:`Call`."""
+
+    def __init__(self, call: Call, *, seat_uri: str | None, transfer_mode: str = "bridged") -> None:
+        self.call = call
+        self.seat_uri = seat_uri
+        self.transfer_mode = transfer_mode
+        self.loop: VoiceLoop | None = None
+        self.tasks: set[asyncio.Task[Any]] = set()
+        self.transfer_result: TransferResult | None = None
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    def stop_audio(self) -> None:
+        """Barge-in: drop every robot frame already queued towards the callee."""
+        self.call.stop_playback()
+
+    def hangup(self) -> None:
+        """The robot ends the call once its last words have played."""
+
+        async def hang_up_after_playback() -> None:
+            await self.call.wait_played()
+            await self.call.hangup()
+
+        self._spawn(hang_up_after_playback())
+
+    def transfer(self, transfer: act.Transfer) -> None:
+        """Hand the callee to the seat with the summary; tell the loop whether the seat answered."""
+        self._spawn(self._transfer(transfer))
+
+    async def _transfer(self, transfer: act.Transfer) -> None:
+        assert self.loop is not None
+        if not self.seat_uri:
+            log.warning("transfer requested but no seat is configured")
+            self.loop.seat_failed()
+            return
+        await self.call.wait_played()
+        if self.transfer_mode == "blind":
+            result = await self.call.transfer_blind(self.seat_uri, summary=transfer.summary)
+        else:
+            result = await self.call.transfer_bridged(self.seat_uri, summary=transfer.summary)
+        self.transfer_result = result
+        if result.seat_answered:
+            self.loop.seat_answered()
+        else:
+            self.loop.seat_failed()
+
+
+@dataclass
+class DialReport:
+    """What ``waihu dial`` prints: the SIP outcome and, when answered, the conversation."""
+
+    target: str
+    outcome: str
+    sip_code: int | None
+    sip_reason: str
+    started_at: float | None = None
+    ringing_at: float | None = None
+    answered_at: float | None = None
+    ended_at: float | None = None
+    hangup_by: str | None = None
+    recording_path: str | None = None
+    result: CallResult | None = None
+    transcript: list[tuple[float, str, str]] = field(default_factory=list)
+    latencies_ms: list[float] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    transfer: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form (timestamps as ISO 8601 UTC)."""
+
+        def iso(value: float | None) -> str | None:
+            return datetime.fromtimestamp(value, UTC).isoformat() if value else None
+
+        duration = (self.ended_at - self.answered_at) if self.ended_at and self.answered_at else 0.0
+        result = self.result
+        return {
+            "target": self.target,
+            "outcome": self.outcome,
+            "sip_code": self.sip_code,
+            "sip_reason": self.sip_reason,
+            "hangup_by": self.hangup_by,
+            "started_at": iso(self.started_at),
+            "ringing_at": iso(self.ringing_at),
+            "answered_at": iso(self.answered_at),
+            "ended_at": iso(self.ended_at),
+            "duration_s": round(duration, 2),
+            "grade": result.grade if result else None,
+            "grade_label": result.grade_label if result else None,
+            "tags": result.tags if result else [],
+            "dnc": result.dnc if result else False,
+            "rounds": result.rounds if result else 0,
+            "kb_hits": result.kb_hits if result else [],
+            "conversation_outcome": result.outcome if result else None,
+            "transcript": [{"t": round(t, 2), "who": who, "text": text} for t, who, text in self.transcript],
+            "trace": [turn.model_dump() for turn in result.trace] if result else [],
+            "latencies_ms": [round(value) for value in self.latencies_ms],
+            "events": self.events,
+            "transfer": self.transfer,
+            "recording_path": self.recording_path,
+        }
+
+
+def _handle_event(event: object, loop: VoiceLoop) -> Ended | None:
+    if isinstance(event, DtmfReceived):
+        loop.dtmf(event.digit)
+    elif isinstance(event, Ended):
+        return event
+    return None
+
+
+async def converse(call: Call, loop: VoiceLoop, control: SipCallControl) -> Ended:
+    """Drive ``loop`` with the call's audio until the conversation and the call are over."""
+    silence = bytes(loop.frame_bytes)
+    ended: Ended | None = None
+    loop.start()
+    while not loop.finished and ended is None:
+        try:
+            frame = await asyncio.wait_for(call.frames.get(), FRAME_WAIT_S)
+        except TimeoutError:
+            frame = silence
+        while not call.events.empty() and ended is None:
+            ended = _handle_event(call.events.get_nowait(), loop)
+        if ended is not None:
+            break
+        robot = loop.step(frame)
+        if loop.robot_speaking or robot != silence:
+            call.play(robot, loop.sample_rate)
+    if ended is None:
+        # The robot hung up or the seat took the call: wait for the call itself to end.
+        deadline = time.monotonic() + (3600 if control.transfer_result else END_WAIT_S)
+        while ended is None and time.monotonic() < deadline:
+            ended = _handle_event(await call.events.get(), loop)
+    if ended is not None and not loop.finished:
+        loop.callee_hung_up()
+    if ended is None:
+        ended = await call.hangup()
+    return ended
+
+
+def report_for(outcome: DialOutcome, target: str) -> DialReport:
+    """A report with the SIP part of a dial outcome filled in."""
+    return DialReport(
+        target=target,
+        outcome=str(getattr(outcome.outcome, "value", outcome.outcome)),
+        sip_code=outcome.sip_code,
+        sip_reason=outcome.reason or "",
+        started_at=outcome.started_at,
+        ringing_at=outcome.ringing_at,
+        answered_at=outcome.answered_at,
+        ended_at=outcome.ended_at,
+    )
