@@ -18,6 +18,7 @@ from waihu.dial_cli import dial
 from waihu.kb_cli import kb_app
 from waihu.models_cli import models_app
 from waihu.nlu_cli import nlu_app
+from waihu.service_cli import db_app, keys_app, serve, worker
 from waihu.talk_cli import talk, tts_app
 
 app = typer.Typer(help="waihu — outbound voice robot.", no_args_is_help=True, add_completion=False)
@@ -29,6 +30,10 @@ app.add_typer(kb_app, name="kb")
 app.add_typer(tts_app, name="tts")
 app.command("talk")(talk)
 app.command("dial")(dial)
+app.command("serve")(serve)
+app.command("worker")(worker)
+app.add_typer(keys_app, name="keys")
+app.add_typer(db_app, name="db")
 
 console = Console()
 ClassifierOption = Annotated[

@@ -33,14 +33,12 @@ async def dial_once(
     classifier_kind: str = "default",
 ) -> dict[str, object]:
     """Dial ``target``; when answered, run the flow through the voice loop; return the report."""
-    from asr.endpointing import Endpointer, EndpointerConfig
     from nlu.factory import build_classifier
     from nlu.paths import data_dir
     from telephony import Outcome, SipConfig
     from telephony.engine import SipEngine
     from waihu.conversation import Conversation
-    from waihu.voice.loop import VoiceLoop
-    from waihu.voice.sip_driver import SipCallControl, converse, report_for
+    from waihu.voice.sip_driver import report_for, talk_on_call
     from waihu.voice.speech_output import SpeechOutput
     from waihu.voice.talk import default_recognizer, default_synthesizer
 
@@ -65,33 +63,16 @@ async def dial_once(
         report = report_for(outcome, target)
         if outcome.outcome is not Outcome.ANSWERED or outcome.call is None:
             return report.to_dict()
-        call = outcome.call
-        control = SipCallControl(call, seat_uri=seat, transfer_mode=transfer_mode)
         conversation = Conversation(flow, classifier, variables, auto_complete_transfer=False)
-        endpointer = Endpointer(EndpointerConfig(end_silence_s=flow.settings.end_silence), speech.sample_rate)
-        loop = VoiceLoop(
-            conversation,
-            recognizer,
-            speech,
-            endpointer,
-            control,
-            on_transcript=lambda who, text: report.transcript.append((loop.time_s, who, text)),
+        await talk_on_call(
+            outcome.call,
+            report,
+            conversation=conversation,
+            recognizer=recognizer,
+            speech=speech,
+            seat_uri=seat,
+            transfer_mode=transfer_mode,
         )
-        control.loop = loop
-        ended = await converse(call, loop, control)
-        report.result = conversation.result() if conversation.finished else None
-        report.ended_at = ended.at
-        report.hangup_by = str(getattr(ended.by, "value", ended.by))
-        report.recording_path = ended.recording_path
-        report.latencies_ms = [timing.latency_ms for timing in loop.timings]
-        report.events = [{"t": round(e.time_s, 2), "kind": e.kind, "detail": e.detail} for e in loop.events]
-        if control.transfer_result is not None:
-            result = control.transfer_result
-            report.transfer = {
-                "kind": result.kind,
-                "seat_answered": result.seat_answered,
-                "sip_code": result.sip_code,
-            }
         return report.to_dict()
 
 

@@ -11,10 +11,10 @@ from dialog.loader import load_flow
 from nlu.paths import data_dir
 from tests.conftest import FLOWS, MINIMAL_FLOW, ROOT
 from tests.telephony.conftest import run
-from tests.telephony.peers import Baresip, Sipp, free_udp_port, tone, write_pcm_wav, write_ulaw_for_sipp
 from tests.telephony.test_sip_transfer import _seat_summary
 from tts.recorded import load_recorded
 from waihu.dial_cli import dial_once
+from waihu.sip_peers.peers import Baresip, Sipp, free_udp_port, tone, write_pcm_wav, write_ulaw_for_sipp
 from waihu.voice.speech_output import SpeechOutput
 from waihu.voice.talk import default_synthesizer
 

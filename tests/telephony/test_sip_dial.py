@@ -11,7 +11,7 @@ import pytest
 
 from telephony import Outcome, TooManyCalls
 from tests.telephony.conftest import engine, run
-from tests.telephony.peers import HOST, Sipp, free_udp_port, tone
+from waihu.sip_peers.peers import HOST, Sipp, free_udp_port, tone
 
 
 @pytest.mark.parametrize(

@@ -10,8 +10,8 @@ import numpy as np
 
 from telephony import DtmfReceived, Ended, HangupBy, Outcome, PlaybackDrained, RemoteHangup
 from tests.telephony.conftest import CALLEE_HZ, CUSTOMER_HZ, ROBOT_HZ, engine, run
-from tests.telephony.peers import Baresip, Sipp, dominant_hz, rms, tone
 from tts.audio import read_wav
+from waihu.sip_peers.peers import Baresip, Sipp, dominant_hz, rms, tone
 
 
 def _stereo(path: str | Path) -> np.ndarray:

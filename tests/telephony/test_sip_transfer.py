@@ -13,8 +13,8 @@ import numpy as np
 from dialog.actions import TransferSummary
 from telephony import HangupBy, Outcome, TransferResult, decode_summary
 from tests.telephony.conftest import CALLEE_HZ, ROBOT_HZ, SEAT_HZ, engine, run
-from tests.telephony.peers import Baresip, Sipp, dominant_hz, rms, tone
 from tts.audio import read_wav
+from waihu.sip_peers.peers import Baresip, Sipp, dominant_hz, rms, tone
 
 SUMMARY = TransferSummary(
     name="张三",

@@ -13,12 +13,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from asr.base import UtteranceRecognizer
+from asr.endpointing import Endpointer, EndpointerConfig
 from dialog import actions as act
 from dialog.state import CallResult
 from telephony import DtmfReceived, Ended, TransferResult
 from telephony.call import Call
 from telephony.outcome import DialOutcome
+from waihu.conversation import Conversation
 from waihu.voice.loop import VoiceLoop
+from waihu.voice.speech_output import SpeechOutput
 
 log = logging.getLogger(__name__)
 
@@ -181,3 +185,48 @@ def report_for(outcome: DialOutcome, target: str) -> DialReport:
         answered_at=outcome.answered_at,
         ended_at=outcome.ended_at,
     )
+
+
+async def talk_on_call(
+    call: Call,
+    report: DialReport,
+    *,
+    conversation: Conversation,
+    recognizer: UtteranceRecognizer,
+    speech: SpeechOutput,
+    seat_uri: str | None,
+    transfer_mode: str = "bridged",
+) -> DialReport:
+    """Run the conversation on an answered call and fill ``report`` (result, hang-up, transcript...)."""
+    flow = conversation.flow
+    control = SipCallControl(call, seat_uri=seat_uri, transfer_mode=transfer_mode)
+    endpointer = Endpointer(EndpointerConfig(end_silence_s=flow.settings.end_silence), speech.sample_rate)
+    loop = VoiceLoop(
+        conversation,
+        recognizer,
+        speech,
+        endpointer,
+        control,
+        on_transcript=lambda who, text: report.transcript.append((loop.time_s, who, text)),
+    )
+    control.loop = loop
+    try:
+        ended = await converse(call, loop, control)
+    except BaseException:
+        if call.is_up:  # never leave a callee on a silent line
+            await call.hangup()
+        raise
+    report.result = conversation.result() if conversation.finished else None
+    report.ended_at = ended.at
+    report.hangup_by = str(getattr(ended.by, "value", ended.by))
+    report.recording_path = ended.recording_path
+    report.latencies_ms = [timing.latency_ms for timing in loop.timings]
+    report.events = [{"t": round(e.time_s, 2), "kind": e.kind, "detail": e.detail} for e in loop.events]
+    if control.transfer_result is not None:
+        result = control.transfer_result
+        report.transfer = {
+            "kind": result.kind,
+            "seat_answered": result.seat_answered,
+            "sip_code": result.sip_code,
+        }
+    return report

@@ -1,4 +1,4 @@
-"""Real SIP peers for the telephony tests: sipp (apt ``sip-tester``) and baresip (apt ``baresip-core``).
+"""Real SIP peers on loopback: sipp (apt ``sip-tester``) and baresip (apt ``baresip-core``).
 
 Everything runs on 127.0.0.1 with free ports; every peer is a context manager that kills its
 process (by pid) on exit, pass or fail.
@@ -17,9 +17,13 @@ import time
 from contextlib import suppress
 from pathlib import Path
 
-import pytest
-
 SCENARIOS = Path(__file__).resolve().parent / "scenarios"
+
+
+class PeerMissing(RuntimeError):
+    """A SIP peer program is not installed (the message names the Debian package)."""
+
+
 HOST = "127.0.0.1"
 
 
@@ -27,7 +31,7 @@ def require(binary: str, apt_package: str) -> str:
     """Path of ``binary`` or a test failure naming the apt package to install."""
     path = shutil.which(binary)
     if path is None:
-        pytest.fail(
+        raise PeerMissing(
             f"{binary} not found: install it with `apt-get install -y {apt_package}` (make setup does)"
         )
     return path
@@ -121,7 +125,8 @@ def _stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
 class Sipp:
     """A sipp UAS running one scenario from ``scenarios/`` (``-m calls``, then it exits).
 
-    ``wav``: mu-law audio (:func:`write_ulaw_for_sipp`) copied to ``callee.wav`` in ``workdir``, which the scenarios stream as RTP.
+    ``wav``: mu-law audio (:func:`write_ulaw_for_sipp`) copied to ``callee.wav`` in ``workdir``,
+    which the scenarios stream as RTP.
     """
 
     def __init__(

@@ -1,0 +1,121 @@
+"""``waihu serve``, ``waihu worker``, ``waihu keys create``, ``waihu db upgrade``."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from waihu.service.settings import DEFAULT_DATABASE_URL
+
+console = Console(stderr=True)
+keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
+db_app = typer.Typer(help="Database.", no_args_is_help=True)
+
+DbOption = Annotated[
+    str,
+    typer.Option(
+        "--db", envvar="WAIHU_DATABASE_URL", help="SQLAlchemy URL (sqlite:///… or postgresql+psycopg://…)."
+    ),
+]
+
+
+def serve(
+    db: DbOption = DEFAULT_DATABASE_URL,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Run the API (OpenAPI at /docs) with the webhook sender and the recovery of dead workers' calls."""
+    import uvicorn
+
+    from waihu.service.api.app import create_app
+    from waihu.service.settings import Settings
+
+    app = create_app(Settings(database_url=db, background=True))
+    uvicorn.run(app, host=host, port=port, log_level="info")
+
+
+def worker(
+    db: DbOption = DEFAULT_DATABASE_URL,
+    worker_id: Annotated[str | None, typer.Option(help="Unique name (default: host-pid).")] = None,
+    trunk: Annotated[
+        str, typer.Option(help="SIP URI template with {number}.")
+    ] = "sip:{number}@127.0.0.1:5070",
+    routes: Annotated[
+        Path | None, typer.Option(help="YAML mapping number → SIP URI (checked before the trunk).")
+    ] = None,
+    sip_port: Annotated[int, typer.Option(help="Local SIP port (one per worker).")] = 5080,
+    rtp_port: Annotated[int, typer.Option(help="First RTP port (one range per worker).")] = 41000,
+    bind: Annotated[str, typer.Option(help="Local address.")] = "127.0.0.1",
+    max_calls: Annotated[int, typer.Option(min=1, max=4, help="Concurrent calls (pjsua2 allows 4).")] = 4,
+    lease_s: Annotated[
+        int, typer.Option(min=5, help="Seconds before a silent worker's calls are recovered.")
+    ] = 60,
+    ring_timeout: Annotated[float, typer.Option(help="Seconds of ringing before giving up.")] = 30.0,
+    seat: Annotated[
+        str | None, typer.Option(help="Seat URI when no seat is registered in the database.")
+    ] = None,
+    record: Annotated[Path | None, typer.Option(help="Directory for call recordings.")] = None,
+) -> None:
+    """Claim due contacts, call them and record the results, until SIGTERM/SIGINT."""
+    from dialog.yaml_positions import load_yaml
+    from waihu.service.db import open_database
+    from waihu.worker import DialPlan, Worker, WorkerConfig
+
+    table = {str(k): str(v) for k, v in (load_yaml(routes.read_text()) or {}).items()} if routes else {}
+    config = WorkerConfig(
+        worker_id=worker_id or f"{socket.gethostname()}-{os.getpid()}",
+        dial_plan=DialPlan(trunk=trunk, routes=table),
+        sip_port=sip_port,
+        rtp_port=rtp_port,
+        bind=bind,
+        max_calls=max_calls,
+        lease_s=lease_s,
+        ring_timeout_s=ring_timeout,
+        seat_uri=seat,
+        recordings_dir=record,
+    )
+    _engine, factory = open_database(db)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await Worker(factory, config).run(stop)
+
+    asyncio.run(main())
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[str, typer.Option(help="strategy, operator or admin.")],
+    name: Annotated[str, typer.Option(help="What the key is for.")] = "cli",
+    db: DbOption = DEFAULT_DATABASE_URL,
+) -> None:
+    """Create an API key and print its secret (shown once; only its hash is stored)."""
+    from waihu.service.apikeys import create_api_key
+    from waihu.service.db import open_database
+
+    if role not in ("strategy", "operator", "admin"):
+        raise typer.BadParameter("strategy, operator or admin", param_hint="--role")
+    _engine, factory = open_database(db)
+    with factory() as session:
+        _key, secret = create_api_key(session, name, role)
+        session.commit()
+    print(secret)
+
+
+@db_app.command("upgrade")
+def db_upgrade(db: DbOption = DEFAULT_DATABASE_URL) -> None:
+    """Apply the database migrations (also done by serve and worker at start)."""
+    from waihu.service.db import make_engine, upgrade
+
+    upgrade(make_engine(db))
+    console.print("[green]ok[/] database at the latest migration")

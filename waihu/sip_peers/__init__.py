@@ -1,0 +1,1 @@
+"""Real SIP peers on loopback (sipp and baresip) playing customers and seats: tests, demo, benchmarks."""

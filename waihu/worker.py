@@ -1,0 +1,243 @@
+"""The telephony worker: claim due contacts, dial them over SIP, run the flow, record the result.
+
+A worker process owns one SIP user agent (at most 4 calls: pjsua2's compiled-in cap) and loads the
+models once. Any number of workers, on one host or several, share the database: claims are atomic
+and the attempt row is written before the INVITE, so a worker that dies loses only its own calls,
+which the service recovers as ``lost`` and retries by policy, never re-dialling the same attempt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from dialog.loader import load_flow_text
+from dialog.schema import Flow
+from nlu.base import IntentClassifier
+from waihu.privacy import mask_phone
+from waihu.service.attempt_result import AttemptResult
+from waihu.service.flows import flow_text
+from waihu.service.models import Seat
+from waihu.service.scheduler import (
+    AttemptNotInProgress,
+    Claim,
+    claim_due_contacts,
+    heartbeat,
+    mark_answered,
+    mark_ringing,
+)
+from waihu.service.scheduler import record_result as store_result
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class DialPlan:
+    """How a contact's number becomes a SIP URI: a route table first, else the trunk template.
+
+    ``trunk`` is a template with ``{number}`` (digits, no ``+``), e.g. ``sip:{number}@10.0.0.5:5060``.
+    """
+
+    trunk: str = "sip:{number}@127.0.0.1:5070"
+    routes: dict[str, str] = field(default_factory=dict)
+
+    def uri_for(self, phone: str) -> str:
+        """The URI to dial for an E.164 number."""
+        digits = re.sub(r"\D", "", phone)
+        return self.routes.get(phone) or self.routes.get(digits) or self.trunk.format(number=digits)
+
+
+@dataclass
+class WorkerConfig:
+    """Settings of one worker process."""
+
+    worker_id: str
+    dial_plan: DialPlan
+    sip_port: int = 5080
+    rtp_port: int = 41000
+    bind: str = "127.0.0.1"
+    default_caller_id: str = "waihu"
+    max_calls: int = 4
+    ring_timeout_s: float = 30.0
+    lease_s: int = 60
+    poll_s: float = 0.5
+    seat_uri: str | None = None
+    transfer_mode: str = "bridged"
+    recordings_dir: Path | None = None
+    classifier_kind: str = "default"
+
+
+def _at(epoch: float | None) -> dt.datetime | None:
+    return dt.datetime.fromtimestamp(epoch, dt.UTC) if epoch else None
+
+
+class Worker:
+    """One worker process's loop."""
+
+    def __init__(self, factory: sessionmaker[Session], config: WorkerConfig) -> None:
+        self.factory = factory
+        self.config = config
+        self._flows: dict[int, tuple[Flow, IntentClassifier]] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.handled = 0
+        self._recognizers: dict[str, Any] = {}
+        self._synthesizer: Any = None
+
+    # ------------------------------------------------------------------ resources
+    def _flow(self, session: Session, version_id: int) -> tuple[Flow, IntentClassifier]:
+        if version_id not in self._flows:
+            from nlu.factory import build_classifier
+
+            loaded = load_flow_text(flow_text(session, version_id), f"flow-version-{version_id}.yaml")
+            if loaded.flow is None or loaded.errors:
+                raise ValueError(f"stored flow version {version_id} is invalid: {loaded.errors}")
+            self._flows[version_id] = (
+                loaded.flow,
+                build_classifier(loaded.flow, self.config.classifier_kind),
+            )
+        return self._flows[version_id]
+
+    def _recognizer(self, language: str) -> Any:
+        if language not in self._recognizers:
+            from waihu.voice.talk import default_recognizer
+
+            self._recognizers[language] = default_recognizer(language)
+        return self._recognizers[language]
+
+    def _seat_for(self, session: Session, skill_group: str) -> str | None:
+        seat = session.scalars(
+            select(Seat)
+            .where(Seat.available.is_(True), Seat.skill_group == skill_group)
+            .order_by(Seat.id)
+            .limit(1)
+        ).first()
+        return seat.uri if seat is not None else self.config.seat_uri
+
+    # ------------------------------------------------------------------ main loop
+    async def run(self, stop: asyncio.Event) -> None:
+        """Claim and call until ``stop`` is set; finishes the calls in progress before returning."""
+        from telephony import SipConfig
+        from telephony.engine import SipEngine
+        from waihu.voice.talk import default_synthesizer
+
+        cfg = self.config
+        self._synthesizer = default_synthesizer()
+        sip = SipConfig(
+            bind_address=cfg.bind,
+            sip_port=cfg.sip_port,
+            rtp_port=cfg.rtp_port,
+            caller_id=cfg.default_caller_id,
+            recordings_dir=cfg.recordings_dir,
+        )
+        async with SipEngine(sip) as engine:
+            log.info(
+                "worker %s ready on %s:%d (≤ %d calls)", cfg.worker_id, cfg.bind, cfg.sip_port, cfg.max_calls
+            )
+            beat_every = max(1.0, cfg.lease_s / 3)
+            last_beat = 0.0
+            loop = asyncio.get_running_loop()
+            while not stop.is_set():
+                if loop.time() - last_beat >= beat_every:
+                    with self.factory() as session:
+                        heartbeat(session, cfg.worker_id, lease_s=cfg.lease_s)
+                    last_beat = loop.time()
+                free = cfg.max_calls - len(self._tasks)
+                if free > 0:
+                    with self.factory() as session:
+                        claims = claim_due_contacts(session, cfg.worker_id, limit=free, lease_s=cfg.lease_s)
+                    for claim in claims:
+                        task = asyncio.create_task(self._handle(engine, claim))
+                        self._tasks.add(task)
+                        task.add_done_callback(self._tasks.discard)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), cfg.poll_s)
+            if self._tasks:
+                await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _handle(self, engine: Any, claim: Claim) -> None:
+        try:
+            result = await self._call(engine, claim)
+        except Exception as exc:  # a failed call must still be reported, never lost
+            log.exception("call %s failed", claim.attempt_id)
+            result = AttemptResult(
+                outcome="failed", sip_reason=f"worker error: {type(exc).__name__}: {exc}"[:200]
+            )
+        with self.factory() as session:
+            try:
+                store_result(session, claim.attempt_id, result)
+            except AttemptNotInProgress:
+                log.warning("attempt %s was recovered before its result arrived", claim.attempt_id)
+        self.handled += 1
+
+    async def _call(self, engine: Any, claim: Claim) -> AttemptResult:
+        from telephony import Outcome
+        from waihu.conversation import Conversation
+        from waihu.voice.sip_driver import report_for, talk_on_call
+        from waihu.voice.speech_output import SpeechOutput
+
+        cfg = self.config
+        with self.factory() as session:
+            flow, classifier = self._flow(session, claim.flow_version_id)
+            seat_uri = self._seat_for(session, flow.transfer.skill_group)
+        missing = [
+            name
+            for name, spec in flow.variables.items()
+            if spec.required and not (claim.variables.get(name) or (name == "name" and claim.name))
+        ]
+        if missing:  # calling would only embarrass the callee: report and let the strategy system fix it
+            return AttemptResult(outcome="failed", sip_reason=f"missing variables: {', '.join(missing)}")
+        target = cfg.dial_plan.uri_for(claim.phone)
+        log.info(
+            "dialling %s (attempt %s #%d)", mask_phone(claim.phone), claim.attempt_id, claim.attempt_number
+        )
+        outcome = await engine.dial(
+            target,
+            ring_timeout_s=cfg.ring_timeout_s,
+            caller_id=claim.caller_number or cfg.default_caller_id,
+            record=cfg.recordings_dir is not None,
+        )
+        report = report_for(outcome, target)
+        with self.factory() as session:
+            if outcome.ringing_at:
+                mark_ringing(session, claim.attempt_id, _at(outcome.ringing_at))
+            if outcome.outcome is Outcome.ANSWERED:
+                mark_answered(session, claim.attempt_id, _at(outcome.answered_at), lease_s=cfg.lease_s)
+        if outcome.outcome is Outcome.ANSWERED and outcome.call is not None:
+            from nlu.paths import data_dir
+
+            variables = {key: str(value) for key, value in claim.variables.items()}
+            if claim.name:
+                variables.setdefault("name", claim.name)
+            speech = SpeechOutput(
+                self._synthesizer, data_dir() / "cache" / "prompts", language=flow.flow.language
+            )
+            await talk_on_call(
+                outcome.call,
+                report,
+                conversation=Conversation(flow, classifier, variables, auto_complete_transfer=False),
+                recognizer=self._recognizer(flow.flow.language),
+                speech=speech,
+                seat_uri=seat_uri,
+                transfer_mode=cfg.transfer_mode,
+            )
+        return AttemptResult(
+            outcome=report.outcome,
+            sip_code=report.sip_code,
+            sip_reason=report.sip_reason,
+            hangup_by=report.hangup_by,
+            started_at=_at(report.started_at),
+            ring_at=_at(report.ringing_at),
+            answer_at=_at(report.answered_at),
+            end_at=_at(report.ended_at),
+            call=report.result,
+            recording_path=report.recording_path,
+        )
