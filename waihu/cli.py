@@ -148,14 +148,26 @@ def chat(
 
 @app.command("demo")
 def demo(
-    campaign: Annotated[Path, typer.Option(help="Demo campaign file.")] = Path(
+    simulator: Annotated[
+        bool, typer.Option("--simulator", help="Only the text simulator: scripted callees, no SIP.")
+    ] = False,
+    campaign: Annotated[Path, typer.Option(help="Simulator campaign file.")] = Path(
         "demo/credit_card_campaign.yaml"
     ),
+    workdir: Annotated[Path, typer.Option(help="Where the demo keeps its database and recordings.")] = Path(
+        "var/demo"
+    ),
+    classifier: ClassifierOption = "default",
 ) -> None:
-    """Run the demo campaign: scripted callees on the credit-card flow, with a results table."""
-    from waihu.demo import run_demo
+    """Run the demo campaign end to end: API, SQLite, scheduler, worker, SIP peers, webhooks."""
+    if simulator:
+        from waihu.demo import run_demo
 
-    run_demo(campaign, console)
+        run_demo(campaign, console, classifier)
+        return
+    from waihu.campaign_demo import run_campaign_demo
+
+    run_campaign_demo(console, workdir)
 
 
 def main() -> None:

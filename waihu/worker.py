@@ -51,9 +51,10 @@ class DialPlan:
     routes: dict[str, str] = field(default_factory=dict)
 
     def uri_for(self, phone: str) -> str:
-        """The URI to dial for an E.164 number."""
+        """The URI to dial for an E.164 number (routes may be written with or without ``+``)."""
         digits = re.sub(r"\D", "", phone)
-        return self.routes.get(phone) or self.routes.get(digits) or self.trunk.format(number=digits)
+        route = self.routes.get(phone) or self.routes.get(digits) or self.routes.get(f"+{digits}")
+        return route or self.trunk.format(number=digits)
 
 
 @dataclass
@@ -150,7 +151,8 @@ class Worker:
                     with self.factory() as session:
                         heartbeat(session, cfg.worker_id, lease_s=cfg.lease_s)
                     last_beat = loop.time()
-                free = cfg.max_calls - len(self._tasks)
+                # A finished task's call may still hold a pjsua2 slot for a moment (CANCEL/BYE in flight).
+                free = cfg.max_calls - max(len(self._tasks), engine.active_calls)
                 if free > 0:
                     with self.factory() as session:
                         claims = claim_due_contacts(session, cfg.worker_id, limit=free, lease_s=cfg.lease_s)
