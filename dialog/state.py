@@ -24,6 +24,8 @@ class Turn(BaseModel):
     reply: str = ""
     next_node: str | None = None
     step: str = ""
+    latency_ms: float | None = None
+    """Filled by the voice loop: end of the callee's speech → first robot audio."""
 
 
 class Spoken(BaseModel):

@@ -136,6 +136,13 @@ class DialReport:
         }
 
 
+def attach_latencies(result: CallResult, latencies_ms: list[float]) -> None:
+    """Put each measured reply latency on its spoken turn of the trace (in order)."""
+    spoken = [turn for turn in result.trace if turn.kind == "utterance"]
+    for turn, latency in zip(spoken, latencies_ms, strict=False):
+        turn.latency_ms = round(latency, 1)
+
+
 def _handle_event(event: object, loop: VoiceLoop) -> Ended | None:
     if isinstance(event, DtmfReceived):
         loop.dtmf(event.digit)
@@ -217,6 +224,8 @@ async def talk_on_call(
             await call.hangup()
         raise
     report.result = conversation.result() if conversation.finished else None
+    if report.result is not None:
+        attach_latencies(report.result, [timing.latency_ms for timing in loop.timings])
     report.ended_at = ended.at
     report.hangup_by = str(getattr(ended.by, "value", ended.by))
     report.recording_path = ended.recording_path

@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 
-from waihu.service.api import campaigns, contacts, dnc, flows, keys, results, seats
+from waihu.service.api import campaigns, contacts, dnc, flows, keys, metrics, results, seats
 from waihu.service.api.deps import ServiceState
 from waihu.service.background import Chores
 from waihu.service.db import make_engine, make_session_factory, upgrade
@@ -50,8 +50,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="waihu", version="1", description=DESCRIPTION, lifespan=lifespan)
     app.state.service = state
-    for module in (campaigns, contacts, results, dnc, seats, flows, keys):
+    for module in (campaigns, contacts, results, dnc, seats, flows, keys, metrics):
         app.include_router(module.router)
+    __import__("waihu.console").console.install(app)  # the operator web console at /console
 
     @app.get("/healthz", tags=["health"], summary="Liveness and database check")
     def healthz() -> dict[str, Any]:

@@ -1,0 +1,73 @@
+"""/metrics: Prometheus text exposition of calls, live calls, turn latency and webhook backlog."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import PlainTextResponse
+from sqlalchemy import func, select
+
+from waihu.service.api.deps import SessionDep
+from waihu.service.models import Attempt, WebhookEvent
+from waihu.service.outcomes import IN_PROGRESS
+
+router = APIRouter(tags=["health"])
+
+#: Seconds; the target is 0.8 s from end of speech to the first robot audio.
+LATENCY_BUCKETS = (0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 3.0, 5.0)
+#: The histogram covers the most recent answered attempts (bounded work per scrape).
+LATENCY_WINDOW = 2000
+
+
+def _latency_histogram(transcripts: list[list[Any]]) -> list[str]:
+    values = [
+        turn["latency_ms"] / 1000
+        for transcript in transcripts
+        for turn in transcript or []
+        if isinstance(turn, dict) and turn.get("latency_ms") is not None
+    ]
+    lines = [
+        "# HELP waihu_turn_latency_seconds End of callee speech to first robot audio (recent calls).",
+        "# TYPE waihu_turn_latency_seconds histogram",
+    ]
+    for bound in LATENCY_BUCKETS:
+        lines.append(f'waihu_turn_latency_seconds_bucket{{le="{bound}"}} {sum(v <= bound for v in values)}')
+    lines.append(f'waihu_turn_latency_seconds_bucket{{le="+Inf"}} {len(values)}')
+    lines.append(f"waihu_turn_latency_seconds_sum {sum(values):.3f}")
+    lines.append(f"waihu_turn_latency_seconds_count {len(values)}")
+    return lines
+
+
+@router.get("/metrics", response_class=PlainTextResponse, summary="Prometheus metrics")
+def metrics(session: SessionDep) -> str:
+    """Calls by outcome, live calls, turn latency histogram, webhook backlog."""
+    lines = [
+        "# HELP waihu_calls_total Finished call attempts by outcome.",
+        "# TYPE waihu_calls_total counter",
+    ]
+    rows = session.execute(
+        select(Attempt.outcome, func.count()).where(Attempt.status == "finished").group_by(Attempt.outcome)
+    ).all()
+    lines += [
+        f'waihu_calls_total{{outcome="{outcome}"}} {count}' for outcome, count in sorted(rows) if outcome
+    ]
+    live = session.scalar(select(func.count()).select_from(Attempt).where(Attempt.status.in_(IN_PROGRESS)))
+    lines += ["# HELP waihu_live_calls Attempts dialling or in a call.", "# TYPE waihu_live_calls gauge"]
+    lines.append(f"waihu_live_calls {live or 0}")
+    transcripts = session.scalars(
+        select(Attempt.transcript)
+        .where(Attempt.status == "finished", Attempt.outcome == "answered")
+        .order_by(Attempt.end_at.desc())
+        .limit(LATENCY_WINDOW)
+    ).all()
+    lines += _latency_histogram(list(transcripts))
+    backlog = session.scalar(
+        select(func.count()).select_from(WebhookEvent).where(WebhookEvent.next_try_at.is_not(None))
+    )
+    lines += [
+        "# HELP waihu_webhook_backlog Webhook events not yet delivered.",
+        "# TYPE waihu_webhook_backlog gauge",
+    ]
+    lines.append(f"waihu_webhook_backlog {backlog or 0}")
+    return "\n".join(lines) + "\n"
