@@ -276,12 +276,19 @@ def run_campaign_demo(console: Console, workdir: Path) -> dict[str, Any]:
         summary = asyncio.run(
             _call_until_done(factory, config, strategy, campaign["id"], len(CONTACTS), console)
         )
-        results = strategy("GET", "/v1/results", params={"campaign_id": campaign["id"], "limit": 100})[
-            "items"
-        ]
+        query = {"campaign_id": campaign["id"], "limit": 100, "transcript": "true"}
+        results = strategy("GET", "/v1/results", params=query)["items"]
+        (workdir / "results.json").write_text(
+            json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8"
+        )
         time.sleep(2.5)  # let the outbox deliver the last events
     receiver.close()
     _print_results(console, results, summary, receiver)
+    console.print(
+        f"recordings (stereo: customer left, robot right): {workdir / 'recordings'}\n"
+        f"transcripts with the node × intent trace: {workdir / 'results.json'} "
+        "(GET /v1/results?transcript=true)"
+    )
     return {
         "results": results,
         "counters": summary,
