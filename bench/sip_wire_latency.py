@@ -87,7 +87,7 @@ def main() -> None:
     print(f"{calls} calls, {len(replies)} replies, {len(stops)} barge-ins (measured on the customer's side)")
     p50, p95, worst = percentile(replies, 50), percentile(replies, 95), max(replies)
     print(
-        f"reply latency (speech end → first robot RTP audio): p50 {p50:.0f}  p95 {p95:.0f}  max {worst:.0f} ms"
+        f"reply latency (speech end → first robot RTP audio): p50 {p50:.0f} p95 {p95:.0f} max {worst:.0f} ms"
     )
     if stops:
         stop50, stop_max = percentile(stops, 50), max(stops)
