@@ -37,33 +37,27 @@ FLOW = ROOT / "flows" / "credit_card_installment.yaml"
 CLIPS = ROOT.parent / "shared" / "data" / "customer_zh"
 WEBHOOK_SECRET = "demo-webhook-secret-0123456789"
 
+
 # (phone, name, amount, what answers) — a customer's turns are clips with their start times.
+def _customer(phone: str, name: str, amount: str, *turns: str) -> dict[str, Any]:
+    return {"phone": phone, "name": name, "amount": amount, "peer": "customer", "turns": list(turns)}
+
+
+def _line(phone: str, name: str, amount: str, peer: str) -> dict[str, Any]:
+    return {"phone": phone, "name": name, "amount": amount, "peer": peer}
+
+
 CONTACTS: list[dict[str, Any]] = [
-    {
-        "phone": "13800001001",
-        "name": "张先生",
-        "amount": "12000",
-        "peer": "customer",
-        "turns": ["好", "我要找客服"],
-    },
-    {
-        "phone": "13800001002",
-        "name": "李女士",
-        "amount": "8600",
-        "peer": "customer",
-        "turns": ["好", "不需要了", "谢谢 不用了"],
-    },
-    {
-        "phone": "13800001003",
-        "name": "王先生",
-        "amount": "23000",
-        "peer": "customer",
-        "turns": ["好", "我在开会"],
-    },
-    {"phone": "13800001004", "name": "赵女士", "amount": "5400", "peer": "uas_reject_486.xml"},
-    {"phone": "13800001005", "name": "陈先生", "amount": "15000", "peer": "uas_reject_404.xml"},
-    {"phone": "13800001006", "name": "周女士", "amount": "7200", "peer": "uas_no_answer.xml"},
-    {"phone": "13800001007", "name": "刘女士", "amount": "9800", "peer": "dnc"},
+    _customer("13800001001", "张先生", "12000", "好", "我要找客服"),  # asks for a human: transferred
+    _customer("13800001002", "李女士", "8600", "好", "不需要了", "谢谢 不用了"),  # refuses twice
+    _customer("13800001003", "王先生", "23000", "好", "我在开会"),  # busy: call another time
+    _customer("13800001008", "孙先生", "30000", "好", "要多少手续费", "影响征信吗"),  # asks FAQs
+    _customer("13800001009", "吴女士", "6600", "好", "不要再打电话来了"),  # do not call me again
+    _customer("13800001010", "郑先生", "4100", "打错了吧"),  # wrong person
+    _line("13800001004", "赵女士", "5400", "uas_reject_486.xml"),  # busy line
+    _line("13800001005", "陈先生", "15000", "uas_reject_404.xml"),  # invalid number
+    _line("13800001006", "周女士", "7200", "uas_no_answer.xml"),  # nobody answers: retried once
+    _line("13800001007", "刘女士", "9800", "dnc"),  # on the block list: never dialled
 ]
 
 

@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 
+from waihu import console
 from waihu.service.api import campaigns, contacts, dnc, flows, keys, metrics, results, seats
 from waihu.service.api.deps import ServiceState
 from waihu.service.background import Chores
@@ -52,7 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.service = state
     for module in (campaigns, contacts, results, dnc, seats, flows, keys, metrics):
         app.include_router(module.router)
-    __import__("waihu.console").console.install(app)  # the operator web console at /console
+    console.install(app)  # the operator web console at /console
 
     @app.get("/healthz", tags=["health"], summary="Liveness and database check")
     def healthz() -> dict[str, Any]:

@@ -1,0 +1,192 @@
+"""Console endpoints for flow work: validate as you type, answer table, flow tests, KB, simulator, TTS."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Response, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from dialog.engine import EngineError
+from waihu.console.flowtools import FlowTextError, answer_table, parse_flow, run_tests, shipped_tests
+from waihu.console.flowtools import validate_text as validate_flow_text
+from waihu.console.kb import kb_entries, search_kb
+from waihu.console.simulator import act, turn_view
+from waihu.console.state import ConsoleState, StoredFlow, console_state
+from waihu.service.api.deps import AnyRole, Operator, SessionDep
+from waihu.service.api.errors import not_found
+
+router = APIRouter(prefix="/console/api", tags=["console"])
+State = Annotated[ConsoleState, Depends(console_state)]
+FlowId = Annotated[str, Path(min_length=1, max_length=64)]
+Version = Annotated[int, Path(ge=1, le=2**31 - 1)]
+MAX_YAML = 2 * 1024 * 1024
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class YamlIn(_Body):
+    """Flow YAML text (possibly unsaved)."""
+
+    yaml: str = Field(max_length=MAX_YAML)
+    filename: str = Field(default="flow.yaml", max_length=200)
+
+
+class TestsIn(_Body):
+    """A flow and the flow-test YAML to run on it."""
+
+    flow_yaml: str = Field(max_length=MAX_YAML)
+    tests_yaml: str = Field(max_length=MAX_YAML)
+
+
+class SimStart(_Body):
+    """Start a simulated call of a stored flow version."""
+
+    flow_id: str = Field(min_length=1, max_length=64)
+    version: int = Field(ge=1, le=2**31 - 1)
+    variables: dict[str, str] = Field(default_factory=dict, max_length=100)
+
+
+class SimAction(_Body):
+    """What the callee does next."""
+
+    kind: Literal["say", "silence", "dtmf", "hangup"] = "say"
+    text: str = Field(default="", max_length=1000)
+    digit: str = Field(default="", pattern=r"^[0-9*#]?$")
+
+
+class TtsIn(_Body):
+    """Text to speak."""
+
+    text: str = Field(min_length=1, max_length=2000)
+    language: Literal["zh", "en"] = "zh"
+
+
+class KbQuestion(_Body):
+    """A question to match against the knowledge base."""
+
+    question: str = Field(min_length=1, max_length=500)
+    top_k: int = Field(default=3, ge=1, le=10)
+
+
+def _unprocessable(message: str, problems: list[str]) -> HTTPException:
+    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, {"message": message, "problems": problems})
+
+
+def _stored(state: ConsoleState, session: SessionDep, flow_id: str, version: int) -> StoredFlow:
+    try:
+        stored = state.stored_flow(session, flow_id, version)
+    except FlowTextError as exc:
+        raise _unprocessable("the stored flow no longer validates", exc.problems) from exc
+    if stored is None:
+        raise not_found(f"flow {flow_id!r} version {version}")
+    return stored
+
+
+@router.post("/flows/validate", summary="Validate flow YAML (as the operator types)")
+def validate(body: YamlIn, _key: Operator) -> dict[str, Any]:
+    """Problems with line and column; ``ok`` when the flow could be saved."""
+    return validate_flow_text(body.yaml, body.filename.rsplit("/", 1)[-1] or "flow.yaml")
+
+
+@router.post("/flows/table", summary="The answer table of flow YAML")
+def table(body: YamlIn, _key: AnyRole) -> dict[str, Any]:
+    """Nodes × intents with reply and next step per cell, plus the global row."""
+    try:
+        return answer_table(parse_flow(body.yaml))
+    except FlowTextError as exc:
+        raise _unprocessable("the flow has errors", exc.problems) from exc
+
+
+@router.get("/flows/{flow_id}/tests", summary="The flow tests shipped for a flow")
+def get_tests(flow_id: FlowId, state: State, _key: Operator) -> dict[str, Any]:
+    """``flows/tests/<file>`` of the shipped flow with this id; empty when there is none."""
+    found = shipped_tests(state.config.flows_dir, flow_id)
+    if found is None:
+        return {"yaml": "", "source": None}
+    text, path = found
+    return {"yaml": text, "source": f"flows/tests/{path.name}"}
+
+
+@router.post("/flows/tests", summary="Run flow tests against flow YAML")
+def post_tests(body: TestsIn, state: State, _key: Operator) -> dict[str, Any]:
+    """Pass/fail per case with failures and transcript."""
+    try:
+        cases = run_tests(body.flow_yaml, body.tests_yaml, state.classifiers)
+    except FlowTextError as exc:
+        raise _unprocessable("cannot run the tests", exc.problems) from exc
+    except EngineError as exc:
+        raise _unprocessable("cannot run the tests", [str(exc)]) from exc
+    passed = sum(case["passed"] for case in cases)
+    return {"cases": cases, "passed": passed, "failed": len(cases) - passed}
+
+
+@router.get("/flows/{flow_id}/versions/{version}/info", summary="A stored flow's name and variables")
+def flow_info(flow_id: FlowId, version: Version, session: SessionDep, state: State, _key: AnyRole) -> dict:
+    """Name, language, declared variables (for the simulator form), KB size."""
+    flow = _stored(state, session, flow_id, version).flow
+    return {
+        "flow_id": flow_id,
+        "version": version,
+        "name": flow.flow.name,
+        "language": flow.flow.language,
+        "variables": [
+            {"name": name, "required": var.required, "default": var.default, "description": var.description}
+            for name, var in flow.variables.items()
+        ],
+        "kb_entries": len(flow.kb_entries),
+    }
+
+
+@router.get("/flows/{flow_id}/versions/{version}/kb", summary="A stored flow's knowledge base")
+def get_kb(flow_id: FlowId, version: Version, session: SessionDep, state: State, _key: AnyRole) -> dict:
+    """Entries with questions, keywords and answers."""
+    return {"items": kb_entries(_stored(state, session, flow_id, version).flow)}
+
+
+@router.post("/flows/{flow_id}/versions/{version}/kb/search", summary="Try a question on the KB")
+def try_kb(
+    flow_id: FlowId, version: Version, body: KbQuestion, session: SessionDep, state: State, _key: AnyRole
+) -> dict[str, Any]:
+    """Best entries with scores: semantic with the default NLU, keyword rules with ``rules``."""
+    flow = _stored(state, session, flow_id, version).flow
+    method = "rules" if state.config.classifier_kind == "rules" else "semantic"
+    return {"method": method, "hits": search_kb(flow, body.question, body.top_k, method)}
+
+
+@router.post("/sim", status_code=status.HTTP_201_CREATED, summary="Start a simulated call")
+def sim_start(body: SimStart, session: SessionDep, state: State, _key: Operator) -> dict[str, Any]:
+    """The robot greets; returns the session id for the next turns."""
+    stored = _stored(state, session, body.flow_id, body.version)
+    classifier = state.classifiers.get(stored.flow, stored.text)
+    try:
+        sim, output = state.simulator.start(stored.flow, stored.version, classifier, body.variables)
+    except EngineError as exc:
+        raise _unprocessable("cannot start the call", [str(exc)]) from exc
+    return {"session_id": sim.id, "language": sim.language, "turn": turn_view(sim, output)}
+
+
+@router.post("/sim/{session_id}", summary="The callee speaks, stays silent, presses a key or hangs up")
+def sim_turn(
+    session_id: Annotated[str, Path(max_length=40)], body: SimAction, state: State, _key: Operator
+) -> dict[str, Any]:
+    """The robot's answer with node, intent and confidence; the grade once the call is over."""
+    sim = state.simulator.get(session_id)
+    if sim is None:
+        raise not_found(f"simulator session {session_id} (expired? start again)")
+    if sim.conversation.finished:
+        raise HTTPException(status.HTTP_409_CONFLICT, "the call has ended; start a new one")
+    return {"turn": turn_view(sim, act(sim, body.kind, body.text, body.digit))}
+
+
+@router.post(
+    "/tts",
+    summary="Robot speech as WAV",
+    response_class=Response,
+    responses={200: {"content": {"audio/wav": {}}}},
+)
+def tts(body: TtsIn, state: State, _key: Operator) -> Response:
+    """The same TTS and prompt cache as real calls, 8 kHz mono."""
+    return Response(state.speech.wav(body.text, body.language), media_type="audio/wav")

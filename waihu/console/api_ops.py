@@ -1,0 +1,70 @@
+"""Console endpoints for daily operations: who am I, the campaign dashboard, call recordings."""
+
+from __future__ import annotations
+
+from pathlib import Path as FsPath
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path
+from fastapi.responses import FileResponse
+
+from waihu.console.state import ConsoleState, console_state
+from waihu.console.stats import campaign_stats
+from waihu.service.api.deps import AnyRole, SessionDep, Strategy
+from waihu.service.api.errors import not_found
+from waihu.service.models import Attempt, Campaign
+
+router = APIRouter(prefix="/console/api", tags=["console"])
+State = Annotated[ConsoleState, Depends(console_state)]
+_AUDIO_TYPES = {".wav": "audio/wav", ".mp3": "audio/mpeg", ".ogg": "audio/ogg", ".flac": "audio/flac"}
+
+
+@router.get("/whoami", summary="The key's name and role")
+def whoami(key: AnyRole) -> dict[str, Any]:
+    """Lets the console show the role and hide what it may not do."""
+    return {"id": key.id, "name": key.name, "role": key.role}
+
+
+@router.get("/campaigns/{campaign_id}/stats", summary="Everything the live dashboard shows")
+def stats(
+    campaign_id: Annotated[int, Path(ge=1, le=2**31 - 1)], session: SessionDep, _key: Strategy
+) -> dict[str, Any]:
+    """Counters, funnel, turn latency and the latest calls, cheap enough to poll every 2 s."""
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise not_found(f"campaign {campaign_id}")
+    return campaign_stats(session, campaign)
+
+
+def recording_file(recording_path: str | None, root: FsPath | None) -> FsPath | None:
+    """The recording as an existing audio file (below ``root`` when one is configured), else None."""
+    if not recording_path:
+        return None
+    path = FsPath(recording_path).resolve()
+    if path.suffix.lower() not in _AUDIO_TYPES or not path.is_file():
+        return None
+    if root is not None and not path.is_relative_to(root):
+        return None
+    return path
+
+
+@router.get(
+    "/attempts/{attempt_id}/recording",
+    summary="An attempt's call recording",
+    response_class=FileResponse,
+    responses={200: {"content": {"audio/wav": {}}}},
+)
+def recording(
+    attempt_id: Annotated[str, Path(min_length=1, max_length=32)],
+    session: SessionDep,
+    state: State,
+    _key: Strategy,
+) -> FileResponse:
+    """The recording file the worker wrote, streamed with range support."""
+    attempt = session.get(Attempt, attempt_id)
+    if attempt is None:
+        raise not_found(f"attempt {attempt_id}")
+    path = recording_file(attempt.recording_path, state.config.recordings_dir)
+    if path is None:
+        raise not_found(f"recording of attempt {attempt_id}")
+    return FileResponse(path, media_type=_AUDIO_TYPES[path.suffix.lower()], filename=path.name)

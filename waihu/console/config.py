@@ -1,0 +1,35 @@
+"""Settings of the operator console, read from the environment once when the app is built."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_FLOWS_DIR = Path(__file__).resolve().parents[2] / "flows"
+
+
+@dataclass(frozen=True)
+class ConsoleConfig:
+    """What the console needs beyond the service settings.
+
+    ``classifier_kind``: the NLU the simulator, flow tests and KB search use (``default`` loads the e5
+    model once per process; ``rules`` needs no model). ``flows_dir``: where shipped flows and their
+    ``tests/`` live. ``recordings_dir``: when set, recordings are served only from below it.
+    """
+
+    classifier_kind: str = "default"
+    flows_dir: Path = REPO_FLOWS_DIR
+    recordings_dir: Path | None = None
+    max_sim_sessions: int = 200
+    sim_session_ttl_s: float = 3600.0
+
+    @classmethod
+    def from_env(cls) -> ConsoleConfig:
+        """``WAIHU_CONSOLE_NLU``, ``WAIHU_CONSOLE_FLOWS_DIR``, ``WAIHU_RECORDINGS_DIR``."""
+        recordings = os.environ.get("WAIHU_RECORDINGS_DIR")
+        return cls(
+            classifier_kind=os.environ.get("WAIHU_CONSOLE_NLU", "default"),
+            flows_dir=Path(os.environ.get("WAIHU_CONSOLE_FLOWS_DIR", str(REPO_FLOWS_DIR))),
+            recordings_dir=Path(recordings).resolve() if recordings else None,
+        )

@@ -1,0 +1,120 @@
+"""The console's HTML pages: server-rendered shells; each page's module fetches data with the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Request
+from fastapi import Path as PathParam
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+
+TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
+router = APIRouter(prefix="/console", include_in_schema=False)
+
+#: Navigation: (page, title, roles that may use it; admin may use everything).
+NAV: list[tuple[str, str, tuple[str, ...]]] = [
+    ("flows", "Flows", ("operator", "strategy")),
+    ("simulator", "Simulator", ("operator",)),
+    ("kb", "Knowledge base", ("operator", "strategy")),
+    ("campaigns", "Campaigns", ("strategy",)),
+    ("dnc", "Block list", ("operator", "strategy")),
+    ("seats", "Seats", ("operator",)),
+    ("keys", "API keys", ()),
+]
+_SECTION = {"flow_editor": "flows", "answer_table": "flows", "dashboard": "campaigns", "call": "campaigns"}
+Segment = Annotated[str, PathParam(min_length=1, max_length=64)]
+
+
+def _page(request: Request, page: str, title: str, **params: Any) -> HTMLResponse:
+    return TEMPLATES.TemplateResponse(
+        request,
+        f"{page}.html",
+        {
+            "page": page,
+            "section": _SECTION.get(page, page),
+            "title": title,
+            "nav": NAV,
+            "params": params,
+        },
+    )
+
+
+@router.get("")
+@router.get("/")
+def home() -> RedirectResponse:
+    """The console opens on the flows list (which sends you to log in first)."""
+    return RedirectResponse("/console/flows")
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login(request: Request) -> HTMLResponse:
+    """Log in with an API key."""
+    return _page(request, "login", "Log in")
+
+
+@router.get("/flows", response_class=HTMLResponse)
+def flows(request: Request) -> HTMLResponse:
+    """Flows and their latest versions."""
+    return _page(request, "flows", "Flows")
+
+
+@router.get("/flows/{flow_id}", response_class=HTMLResponse)
+def flow_editor(request: Request, flow_id: Segment) -> HTMLResponse:
+    """Edit a flow's YAML with live validation; flow tests."""
+    return _page(request, "flow_editor", f"Flow {flow_id}", flow_id=flow_id)
+
+
+@router.get("/flows/{flow_id}/table", response_class=HTMLResponse)
+def flow_table(request: Request, flow_id: Segment) -> HTMLResponse:
+    """The answer table of a flow version."""
+    return _page(request, "answer_table", f"Answer table · {flow_id}", flow_id=flow_id)
+
+
+@router.get("/simulator", response_class=HTMLResponse)
+def simulator(request: Request) -> HTMLResponse:
+    """Chat with a flow."""
+    return _page(request, "simulator", "Simulator")
+
+
+@router.get("/kb", response_class=HTMLResponse)
+def knowledge_base(request: Request) -> HTMLResponse:
+    """A flow's knowledge base and a question box."""
+    return _page(request, "kb", "Knowledge base")
+
+
+@router.get("/campaigns", response_class=HTMLResponse)
+def campaigns(request: Request) -> HTMLResponse:
+    """Campaigns list and creation."""
+    return _page(request, "campaigns", "Campaigns")
+
+
+@router.get("/campaigns/{campaign_id}", response_class=HTMLResponse)
+def campaign_dashboard(request: Request, campaign_id: int) -> HTMLResponse:
+    """A campaign's live dashboard."""
+    return _page(request, "dashboard", f"Campaign {campaign_id}", campaign_id=campaign_id)
+
+
+@router.get("/calls/{attempt_id}", response_class=HTMLResponse)
+def call_detail(request: Request, attempt_id: Segment) -> HTMLResponse:
+    """One call: transcript, trace, recording, grade."""
+    return _page(request, "call", f"Call {attempt_id}", attempt_id=attempt_id)
+
+
+@router.get("/dnc", response_class=HTMLResponse)
+def dnc(request: Request) -> HTMLResponse:
+    """The do-not-call list."""
+    return _page(request, "dnc", "Block list")
+
+
+@router.get("/seats", response_class=HTMLResponse)
+def seats(request: Request) -> HTMLResponse:
+    """Human seats for transfers."""
+    return _page(request, "seats", "Seats")
+
+
+@router.get("/keys", response_class=HTMLResponse)
+def keys(request: Request) -> HTMLResponse:
+    """API keys (admins only)."""
+    return _page(request, "keys", "API keys")

@@ -1,0 +1,197 @@
+// Shared helpers of the console pages: the key, API calls, error messages, tiny DOM builder.
+const KEY = "waihu.key";
+const WHO = "waihu.who";
+
+export const $ = (selector, root = document) => root.querySelector(selector);
+export const data = document.body.dataset;
+
+export class ApiError extends Error {
+  constructor(status, detail) {
+    super(typeof detail === "string" ? detail : JSON.stringify(detail));
+    this.status = status;
+    this.detail = detail;
+  }
+}
+
+export function getKey() {
+  return sessionStorage.getItem(KEY);
+}
+
+export function who() {
+  try {
+    return JSON.parse(sessionStorage.getItem(WHO) || "null");
+  } catch {
+    return null;
+  }
+}
+
+export function saveLogin(key, identity) {
+  sessionStorage.setItem(KEY, key);
+  sessionStorage.setItem(WHO, JSON.stringify(identity));
+}
+
+export function logout() {
+  sessionStorage.removeItem(KEY);
+  sessionStorage.removeItem(WHO);
+  location.href = "/console/login";
+}
+
+function toLogin() {
+  const next = encodeURIComponent(location.pathname + location.search);
+  location.href = `/console/login?next=${next}`;
+}
+
+/** Call the API with the stored key. JSON in, JSON out; `raw` returns the Response. */
+export async function api(path, { method = "GET", body, contentType, raw = false, key } = {}) {
+  const headers = { Authorization: `Bearer ${key || getKey() || ""}` };
+  let payload = body;
+  if (body !== undefined && typeof body !== "string" && !(body instanceof FormData)) {
+    headers["Content-Type"] = "application/json";
+    payload = JSON.stringify(body);
+  } else if (contentType) {
+    headers["Content-Type"] = contentType;
+  }
+  const response = await fetch(path, { method, headers, body: payload });
+  if (response.status === 401 && !key) {
+    sessionStorage.removeItem(KEY);
+    toLogin();
+    throw new ApiError(401, "your key is no longer valid; log in again");
+  }
+  if (!response.ok) {
+    let detail = response.statusText;
+    try {
+      detail = (await response.json()).detail ?? detail;
+    } catch {
+      /* not JSON */
+    }
+    throw new ApiError(response.status, detail);
+  }
+  if (raw) return response;
+  return response.status === 204 ? null : response.json();
+}
+
+/** A readable sentence for an API error. */
+export function describe(error) {
+  if (!(error instanceof ApiError)) return String(error?.message || error);
+  const detail = error.detail;
+  if (error.status === 403) {
+    const role = who()?.role || "unknown";
+    const needs = typeof detail === "string" ? detail.split("needs one of: ")[1] : "";
+    return `Not allowed: your key's role is "${role}"${needs ? ` and this needs one of: ${needs}` : ""}. Ask an admin if you need it.`;
+  }
+  if (Array.isArray(detail)) {
+    return detail.map((d) => `${(d.loc || []).filter((x) => x !== "body").join(".")}: ${d.msg}`).join("\n");
+  }
+  if (detail && typeof detail === "object") {
+    return [detail.message, ...(detail.problems || [])].filter(Boolean).join("\n");
+  }
+  return `${detail} (HTTP ${error.status})`;
+}
+
+/** Show `error` in `target` (an element or selector); 403 gets its own clear style. */
+export function showError(target, error) {
+  const box = typeof target === "string" ? $(target) : target;
+  const forbidden = error instanceof ApiError && error.status === 403;
+  box.replaceChildren(
+    h("div", { class: `alert ${forbidden ? "forbidden" : "error"}`, role: "alert" },
+      forbidden ? "403 — " : "", h("span", {}, describe(error).split("\n")[0]),
+      describe(error).includes("\n") ? h("pre", {}, describe(error).split("\n").slice(1).join("\n")) : ""),
+  );
+}
+
+export function showOk(target, ...content) {
+  const box = typeof target === "string" ? $(target) : target;
+  box.replaceChildren(h("div", { class: "alert ok", role: "status" }, ...content));
+}
+
+export function clear(target) {
+  (typeof target === "string" ? $(target) : target).replaceChildren();
+}
+
+/** Build an element: h("a", {href: "/x", class: "y", onclick: fn}, "text", child). */
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name.startsWith("on")) el.addEventListener(name.slice(2), value);
+    else if (name === "text") el.textContent = value;
+    else el.setAttribute(name, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child === undefined || child === null || child === "") continue;
+    el.append(child instanceof Node ? child : String(child));
+  }
+  return el;
+}
+
+export function toast(message) {
+  const box = $("#toast");
+  box.textContent = message;
+  box.classList.add("show");
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => box.classList.remove("show"), 2500);
+}
+
+export function fmtTime(iso) {
+  if (!iso) return "";
+  const d = new Date(iso);
+  return d.toLocaleString(undefined, { dateStyle: "short", timeStyle: "medium" });
+}
+
+export const tags = (list) => (list || []).map((t) => h("span", { class: "tag" }, t));
+
+export function param(name) {
+  return new URLSearchParams(location.search).get(name);
+}
+
+export function debounce(fn, ms) {
+  let timer;
+  return (...args) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => fn(...args), ms);
+  };
+}
+
+/** Fill a <select> with the flows (latest versions) and return them. */
+export async function fillFlows(select, selected) {
+  const flows = (await api("/v1/flows")).items;
+  select.replaceChildren(...flows.map((f) => h("option", { value: f.flow_id, selected: f.flow_id === selected }, `${f.flow_id} — ${f.name}`)));
+  return flows;
+}
+
+/** Fill a <select> with a flow's versions (newest first); returns the selected version number. */
+export async function fillVersions(select, flowId, selected) {
+  const versions = (await api(`/v1/flows/${encodeURIComponent(flowId)}/versions`)).items;
+  const wanted = Number(selected) || versions[0]?.version;
+  select.replaceChildren(...versions.map((v) => h("option", { value: v.version, selected: v.version === wanted },
+    `v${v.version}${v.version === versions[0].version ? " (latest)" : ""}`)));
+  return wanted;
+}
+
+/** Every page but the login one: demand a key, show who is logged in, hide what the role may not use. */
+export function startPage() {
+  if (!getKey()) {
+    toLogin();
+    return false;
+  }
+  const identity = who();
+  if (identity) {
+    $("#who").textContent = `${identity.name} · ${identity.role}`;
+    for (const link of document.querySelectorAll("header nav a[data-roles]")) {
+      if (!link.dataset.roles.split(" ").includes(identity.role)) link.hidden = true;
+    }
+  }
+  $("#logout")?.addEventListener("click", logout);
+  return true;
+}
+
+/** Run the page's async main, showing any error at the top of the page. */
+export function run(main) {
+  if (!startPage()) return;
+  main().catch((error) => {
+    showError("#page-error", error);
+    if (error instanceof ApiError && error.status === 403) { // nothing on this page is for this role
+      for (const child of $("main").children) if (child.id !== "page-error") child.hidden = true;
+    }
+  });
+}

@@ -1,0 +1,46 @@
+import { $, api, describe, fmtTime, h, run, showError, showOk } from "./common.js";
+
+async function upload(event) {
+  const saved = [];
+  for (const file of event.target.files) {
+    try {
+      const form = new FormData();
+      form.append("file", file); // keeps the file name, so problems read bad.yaml:LINE:COL
+      const stored = await api("/v1/flows", { method: "POST", body: form });
+      saved.push(`${stored.flow_id} v${stored.version}`);
+    } catch (error) {
+      showError("#upload-result", new Error(`${file.name}: ${describe(error)}`));
+      return;
+    }
+  }
+  showOk("#upload-result", `Uploaded ${saved.join(", ")}.`);
+  await list();
+}
+
+run(async () => {
+  $("#upload").addEventListener("change", upload);
+  await list();
+});
+
+async function list() {
+  const flows = (await api("/v1/flows")).items;
+  const body = $("#flows-table tbody");
+  if (!flows.length) {
+    body.replaceChildren(h("tr", {}, h("td", { colspan: 6, class: "muted" }, "No flows yet. Create one with + New flow.")));
+    return;
+  }
+  body.replaceChildren(...flows.map((f) => {
+    const id = encodeURIComponent(f.flow_id);
+    return h("tr", { "data-flow": f.flow_id },
+      h("td", {}, h("a", { href: `/console/flows/${id}` }, h("code", {}, f.flow_id))),
+      h("td", {}, f.name),
+      h("td", {}, f.language),
+      h("td", {}, `v${f.version}`),
+      h("td", { class: "small muted" }, fmtTime(f.created_at)),
+      h("td", {},
+        h("a", { href: `/console/flows/${id}` }, "Edit"), " · ",
+        h("a", { href: `/console/flows/${id}/table` }, "Answer table"), " · ",
+        h("a", { href: `/console/simulator?flow=${id}` }, "Simulator"), " · ",
+        h("a", { href: `/console/kb?flow=${id}` }, "Knowledge base")));
+  }));
+}
