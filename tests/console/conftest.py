@@ -81,9 +81,13 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
         thread.join(timeout=20)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
-    """Debian's headless Chromium driven by Playwright (no downloaded browser)."""
+    """Debian's headless Chromium driven by Playwright (no downloaded browser).
+
+    Package scope: Playwright's sync API keeps an event loop running in this thread until it stops,
+    and later test packages (telephony) call asyncio.run() in the same process.
+    """
     sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} missing: apt-get install chromium")
