@@ -62,6 +62,9 @@ def worker(
         str | None, typer.Option(help="Seat URI when no seat is registered in the database.")
     ] = None,
     record: Annotated[Path | None, typer.Option(help="Directory for call recordings.")] = None,
+    transfer_mode: Annotated[
+        str, typer.Option(help="bridged (keeps one line free for the seat's leg) or blind (REFER).")
+    ] = "bridged",
 ) -> None:
     """Claim due contacts, call them and record the results, until SIGTERM/SIGINT."""
     from dialog.yaml_positions import load_yaml
@@ -79,6 +82,7 @@ def worker(
         lease_s=lease_s,
         ring_timeout_s=ring_timeout,
         seat_uri=seat,
+        transfer_mode=transfer_mode,
         recordings_dir=record,
     )
     _engine, factory = open_database(db)

@@ -151,8 +151,12 @@ class Worker:
                     with self.factory() as session:
                         heartbeat(session, cfg.worker_id, lease_s=cfg.lease_s)
                     last_beat = loop.time()
-                # A finished task's call may still hold a pjsua2 slot for a moment (CANCEL/BYE in flight).
-                free = cfg.max_calls - max(len(self._tasks), engine.active_calls)
+                # A finished task's call may still hold a pjsua2 slot for a moment (CANCEL/BYE in flight),
+                # and a bridged transfer needs a free slot for the seat's leg.
+                reserved = 1 if cfg.transfer_mode == "bridged" and cfg.max_calls > 1 else 0
+                free = (
+                    cfg.max_calls - reserved - max(len(self._tasks), engine.active_calls - len(self._tasks))
+                )
                 if free > 0:
                     with self.factory() as session:
                         claims = claim_due_contacts(session, cfg.worker_id, limit=free, lease_s=cfg.lease_s)

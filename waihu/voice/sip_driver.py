@@ -7,7 +7,9 @@ the loop itself is the same one the audio simulator runs.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -17,7 +19,7 @@ from asr.base import UtteranceRecognizer
 from asr.endpointing import Endpointer, EndpointerConfig
 from dialog import actions as act
 from dialog.state import CallResult
-from telephony import DtmfReceived, Ended, TransferResult
+from telephony import DtmfReceived, Ended, TelephonyError, TransferResult
 from telephony.call import Call
 from telephony.outcome import DialOutcome
 from waihu.conversation import Conversation
@@ -31,24 +33,42 @@ END_WAIT_S = 5.0
 
 
 class SipCallControl:
-    """:class:`~waihu.voice.loop.CallControl` on a telephony :class:`Call`."""
+    """:class:`~waihu.voice.loop.CallControl` on a telephony :class:`Call`.
+
+    The voice loop steps in a worker thread (so one call's speech recognition never stalls another
+    call's audio); everything that touches the call is handed back to the asyncio loop thread.
+    """
 
     def __init__(self, call: Call, *, seat_uri: str | None, transfer_mode: str = "bridged") -> None:
         self.call = call
         self.seat_uri = seat_uri
         self.transfer_mode = transfer_mode
         self.loop: VoiceLoop | None = None
+        self.lock = threading.Lock()  # one of: a step in the worker thread, or an event handler
         self.tasks: set[asyncio.Task[Any]] = set()
         self.transfer_result: TransferResult | None = None
+        self._aio = asyncio.get_running_loop()
 
-    def _spawn(self, coro: Any) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+    def _spawn(self, make_coro: Any) -> None:
+        def start() -> None:
+            task = self._aio.create_task(make_coro())
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+
+        self._aio.call_soon_threadsafe(start)
+
+    async def locked(self, function: Any, *args: Any) -> Any:
+        """Run a VoiceLoop method in a worker thread, never alongside a step."""
+
+        def run() -> Any:
+            with self.lock:
+                return function(*args)
+
+        return await asyncio.to_thread(run)
 
     def stop_audio(self) -> None:
         """Barge-in: drop every robot frame already queued towards the callee."""
-        self.call.stop_playback()
+        self._aio.call_soon_threadsafe(self.call.stop_playback)
 
     def hangup(self) -> None:
         """The robot ends the call once its last words have played."""
@@ -57,28 +77,33 @@ class SipCallControl:
             await self.call.wait_played()
             await self.call.hangup()
 
-        self._spawn(hang_up_after_playback())
+        self._spawn(hang_up_after_playback)
 
     def transfer(self, transfer: act.Transfer) -> None:
         """Hand the callee to the seat with the summary; tell the loop whether the seat answered."""
-        self._spawn(self._transfer(transfer))
+        self._spawn(lambda: self._transfer(transfer))
 
     async def _transfer(self, transfer: act.Transfer) -> None:
         assert self.loop is not None
-        if not self.seat_uri:
+        answered = False
+        if self.seat_uri:
+            await self.call.wait_played()
+            modes = ["bridged", "blind"] if self.transfer_mode == "bridged" else ["blind"]
+            for mode in modes:
+                try:
+                    if mode == "blind":
+                        result = await self.call.transfer_blind(self.seat_uri, summary=transfer.summary)
+                    else:
+                        result = await self.call.transfer_bridged(self.seat_uri, summary=transfer.summary)
+                except TelephonyError as exc:  # e.g. no free line for the seat leg: try REFER instead
+                    log.warning("%s transfer failed: %s", mode, exc)
+                    continue
+                self.transfer_result = result
+                answered = result.seat_answered
+                break
+        else:
             log.warning("transfer requested but no seat is configured")
-            self.loop.seat_failed()
-            return
-        await self.call.wait_played()
-        if self.transfer_mode == "blind":
-            result = await self.call.transfer_blind(self.seat_uri, summary=transfer.summary)
-        else:
-            result = await self.call.transfer_bridged(self.seat_uri, summary=transfer.summary)
-        self.transfer_result = result
-        if result.seat_answered:
-            self.loop.seat_answered()
-        else:
-            self.loop.seat_failed()
+        await self.locked(self.loop.seat_answered if answered else self.loop.seat_failed)
 
 
 @dataclass
@@ -143,38 +168,37 @@ def attach_latencies(result: CallResult, latencies_ms: list[float]) -> None:
         turn.latency_ms = round(latency, 1)
 
 
-def _handle_event(event: object, loop: VoiceLoop) -> Ended | None:
-    if isinstance(event, DtmfReceived):
-        loop.dtmf(event.digit)
-    elif isinstance(event, Ended):
-        return event
-    return None
-
-
 async def converse(call: Call, loop: VoiceLoop, control: SipCallControl) -> Ended:
     """Drive ``loop`` with the call's audio until the conversation and the call are over."""
     silence = bytes(loop.frame_bytes)
     ended: Ended | None = None
-    loop.start()
+    await control.locked(loop.start)
     while not loop.finished and ended is None:
         try:
             frame = await asyncio.wait_for(call.frames.get(), FRAME_WAIT_S)
         except TimeoutError:
             frame = silence
         while not call.events.empty() and ended is None:
-            ended = _handle_event(call.events.get_nowait(), loop)
+            event = call.events.get_nowait()
+            if isinstance(event, DtmfReceived):
+                await control.locked(loop.dtmf, event.digit)
+            elif isinstance(event, Ended):
+                ended = event
         if ended is not None:
             break
-        robot = loop.step(frame)
+        robot = await control.locked(loop.step, frame)
         if loop.robot_speaking or robot != silence:
             call.play(robot, loop.sample_rate)
     if ended is None:
         # The robot hung up or the seat took the call: wait for the call itself to end.
         deadline = time.monotonic() + (3600 if control.transfer_result else END_WAIT_S)
         while ended is None and time.monotonic() < deadline:
-            ended = _handle_event(await call.events.get(), loop)
+            with contextlib.suppress(TimeoutError):
+                event = await asyncio.wait_for(call.events.get(), max(0.1, deadline - time.monotonic()))
+                if isinstance(event, Ended):
+                    ended = event
     if ended is not None and not loop.finished:
-        loop.callee_hung_up()
+        await control.locked(loop.callee_hung_up)
     if ended is None:
         ended = await call.hangup()
     return ended
