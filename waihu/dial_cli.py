@@ -44,7 +44,7 @@ async def dial_once(
 
     flow = load_flow(flow_path)
     classifier = build_classifier(flow, classifier_kind)
-    recognizer = default_recognizer(flow.flow.language)
+    recognizer = default_recognizer(flow.flow.language, flow)
     speech = SpeechOutput(
         default_synthesizer(),
         data_dir() / "cache" / "prompts",

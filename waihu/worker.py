@@ -107,12 +107,13 @@ class Worker:
             )
         return self._flows[version_id]
 
-    def _recognizer(self, language: str) -> Any:
-        if language not in self._recognizers:
+    def _recognizer(self, flow: Flow) -> Any:
+        key = flow.flow.language
+        if key not in self._recognizers:
             from waihu.voice.talk import default_recognizer
 
-            self._recognizers[language] = default_recognizer(language)
-        return self._recognizers[language]
+            self._recognizers[key] = default_recognizer(key, flow)
+        return self._recognizers[key]
 
     def _seat_for(self, session: Session, skill_group: str) -> str | None:
         seat = session.scalars(
@@ -230,7 +231,7 @@ class Worker:
                 outcome.call,
                 report,
                 conversation=Conversation(flow, classifier, variables, auto_complete_transfer=False),
-                recognizer=self._recognizer(flow.flow.language),
+                recognizer=self._recognizer(flow),
                 speech=speech,
                 seat_uri=seat_uri,
                 transfer_mode=cfg.transfer_mode,

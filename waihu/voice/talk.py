@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,8 +36,30 @@ class TalkReport:
     out_dir: Path | None = None
 
 
-def default_recognizer(language: str) -> UtteranceRecognizer:
-    """The offline default ASR (Whisper-base through faster-whisper), for ``language``."""
+def flow_grammar(flow: Flow) -> list[str]:
+    """A vosk phrase list from the flow: every example, keyword and FAQ question, plus ``[unk]``."""
+    phrases = [text for intent in flow.intents.values() for text in (*intent.examples, *intent.keywords)]
+    phrases += [text for entry in flow.kb_entries for text in (*entry.questions, *entry.keywords)]
+    return [*dict.fromkeys(phrase.lower() for phrase in phrases), "[unk]"]
+
+
+def default_recognizer(language: str, flow: Flow | None = None) -> UtteranceRecognizer:
+    """The recogniser calls use: Whisper-base by default; vosk when ``WAIHU_ASR=vosk``.
+
+    vosk reads its model from ``WAIHU_VOSK_MODEL`` (see ``waihu models install vosk``); with
+    ``WAIHU_VOSK_GRAMMAR=1`` and a flow it is restricted to the flow's phrases.
+    """
+    if os.environ.get("WAIHU_ASR", "whisper") == "vosk":
+        from asr.adapters import StreamingAsUtterance
+        from asr.vosk_backend import VoskRecognizer
+
+        model = os.environ.get("WAIHU_VOSK_MODEL")
+        if not model:
+            raise ValueError("WAIHU_ASR=vosk needs WAIHU_VOSK_MODEL (a model directory)")
+        grammar = (
+            flow_grammar(flow) if flow is not None and os.environ.get("WAIHU_VOSK_GRAMMAR") == "1" else None
+        )
+        return StreamingAsUtterance(VoskRecognizer(model, 8000, grammar))
     from asr.whisper_backend import WhisperConfig, WhisperRecognizer
 
     return WhisperRecognizer(WhisperConfig(language=language, cpu_threads=2))
@@ -155,7 +178,7 @@ def talk_from_files(
         script_path.parent,
         flow_dir=flow_path.parent,
         classifier=build_classifier(flow, classifier_kind),
-        recognizer=default_recognizer(flow.flow.language),
+        recognizer=default_recognizer(flow.flow.language, flow),
         synthesizer=default_synthesizer(),
         out_dir=out_dir,
     )
