@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from nlu.base import NO_MATCH, NluResult
 from nlu.entities import extract_entities
 from nlu.model import EmbeddingIntentModel
+from nlu.normalize import normalize
 from nlu.rules import RuleClassifier
 
 RULE_WEIGHT = 0.3
@@ -73,7 +74,7 @@ class ModelOnlyClassifier(HybridClassifier):
 
     def classify(self, text: str, candidates: Sequence[str] | None = None) -> NluResult:
         """Best candidate by nearest example and head, normalisation kept."""
-        normalized = self.rules.scores(text, candidates)[0]
+        normalized = normalize(text)
         knn, head = self.model.scores(normalized, candidates)
         if not knn:
             return NluResult(NO_MATCH, 0.0, normalized)

@@ -31,6 +31,7 @@ from nlu.paths import data_dir
 from tts.recorded import load_recorded
 from waihu.privacy import mask_phone
 from waihu.sip_peers.peers import Baresip, Sipp, free_udp_port, tone, write_pcm_wav, write_ulaw_for_sipp
+from waihu.voice.customer import clip_library
 
 ROOT = Path(__file__).resolve().parent.parent
 FLOW = ROOT / "flows" / "credit_card_installment.yaml"
@@ -125,18 +126,17 @@ def running_api(database_url: str) -> Iterator[str]:
         thread.join(timeout=10)
 
 
-def _clip(text: str) -> bytes:
-    rows = (CLIPS / "manifest.tsv").read_text(encoding="utf-8").splitlines()[1:]
-    files = {row.split("\t")[2]: row.split("\t")[0] for row in rows}
-    return load_recorded(CLIPS / files[text], 8000).pcm
+def _clip(text: str, library: dict[str, Path]) -> bytes:
+    return load_recorded(library[text], 8000).pcm
 
 
 def customer_audio(path: Path, turns: list[str], greeting_s: float) -> Path:
     """A customer who answers after the greeting and then about every 12 s (over prompts: barge-in)."""
+    library = clip_library(CLIPS)
     pcm = b""
     start = greeting_s + 0.8
     for text in turns:
-        pcm += bytes(max(0, int((start - len(pcm) / 16000) * 8000)) * 2) + _clip(text)
+        pcm += bytes(max(0, int((start - len(pcm) / 16000) * 8000)) * 2) + _clip(text, library)
         start = len(pcm) / 16000 + 6.5
     return write_pcm_wav(path, pcm + bytes(8000 * 2 * 20))
 

@@ -15,6 +15,7 @@ from tests.telephony.test_sip_transfer import _seat_summary
 from tts.recorded import load_recorded
 from waihu.dial_cli import dial_once
 from waihu.sip_peers.peers import Baresip, Sipp, free_udp_port, tone, write_pcm_wav, write_ulaw_for_sipp
+from waihu.voice.customer import clip_library
 from waihu.voice.speech_output import SpeechOutput
 from waihu.voice.talk import default_synthesizer
 
@@ -23,11 +24,7 @@ VARS = {"name": "张先生", "amount": "12000"}
 
 
 def _clip(text: str) -> bytes:
-    manifest = {
-        row.split("\t")[2]: row.split("\t")[0]
-        for row in (CLIPS / "manifest.tsv").read_text().splitlines()[1:]
-    }
-    return load_recorded(CLIPS / manifest[text], 8000).pcm
+    return load_recorded(clip_library(CLIPS)[text], 8000).pcm
 
 
 def _seconds(pcm: bytes) -> float:

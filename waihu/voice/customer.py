@@ -70,7 +70,8 @@ class CustomerScript(BaseModel):
         return cls.model_validate(load_yaml(path.read_text(encoding="utf-8")))
 
 
-def _clip_library(directory: Path) -> dict[str, Path]:
+def clip_library(directory: Path) -> dict[str, Path]:
+    """Clips of a library by their text, from its ``manifest.tsv`` (file, intent, text…)."""
     manifest = directory / "manifest.tsv"
     if not manifest.is_file():
         raise FileNotFoundError(f"clip library without manifest.tsv: {directory}")
@@ -106,7 +107,7 @@ class ScriptedCustomer:
     ) -> None:
         self.script = script
         self.sample_rate = sample_rate
-        clips = _clip_library((base / script.clips).resolve()) if script.clips else {}
+        clips = clip_library((base / script.clips).resolve()) if script.clips else {}
         self.audio = [
             turn_audio(turn, base, clips, voice, sample_rate) if not (turn.silence or turn.hangup) else None
             for turn in script.turns
