@@ -69,6 +69,8 @@ class Call:
         self._ended_fut: asyncio.Future[Ended] = asyncio.get_running_loop().create_future()
         self.dropped_frames = 0
         self.transferred = False
+        #: Transfer requests (REFER) the callee sent and the engine refused: a sign of an attack.
+        self.refused_transfer_requests = 0
 
     # --- properties -------------------------------------------------------------------------------
     @property

@@ -280,6 +280,8 @@ class SipEngine:
             call._on_drained(*args)
         elif kind == "xfer":
             call._on_xfer(*args[:3])
+        elif kind == "refused_refer":
+            call.refused_transfer_requests += 1
 
     def _on_disconnected(self, st: LegState, code: int, reason: str, at: float, local_error: bool) -> None:
         st.ended_at, st.end_code, st.end_reason, st.local_error = at, code, reason, local_error

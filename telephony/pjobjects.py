@@ -15,10 +15,13 @@ from typing import Any
 import pjsua2 as pj
 
 from telephony.pcm import FRAME_BYTES, SAMPLE_RATE, SILENCE, PlaybackQueue
+from telephony.privacy import mask_uri
 from telephony.recording import StereoRecorder
 
 log = logging.getLogger(__name__)
 
+#: What a callee's REFER or INVITE/Replaces gets (403 Forbidden).
+REFUSED_TRANSFER_CODE = 403
 DTMF_METHODS = {pj.PJSUA_DTMF_METHOD_RFC2833: "rfc2833", pj.PJSUA_DTMF_METHOD_SIP_INFO: "info"}
 
 
@@ -155,6 +158,22 @@ class Leg(pj.Call):
         prm.cont = True
         if self.hooks:
             self.hooks.post("xfer", int(prm.statusCode), prm.reason, bool(prm.finalNotify), time.time())
+
+    def onCallTransferRequest(self, prm: pj.OnCallTransferRequestParam) -> None:
+        """Refuse every REFER from the remote: a callee must never make the robot dial (toll fraud).
+
+        The robot starts its own transfers (it sends REFER; it never honours one).
+        """
+        prm.statusCode = REFUSED_TRANSFER_CODE
+        log.warning("refused a transfer request from the remote to %s", mask_uri(str(prm.dstUri)))
+        if self.hooks:
+            self.hooks.post("refused_refer", time.time())
+
+    def onCallReplaceRequest(self, prm: pj.OnCallReplaceRequestParam) -> None:
+        """Refuse INVITE/Replaces: nobody may take over a robot call."""
+        prm.statusCode = REFUSED_TRANSFER_CODE
+        prm.reason = "Forbidden"
+        log.warning("refused an INVITE with Replaces")
 
     # --- media ----------------------------------------------------------------------------------
     def connect_media(self) -> None:

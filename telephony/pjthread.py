@@ -87,6 +87,8 @@ class PjThread:
         self._accounts: dict[str, RobotAccount] = {}
         self._legs: dict[int, Leg] = {}
         self._graveyard: list[Leg] = []
+        #: Incoming call ids waiting to be refused once the current callback has returned.
+        self._unwanted: list[Leg] = []
 
     # --- public, any thread -----------------------------------------------------------------------
     def start(self, timeout_s: float = 10.0) -> None:
@@ -251,16 +253,26 @@ class PjThread:
         return acc
 
     def _reject_incoming(self, call_id: int) -> None:
+        """Adopt an unsolicited INVITE's call (pjsua2 answers 500 to one left without a Call object).
+
+        It is refused after ``onIncomingCall`` returns: hanging up inside the callback aborts pjsua2
+        when the INVITE has no SDP (delayed offer: ``pjsip_rx_data_free_cloned: Assertion 'rdata'``).
+        """
         acc = next(iter(self._accounts.values()))
-        leg = Leg(acc, None, call_id)
-        op = pj.CallOpParam(True)
-        op.statusCode = 603
-        try:
-            leg.hangup(op)
-        except pj.Error as e:
-            log.warning("rejecting an incoming call failed: %s", e.info())
-        self._graveyard.append(leg)
-        log.info("rejected an incoming call (outbound robot)")
+        self._unwanted.append(Leg(acc, None, call_id))
+
+    def _refuse_unwanted(self) -> None:
+        """Answer 603 to every adopted incoming call and keep its leg until it is disconnected."""
+        unwanted, self._unwanted = self._unwanted, []
+        for leg in unwanted:
+            op = pj.CallOpParam(True)
+            op.statusCode = 603
+            try:
+                leg.hangup(op)
+            except pj.Error as e:
+                log.warning("rejecting an incoming call failed: %s", e.info())
+            self._graveyard.append(leg)
+            log.info("rejected an incoming call (outbound robot)")
 
     def _init(self) -> None:
         c = self.config
@@ -339,12 +351,16 @@ class PjThread:
         poll = self.config.poll_ms
         while not self._stopping:
             self._ep.libHandleEvents(poll)
+            if self._unwanted:
+                self._refuse_unwanted()
             self._drain_commands()
             self._reap()
         self._shutdown()
 
     def _release_all(self) -> None:
         """Drop every call, port and account (the loop variables die with this frame)."""
+        self._graveyard.extend(self._unwanted)
+        self._unwanted.clear()
         for leg in [*self._legs.values(), *self._graveyard]:
             leg.release_media()
             leg.hooks = None

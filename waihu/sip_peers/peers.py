@@ -138,8 +138,10 @@ class Sipp:
         wav: Path | None = None,
         calls: int | None = 1,
         timeout_s: int = 30,
+        remote: str | None = None,
     ) -> None:
         self.binary = require("sipp", "sip-tester")
+        self.remote = remote  # host:port for client (UAC) scenarios
         self.scenario = SCENARIOS / scenario
         self.workdir = workdir
         self.port = free_udp_port()
@@ -186,6 +188,8 @@ class Sipp:
         ]
         if self.calls is not None:
             cmd += ["-m", str(self.calls)]
+        if self.remote is not None:
+            cmd.append(self.remote)
         for k, v in self.keys.items():
             cmd += ["-key", k, v]
         out = self.out_file.open("wb")
