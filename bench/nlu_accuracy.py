@@ -20,7 +20,7 @@ from nlu.factory import CLASSIFIER_KINDS, build_classifier  # noqa: E402
 from nlu.normalize import is_cjk  # noqa: E402
 
 SETS = [
-    ("credit_card_installment", "/work/shared/data/nlu_dev_credit_card.tsv", "dev (given)"),
+    ("credit_card_installment", "tests/data/nlu_credit_card_dev.tsv", "dev (given)"),
     ("credit_card_installment", "tests/data/nlu_credit_card_heldout.tsv", "held-out 1 (blind; seen once)"),
     (
         "credit_card_installment",
@@ -39,13 +39,12 @@ def _language(example: Example) -> str:
 
 def main() -> None:
     """Print one table row per (set, language) with the accuracy of each classifier kind."""
-    shared = ROOT.parent / "shared" / "data" / "nlu_dev_credit_card.tsv"
     table = Table(title="NLU accuracy by classifier")
     for column in ("flow", "set", "lang", "n", *CLASSIFIER_KINDS):
         table.add_column(column)
     classifiers: dict[tuple[str, str], object] = {}
     for flow_name, path, label in SETS:
-        data_path = shared if path.startswith("/work/shared") else ROOT / path
+        data_path = ROOT / path
         if not data_path.is_file():
             continue
         flow = load_flow(ROOT / "flows" / f"{flow_name}.yaml")

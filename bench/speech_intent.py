@@ -19,8 +19,8 @@ from dialog.loader import load_flow  # noqa: E402
 from nlu.factory import build_classifier  # noqa: E402
 from nlu.intent_space import candidates  # noqa: E402
 from tts.recorded import load_recorded  # noqa: E402
+from waihu.voice.call_builder import default_recognizer  # noqa: E402
 from waihu.voice.loop import vocabulary_hint  # noqa: E402
-from waihu.voice.talk import default_recognizer  # noqa: E402
 
 
 def main() -> None:

@@ -15,8 +15,9 @@ sys.path.insert(0, str(ROOT))
 from bench.common import percentile  # noqa: E402
 from dialog.loader import load_flow  # noqa: E402
 from nlu.factory import build_classifier  # noqa: E402
+from waihu.voice.call_builder import default_recognizer, default_synthesizer  # noqa: E402
 from waihu.voice.customer import CustomerScript  # noqa: E402
-from waihu.voice.talk import default_recognizer, default_synthesizer, run_talk  # noqa: E402
+from waihu.voice.talk import run_talk  # noqa: E402
 
 SCRIPTS = [
     ROOT / "demo" / "talk" / "credit_card_interested.yaml",

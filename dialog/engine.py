@@ -44,7 +44,7 @@ class Engine:
         if self.state.phase != "new":
             raise EngineError("the call has already started")
         given = {key: str(value) for key, value in (variables or {}).items() if str(value) != ""}
-        missing = [name for name, var in self.flow.variables.items() if var.required and name not in given]
+        missing = self.flow.missing_variables(given)
         if missing:
             raise EngineError(f"required variables missing: {', '.join(missing)}")
         values = {name: var.default for name, var in self.flow.variables.items()}

@@ -9,6 +9,7 @@ cells apply at every node unless the node overrides them; a knowledge base answe
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -287,6 +288,14 @@ class Flow(StrictModel):
     def kb_entries(self) -> list[KBEntry]:
         """Knowledge-base entries (a file reference is resolved by the loader)."""
         return self.knowledge_base if isinstance(self.knowledge_base, list) else []
+
+    def missing_variables(self, given: Mapping[str, object]) -> list[str]:
+        """Required variables without a non-empty value in ``given`` (the one check every driver uses)."""
+        return [
+            name
+            for name, var in self.variables.items()
+            if var.required and (given.get(name) is None or str(given.get(name)) == "")
+        ]
 
     def kb_entry(self, entry_id: str) -> KBEntry | None:
         """The KB entry with this id, if any."""

@@ -9,7 +9,7 @@ from tests.conftest import FLOWS
 from tests.test_cli import waihu
 
 CREDIT_CARD = str(FLOWS / "credit_card_installment.yaml")
-DEV_SET = Path(__file__).resolve().parents[2] / "shared" / "data" / "nlu_dev_credit_card.tsv"
+DEV_SET = Path(__file__).resolve().parent / "data" / "nlu_credit_card_dev.tsv"
 
 
 def test_classify_prints_one_json_object_per_text() -> None:

@@ -142,8 +142,8 @@ def customer_audio(path: Path, turns: list[str], greeting_s: float) -> Path:
 
 
 def _greeting_seconds() -> float:
+    from waihu.voice.call_builder import default_synthesizer
     from waihu.voice.speech_output import SpeechOutput
-    from waihu.voice.talk import default_synthesizer
 
     flow = load_flow(FLOW)
     text = flow.nodes[flow.start].prompt[0].format(name=CONTACTS[0]["name"], bank="星河银行")

@@ -139,7 +139,7 @@ def chat(
 
     flow = _load_or_exit(flow_path)
     variables = parse_vars(var)
-    missing = [name for name, spec in flow.variables.items() if spec.required and not variables.get(name)]
+    missing = flow.missing_variables(variables)
     if missing:
         example = " ".join(f"--var {name}=..." for name in missing)
         raise typer.BadParameter(f"the flow requires {', '.join(missing)}: add {example}", param_hint="--var")

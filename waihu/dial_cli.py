@@ -37,19 +37,23 @@ async def dial_once(
     from nlu.paths import data_dir
     from telephony import Outcome, SipConfig
     from telephony.engine import SipEngine
-    from waihu.conversation import Conversation
+    from waihu.voice.call_builder import (
+        CallSpec,
+        SpeechParts,
+        check_variables,
+        default_recognizer,
+        default_synthesizer,
+    )
     from waihu.voice.sip_driver import report_for, talk_on_call
-    from waihu.voice.speech_output import SpeechOutput
-    from waihu.voice.talk import default_recognizer, default_synthesizer
 
     flow = load_flow(flow_path)
-    classifier = build_classifier(flow, classifier_kind)
-    recognizer = default_recognizer(flow.flow.language, flow)
-    speech = SpeechOutput(
+    spec = CallSpec(flow, variables, flow_dir=flow_path.parent)
+    check_variables(flow, variables)  # before dialling: never call someone the flow cannot address
+    parts = SpeechParts(
+        build_classifier(flow, classifier_kind),
+        default_recognizer(flow.flow.language, flow),
         default_synthesizer(),
         data_dir() / "cache" / "prompts",
-        language=flow.flow.language,
-        flow_dir=flow_path.parent,
     )
     config = SipConfig(
         bind_address=bind,
@@ -63,15 +67,8 @@ async def dial_once(
         report = report_for(outcome, target)
         if outcome.outcome is not Outcome.ANSWERED or outcome.call is None:
             return report.to_dict()
-        conversation = Conversation(flow, classifier, variables, auto_complete_transfer=False)
         await talk_on_call(
-            outcome.call,
-            report,
-            conversation=conversation,
-            recognizer=recognizer,
-            speech=speech,
-            seat_uri=seat,
-            transfer_mode=transfer_mode,
+            outcome.call, report, spec=spec, parts=parts, seat_uri=seat, transfer_mode=transfer_mode
         )
         return report.to_dict()
 

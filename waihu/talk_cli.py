@@ -41,8 +41,8 @@ def fixed_texts(flow: Flow) -> list[str]:
 def warm(flow_path: Annotated[Path, typer.Argument(metavar="FLOW")]) -> None:
     """Synthesise the flow's fixed prompts into the prompt cache (variable parts are done per call)."""
     from nlu.paths import data_dir
+    from waihu.voice.call_builder import default_synthesizer
     from waihu.voice.speech_output import SpeechOutput
-    from waihu.voice.talk import default_synthesizer
 
     try:
         flow = load_flow(flow_path)

@@ -110,7 +110,7 @@ class Worker:
     def _recognizer(self, flow: Flow) -> Any:
         key = flow.flow.language
         if key not in self._recognizers:
-            from waihu.voice.talk import default_recognizer
+            from waihu.voice.call_builder import default_recognizer
 
             self._recognizers[key] = default_recognizer(key, flow)
         return self._recognizers[key]
@@ -129,7 +129,7 @@ class Worker:
         """Claim and call until ``stop`` is set; finishes the calls in progress before returning."""
         from telephony import SipConfig
         from telephony.engine import SipEngine
-        from waihu.voice.talk import default_synthesizer
+        from waihu.voice.call_builder import default_synthesizer
 
         cfg = self.config
         self._synthesizer = default_synthesizer()
@@ -186,22 +186,26 @@ class Worker:
         self.handled += 1
 
     async def _call(self, engine: Any, claim: Claim) -> AttemptResult:
+        from nlu.paths import data_dir
         from telephony import Outcome
-        from waihu.conversation import Conversation
+        from waihu.voice.call_builder import (
+            CallSpec,
+            MissingVariables,
+            SpeechParts,
+            call_variables,
+            check_variables,
+        )
         from waihu.voice.sip_driver import report_for, talk_on_call
-        from waihu.voice.speech_output import SpeechOutput
 
         cfg = self.config
         with self.factory() as session:
             flow, classifier = self._flow(session, claim.flow_version_id)
             seat_uri = self._seat_for(session, flow.transfer.skill_group)
-        missing = [
-            name
-            for name, spec in flow.variables.items()
-            if spec.required and not (claim.variables.get(name) or (name == "name" and claim.name))
-        ]
-        if missing:  # calling would only embarrass the callee: report and let the strategy system fix it
-            return AttemptResult(outcome="failed", sip_reason=f"missing variables: {', '.join(missing)}")
+        spec = CallSpec(flow, call_variables(claim.variables, claim.name))
+        try:
+            check_variables(flow, spec.variables)
+        except MissingVariables as exc:  # calling would only embarrass the callee: let the strategy fix it
+            return AttemptResult(outcome="failed", sip_reason=str(exc))
         target = cfg.dial_plan.uri_for(claim.phone)
         log.info(
             "dialling %s (attempt %s #%d)", mask_phone(claim.phone), claim.attempt_id, claim.attempt_number
@@ -219,20 +223,14 @@ class Worker:
             if outcome.outcome is Outcome.ANSWERED:
                 mark_answered(session, claim.attempt_id, _at(outcome.answered_at), lease_s=cfg.lease_s)
         if outcome.outcome is Outcome.ANSWERED and outcome.call is not None:
-            from nlu.paths import data_dir
-
-            variables = {key: str(value) for key, value in claim.variables.items()}
-            if claim.name:
-                variables.setdefault("name", claim.name)
-            speech = SpeechOutput(
-                self._synthesizer, data_dir() / "cache" / "prompts", language=flow.flow.language
+            parts = SpeechParts(
+                classifier, self._recognizer(flow), self._synthesizer, data_dir() / "cache" / "prompts"
             )
             await talk_on_call(
                 outcome.call,
                 report,
-                conversation=Conversation(flow, classifier, variables, auto_complete_transfer=False),
-                recognizer=self._recognizer(flow),
-                speech=speech,
+                spec=spec,
+                parts=parts,
                 seat_uri=seat_uri,
                 transfer_mode=cfg.transfer_mode,
             )

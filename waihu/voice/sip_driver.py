@@ -15,16 +15,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from asr.base import UtteranceRecognizer
-from asr.endpointing import Endpointer, EndpointerConfig
 from dialog import actions as act
 from dialog.state import CallResult
 from telephony import DtmfReceived, Ended, TelephonyError, TransferResult
 from telephony.call import Call
 from telephony.outcome import DialOutcome
-from waihu.conversation import Conversation
+from waihu.voice.call_builder import CallSpec, SpeechParts, build_call
 from waihu.voice.loop import VoiceLoop
-from waihu.voice.speech_output import SpeechOutput
 
 log = logging.getLogger(__name__)
 
@@ -222,24 +219,20 @@ async def talk_on_call(
     call: Call,
     report: DialReport,
     *,
-    conversation: Conversation,
-    recognizer: UtteranceRecognizer,
-    speech: SpeechOutput,
+    spec: CallSpec,
+    parts: SpeechParts,
     seat_uri: str | None,
     transfer_mode: str = "bridged",
 ) -> DialReport:
     """Run the conversation on an answered call and fill ``report`` (result, hang-up, transcript...)."""
-    flow = conversation.flow
     control = SipCallControl(call, seat_uri=seat_uri, transfer_mode=transfer_mode)
-    endpointer = Endpointer(EndpointerConfig(end_silence_s=flow.settings.end_silence), speech.sample_rate)
-    loop = VoiceLoop(
-        conversation,
-        recognizer,
-        speech,
-        endpointer,
-        control,
-        on_transcript=lambda who, text: report.transcript.append((loop.time_s, who, text)),
+    built = build_call(
+        spec,
+        parts,
+        control=control,
+        on_transcript=lambda who, text: report.transcript.append((built.loop.time_s, who, text)),
     )
+    loop, conversation = built.loop, built.conversation
     control.loop = loop
     try:
         ended = await converse(call, loop, control)

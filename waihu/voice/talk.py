@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,7 +10,6 @@ from pathlib import Path
 import numpy as np
 
 from asr.base import UtteranceRecognizer
-from asr.endpointing import Endpointer, EndpointerConfig
 from dialog.loader import load_flow
 from dialog.schema import Flow
 from dialog.state import CallResult
@@ -19,10 +17,16 @@ from nlu.base import IntentClassifier
 from nlu.paths import data_dir
 from tts.audio import write_wav
 from tts.base import Audio, Synthesizer
-from waihu.conversation import Conversation
+from waihu.voice.call_builder import (
+    CallSpec,
+    SpeechParts,
+    build_call,
+    call_variables,
+    default_recognizer,
+    default_synthesizer,
+)
 from waihu.voice.customer import CustomerScript, ScriptedCustomer
 from waihu.voice.loop import FRAME_S, VoiceLoop
-from waihu.voice.speech_output import SpeechOutput
 
 
 @dataclass
@@ -34,42 +38,6 @@ class TalkReport:
     loop: VoiceLoop | None = None
     wall_s: float = 0.0
     out_dir: Path | None = None
-
-
-def flow_grammar(flow: Flow) -> list[str]:
-    """A vosk phrase list from the flow: every example, keyword and FAQ question, plus ``[unk]``."""
-    phrases = [text for intent in flow.intents.values() for text in (*intent.examples, *intent.keywords)]
-    phrases += [text for entry in flow.kb_entries for text in (*entry.questions, *entry.keywords)]
-    return [*dict.fromkeys(phrase.lower() for phrase in phrases), "[unk]"]
-
-
-def default_recognizer(language: str, flow: Flow | None = None) -> UtteranceRecognizer:
-    """The recogniser calls use: Whisper-base by default; vosk when ``WAIHU_ASR=vosk``.
-
-    vosk reads its model from ``WAIHU_VOSK_MODEL`` (see ``waihu models install vosk``); with
-    ``WAIHU_VOSK_GRAMMAR=1`` and a flow it is restricted to the flow's phrases.
-    """
-    if os.environ.get("WAIHU_ASR", "whisper") == "vosk":
-        from asr.adapters import StreamingAsUtterance
-        from asr.vosk_backend import VoskRecognizer
-
-        model = os.environ.get("WAIHU_VOSK_MODEL")
-        if not model:
-            raise ValueError("WAIHU_ASR=vosk needs WAIHU_VOSK_MODEL (a model directory)")
-        grammar = (
-            flow_grammar(flow) if flow is not None and os.environ.get("WAIHU_VOSK_GRAMMAR") == "1" else None
-        )
-        return StreamingAsUtterance(VoskRecognizer(model, 8000, grammar))
-    from asr.whisper_backend import WhisperConfig, WhisperRecognizer
-
-    return WhisperRecognizer(WhisperConfig(language=language, cpu_threads=2))
-
-
-def default_synthesizer() -> Synthesizer:
-    """espeak-ng 1.52 through pyttsx3's binding."""
-    from tts.espeak import EspeakSynthesizer
-
-    return EspeakSynthesizer()
 
 
 def _stereo(left: bytes, right: bytes) -> bytes:
@@ -106,20 +74,16 @@ def run_talk(
 ) -> TalkReport:
     """Play the script against the flow through the full voice loop; optionally write the audio."""
     started = time.perf_counter()
-    cache_dir = data_dir() / "cache" / "prompts"
-    speech = SpeechOutput(
-        synthesizer, cache_dir, language=flow.flow.language, flow_dir=flow_dir, sample_rate=sample_rate
-    )
+    parts = SpeechParts(classifier, recognizer, synthesizer, data_dir() / "cache" / "prompts")
+    spec = CallSpec(flow, call_variables(script.variables), flow_dir=flow_dir)
     report = TalkReport(result=None)  # type: ignore[arg-type]
-    conversation = Conversation(flow, classifier, script.variables, auto_complete_transfer=False)
-    endpointer = Endpointer(EndpointerConfig(end_silence_s=flow.settings.end_silence), sample_rate)
-    loop = VoiceLoop(
-        conversation,
-        recognizer,
-        speech,
-        endpointer,
-        on_transcript=lambda who, text: report.transcript.append((loop.time_s, who, text)),
+    built = build_call(
+        spec,
+        parts,
+        on_transcript=lambda who, text: report.transcript.append((built.loop.time_s, who, text)),
+        sample_rate=sample_rate,
     )
+    loop, conversation, speech = built.loop, built.conversation, built.speech
     customer = ScriptedCustomer(script, script_dir, speech, sample_rate)
     callee_track: list[bytes] = []
     robot_track: list[bytes] = []
