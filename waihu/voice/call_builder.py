@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from asr.base import UtteranceRecognizer
-from asr.endpointing import Endpointer, EndpointerConfig
+from asr.endpointing import Endpointer, EndpointerConfig, FrameVad
 from dialog.schema import Flow
 from nlu.base import IntentClassifier
 from tts.base import Synthesizer
 from waihu.conversation import Conversation
-from waihu.voice.loop import CallControl, VoiceLoop
+from waihu.voice.loop import CallControl, SpeechRunner, VoiceLoop
 from waihu.voice.speech_output import SpeechOutput
 
 
@@ -48,6 +48,8 @@ class SpeechParts:
     recognizer: UtteranceRecognizer
     synthesizer: Synthesizer
     cache_dir: Path
+    #: A fresh VAD per call (None: Silero); the fast tests give an energy VAD.
+    vad_factory: Callable[[], FrameVad] | None = None
 
 
 @dataclass
@@ -93,6 +95,7 @@ def build_call(
     on_transcript: Callable[[str, str], None] | None = None,
     sample_rate: int = 8000,
     speech: SpeechOutput | None = None,
+    runner: SpeechRunner | None = None,
 ) -> BuiltCall:
     """Assemble the conversation and its voice loop (checks the variables first)."""
     check_variables(spec.flow, spec.variables)
@@ -100,8 +103,19 @@ def build_call(
     conversation = Conversation(
         spec.flow, parts.classifier, dict(spec.variables), auto_complete_transfer=False
     )
-    endpointer = Endpointer(EndpointerConfig(end_silence_s=spec.flow.settings.end_silence), sample_rate)
-    loop = VoiceLoop(conversation, parts.recognizer, speech, endpointer, control, on_transcript=on_transcript)
+    vad = parts.vad_factory() if parts.vad_factory is not None else None
+    endpointer = Endpointer(
+        EndpointerConfig(end_silence_s=spec.flow.settings.end_silence), sample_rate, vad=vad
+    )
+    loop = VoiceLoop(
+        conversation,
+        parts.recognizer,
+        speech,
+        endpointer,
+        control,
+        on_transcript=on_transcript,
+        runner=runner,
+    )
     return BuiltCall(loop, conversation, speech)
 
 

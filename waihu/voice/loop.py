@@ -14,12 +14,13 @@ stopped.
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from asr.base import UtteranceRecognizer
 from asr.endpointing import Endpointer, NoInput, SpeechEnded, SpeechStarted
@@ -28,11 +29,13 @@ from dialog.events import BargeIn
 from dialog.schema import FAQ_PREFIX, Flow
 from nlu.intent_space import candidates
 from nlu.normalize import normalize
+from tts.base import Audio
 from waihu.conversation import Conversation, TurnOutput
 from waihu.voice.speech_output import SpeechOutput
 from waihu.voice.turn_taking import is_false_interruption
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 FRAME_S = 0.02
 HINT_CHARS = 120  # measured: longer prompts recognised fewer intents (bench/speech_intent.py)
@@ -102,6 +105,66 @@ class NullCallControl:
         self.hung_up = True
 
 
+class SpeechRunner(Protocol):
+    """Where an utterance is understood (ASR + NLU + engine + rendering of the reply)."""
+
+    #: True when the work runs while the clock stands still (simulations): its compute time is then
+    #: added to the reply latency; False when frames keep being stepped meanwhile (live calls).
+    clock_stops: bool
+
+    def submit(self, job: Callable[[], T]) -> concurrent.futures.Future[T]:
+        """Start ``job``; its future is polled by :meth:`VoiceLoop.step`."""
+        ...
+
+
+class InlineRunner:
+    """Runs the job at once (the audio simulator: deterministic, on a virtual clock)."""
+
+    clock_stops = True
+
+    def submit(self, job: Callable[[], T]) -> concurrent.futures.Future[T]:
+        """Run ``job`` now; a completed future."""
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+        try:
+            future.set_result(job())
+        except Exception as exc:  # reported when the loop reads the result
+            future.set_exception(exc)
+        return future
+
+
+class ThreadRunner:
+    """Runs jobs on a thread pool, off the 20 ms media path (live calls).
+
+    While a decode runs, the loop keeps stepping frames: RTP in and out, VAD and barge-in go on.
+    """
+
+    clock_stops = False
+
+    def __init__(self, executor: concurrent.futures.Executor) -> None:
+        self.executor = executor
+
+    def submit(self, job: Callable[[], T]) -> concurrent.futures.Future[T]:
+        """Queue ``job`` on the pool."""
+        return self.executor.submit(job)
+
+
+@dataclass
+class Understood:
+    """What became of one utterance, computed off the media path."""
+
+    text: str
+    compute_ms: float
+    false_interruption: bool = False
+    output: TurnOutput | None = None
+    audio: list[Audio] = field(default_factory=list)
+
+
+@dataclass
+class _Pending:
+    event: SpeechEnded
+    future: concurrent.futures.Future[Understood]
+
+
 @dataclass
 class TurnTiming:
     """Latency of one robot reply: end of callee speech → first robot audio."""
@@ -112,10 +175,14 @@ class TurnTiming:
     reply_start_s: float
     compute_ms: float
 
+    #: The compute ran while the clock stood still (simulation): add it to the latency.
+    compute_outside_clock: bool = True
+
     @property
     def latency_ms(self) -> float:
-        """Virtual endpointing delay plus the wall-clock ASR + NLU + TTS time."""
-        return (self.reply_start_s - self.speech_end_s) * 1000 + self.compute_ms
+        """End of speech → first robot audio on the loop's clock (+ compute when the clock stood still)."""
+        extra = self.compute_ms if self.compute_outside_clock else 0.0
+        return (self.reply_start_s - self.speech_end_s) * 1000 + extra
 
 
 @dataclass
@@ -171,8 +238,12 @@ class VoiceLoop:
         control: CallControl | None = None,
         *,
         on_transcript: Callable[[str, str], None] | None = None,
+        runner: SpeechRunner | None = None,
     ) -> None:
         self.conversation = conversation
+        self.runner: SpeechRunner = runner or InlineRunner()
+        self._pending: _Pending | None = None
+        self._deferred_dtmf: list[str] = []
         self.recognizer = recognizer
         self.speech = speech
         self.endpointer = endpointer
@@ -218,6 +289,8 @@ class VoiceLoop:
         if len(callee_frame) != self.frame_bytes:
             callee_frame = callee_frame[: self.frame_bytes].ljust(self.frame_bytes, b"\0")
         self.frames += 1
+        if self._pending is not None and self._pending.future.done():
+            self._finish_pending()
         out = self._next_robot_frame()
         for event in self.endpointer.feed(callee_frame):
             if isinstance(event, SpeechStarted):
@@ -228,8 +301,16 @@ class VoiceLoop:
                 self._on_no_input()
         return out
 
+    @property
+    def understanding(self) -> bool:
+        """True while an utterance is being recognised off the media path."""
+        return self._pending is not None
+
     def callee_hung_up(self) -> None:
         """The callee hung up: the engine grades the call."""
+        if self._pending is not None:  # the engine may be busy with the last words: let it finish
+            concurrent.futures.wait([self._pending.future])
+            self._pending = None
         if not self.conversation.finished:
             self.conversation.hangup()
         self.queue.clear()
@@ -238,6 +319,9 @@ class VoiceLoop:
     def dtmf(self, digit: str) -> None:
         """The callee pressed a key: it answers like an utterance would."""
         if self.conversation.finished:
+            return
+        if self._pending is not None:  # the engine is busy with an utterance: the key comes next
+            self._deferred_dtmf.append(digit)
             return
         self.endpointer.disarm_no_input()
         self.queue.clear()
@@ -280,7 +364,9 @@ class VoiceLoop:
             return
         text, end_s, endpoint_s, compute_ms = self._awaiting_reply
         self._awaiting_reply = None
-        self.timings.append(TurnTiming(text, end_s, endpoint_s, self.time_s - FRAME_S, compute_ms))
+        self.timings.append(
+            TurnTiming(text, end_s, endpoint_s, self.time_s - FRAME_S, compute_ms, self.runner.clock_stops)
+        )
 
     def _speech_drained(self) -> None:
         """All queued robot speech has played: listen, or carry out the pending end."""
@@ -295,10 +381,11 @@ class VoiceLoop:
             self.endpointer.arm_no_input(self.listen.timeout_s)
 
     # ------------------------------------------------------------------ engine actions
-    def _apply(self, output: TurnOutput) -> None:
+    def _apply(self, output: TurnOutput, rendered: list[Audio] | None = None) -> None:
+        says = iter(rendered or [])
         for action in output.actions:
             if isinstance(action, act.Say):
-                audio = self.speech.render(action)
+                audio = next(says, None) or self.speech.render(action)
                 self.queue.append(_Playback(audio.pcm, action.barge_in, action.text, audio.sample_rate))
             elif isinstance(action, act.Listen):
                 self.listen = action
@@ -317,7 +404,7 @@ class VoiceLoop:
     # ------------------------------------------------------------------ callee speech
     def _on_speech_started(self, event: SpeechStarted) -> None:
         self.endpointer.disarm_no_input()
-        if not self.robot_speaking:
+        if not self.robot_speaking or self._pending is not None:
             return
         if not self.queue[0].barge_in:
             # The node forbids interruption (e.g. a legal disclosure): finish the prompt, drop this speech.
@@ -344,41 +431,87 @@ class VoiceLoop:
             if not self.queue and self.listen is not None:
                 self.endpointer.arm_no_input(self.listen.timeout_s)
             return
-        started = time.perf_counter()
+        if self._pending is not None:  # still understanding the previous words: finish them first
+            concurrent.futures.wait([self._pending.future])
+            self._finish_pending()
         hint = vocabulary_hint(self.conversation.flow, self.conversation.node)
+        left_s = self.interruption.left_s if self.interruption is not None else None
+        future = self.runner.submit(lambda: self._understand(event, hint, left_s))
+        self._pending = _Pending(event, future)
+        if future.done():
+            self._finish_pending()
+
+    def _understand(self, event: SpeechEnded, hint: str, interrupted_left_s: float | None) -> Understood:
+        """ASR, NLU, engine and the reply's audio: the slow part, run by the loop's runner.
+
+        Only this job touches the conversation while it runs (the step thread defers DTMF and
+        ignores barge-in meanwhile), so it may run on another thread.
+        """
+        started = time.perf_counter()
         transcript = self.recognizer.transcribe(event.pcm, event.sample_rate, initial_prompt=hint)
         if copied_from_hint(transcript.text, hint):
             transcript = self.recognizer.transcribe(event.pcm, event.sample_rate)
         text = transcript.text.strip()
+        if interrupted_left_s is not None and is_false_interruption(
+            text, event.duration_s, interrupted_left_s
+        ):
+            return Understood(text, _ms_since(started), false_interruption=True)
+        if not text:
+            return Understood(text, _ms_since(started))
+        output = self.conversation.user_says(text)
+        audio = [self.speech.render(a) for a in output.actions if isinstance(a, act.Say)]
+        return Understood(text, _ms_since(started), output=output, audio=audio)
+
+    def _finish_pending(self) -> None:
+        """Apply an understood utterance on the step thread."""
+        pending, self._pending = self._pending, None
+        assert pending is not None
+        event = pending.event
+        try:
+            understood = pending.future.result()
+        except Exception:  # a failed decode must not end the call: treat it as noise
+            log.exception("understanding an utterance failed")
+            understood = Understood("", 0.0)
+        text = understood.text
         interruption, self.interruption = self.interruption, None
-        if interruption is not None and is_false_interruption(text, event.duration_s, interruption.left_s):
+        if understood.false_interruption:
             self.stats.false_interruptions += 1
             self.events.append(LoopEvent(self.time_s, "false_interruption", text or "(noise)"))
+            self._replay_deferred_dtmf()
             return  # the paused prompt simply continues from where it stopped
         if interruption is not None:
             self.queue.clear()  # a real answer: the rest of the prompt is dropped
             self.robot_speaking_since = None
-        if not text:
+        if understood.output is None:
             # Noise while the robot listened: keep listening with the timer running again.
             self.events.append(LoopEvent(self.time_s, "noise"))
             if self.listen is not None and not self.queue:
                 self.endpointer.arm_no_input(self.listen.timeout_s)
+            self._replay_deferred_dtmf()
             return
         self.stats.utterances += 1
         if self.on_transcript:
             self.on_transcript("callee", text)
         self.listen = None
-        output = self.conversation.user_says(text)
         self.responses += 1
-        compute_ms = (time.perf_counter() - started) * 1000
-        self._awaiting_reply = (text, event.end_s, event.detected_s, compute_ms)
-        self._apply(output)
+        self._awaiting_reply = (text, event.end_s, event.detected_s, understood.compute_ms)
+        self._apply(understood.output, understood.audio)
+        self._replay_deferred_dtmf()
+
+    def _replay_deferred_dtmf(self) -> None:
+        digits, self._deferred_dtmf = self._deferred_dtmf, []
+        for digit in digits:
+            self.dtmf(digit)
 
     def _on_no_input(self) -> None:
-        if self.listen is None or self.queue:
+        if self.listen is None or self.queue or self._pending is not None:
             return
         self.stats.no_inputs += 1
         self.events.append(LoopEvent(self.time_s, "no_input"))
         self.listen = None
         self.responses += 1
         self._apply(self.conversation.no_input())
+
+
+def _ms_since(started: float) -> float:
+    return (time.perf_counter() - started) * 1000
