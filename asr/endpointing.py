@@ -53,7 +53,27 @@ class NoInput:
     timeout_s: float
 
 
-Event = SpeechStarted | SpeechEnded | NoInput
+@dataclass(frozen=True)
+class SpeechPaused:
+    """The callee went quiet long enough to guess the utterance (``post_roll_s`` of silence).
+
+    ``pcm`` is exactly what :class:`SpeechEnded` will carry if the silence lasts until the endpoint,
+    so a decode started now (speculatively) can be reused then.
+    """
+
+    time_s: float
+    pcm: bytes
+    sample_rate: int
+
+
+@dataclass(frozen=True)
+class SpeechResumed:
+    """Speech came back after a :class:`SpeechPaused`: a speculative result is stale."""
+
+    time_s: float
+
+
+Event = SpeechStarted | SpeechEnded | NoInput | SpeechPaused | SpeechResumed
 
 
 class FrameVad(Protocol):
@@ -88,6 +108,8 @@ class EndpointerConfig:
     """Audio kept before the detected speech start."""
     post_roll_s: float = 0.2
     """Trailing audio kept after the detected speech end."""
+    pause_events: bool = True
+    """Emit SpeechPaused / SpeechResumed (for speculative recognition)."""
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.neg_threshold <= self.threshold <= 1.0:
@@ -137,6 +159,7 @@ class Endpointer:
         self._speech_start = 0
         self._speech_run = 0
         self._silence_start: int | None = None
+        self._paused = False
         self._no_input_deadline: int | None = None
         self._no_input_timeout = 0.0
         pre = int(self.config.pre_roll_s * self.sample_rate) * BYTES_PER_SAMPLE
@@ -175,6 +198,23 @@ class Endpointer:
         for frame in self._vad.feed(pcm):
             self._on_frame(frame, events)
         return events
+
+    @property
+    def silence_s(self) -> float:
+        """Seconds of trailing silence in the current utterance (0 when not in one)."""
+        if self._state is not _State.SPEECH or self._silence_start is None:
+            return 0.0
+        return self._seconds(self._processed_samples - self._silence_start)
+
+    def end_now(self) -> SpeechEnded | None:
+        """End the current utterance at its trailing silence (adaptive endpointing).
+
+        Returns None unless in speech with silence already running. The audio is the same as a
+        SpeechEnded by ``end_silence_s`` would carry (up to ``post_roll_s`` after the speech).
+        """
+        if self._state is not _State.SPEECH or self._silence_start is None:
+            return None
+        return self._end(self._silence_start, self._processed_samples, "early")
 
     def flush(self) -> list[Event]:
         """End the current utterance now (e.g. the caller hung up); no-op when not in speech."""
@@ -240,8 +280,23 @@ class Endpointer:
         if self._state is _State.SPEECH:
             if p >= cfg.threshold:
                 self._silence_start = None
+                if self._paused:
+                    self._paused = False
+                    events.append(SpeechResumed(frame.start_s))
             elif p < cfg.neg_threshold and self._silence_start is None:
                 self._silence_start = frame.start_sample
+            post = round(cfg.post_roll_s * rate)
+            if (
+                cfg.pause_events
+                and not self._paused
+                and self._silence_start is not None
+                and frame.end_sample - self._silence_start >= post
+                and frame.end_sample - self._silence_start < round(cfg.end_silence_s * rate)
+            ):
+                self._paused = True
+                start = max(0, self._speech_start - round(cfg.pre_roll_s * rate))
+                pcm = self._audio(start, min(frame.end_sample, self._silence_start + post))
+                events.append(SpeechPaused(frame.end_s, pcm, rate))
             if self._silence_start is not None and frame.end_sample - self._silence_start >= round(
                 cfg.end_silence_s * rate
             ):
@@ -275,5 +330,6 @@ class Endpointer:
         )
         self._state = _State.SILENCE
         self._silence_start = None
+        self._paused = False
         self._trim_history()
         return event

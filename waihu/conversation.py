@@ -82,11 +82,14 @@ class Conversation:
         """NLU for ``text`` at the current node."""
         return self.classifier.classify(text, candidates(self.flow, self.node))
 
-    def user_says(self, text: str) -> TurnOutput:
-        """The callee said ``text``; blank text is a no-input timeout."""
+    def user_says(self, text: str, nlu: NluResult | None = None) -> TurnOutput:
+        """The callee said ``text``; blank text is a no-input timeout.
+
+        ``nlu``: the text's intent when already computed at this node (a speculative guess).
+        """
         if not text.strip():
             return self.no_input()
-        nlu = self.understand(text)
+        nlu = nlu or self.understand(text)
         return self._run(ev.UserUtterance(text.strip(), nlu.intent, nlu.confidence, nlu.entities), nlu)
 
     def no_input(self) -> TurnOutput:

@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from asr.endpointing import Endpointer, EndpointerConfig, NoInput, SpeechEnded, SpeechStarted
+from asr.endpointing import (
+    Endpointer,
+    EndpointerConfig,
+    NoInput,
+    SpeechEnded,
+    SpeechPaused,
+    SpeechResumed,
+    SpeechStarted,
+)
 from asr.vad import VadFrame
 
 RATE = 8000
@@ -54,7 +62,33 @@ def run(ep: Endpointer, pcm: bytes, step: int = 320) -> list[object]:
 
 
 def make(**kw: float) -> Endpointer:
+    """An endpointer on the energy VAD; pause events off unless asked for (most tests count events)."""
+    kw.setdefault("pause_events", False)
     return Endpointer(EndpointerConfig(**kw), RATE, vad=EnergyVad())
+
+
+def test_pause_carries_the_final_audio_and_resume_invalidates_it() -> None:
+    ep = make(end_silence_s=0.6, pre_roll_s=0.0, post_roll_s=0.096, pause_events=True)
+    # speech, a short pause (5 chunks = 160 ms), speech again, then silence to the endpoint
+    pcm = chunks(5, False) + chunks(10, True) + chunks(5, False) + chunks(10, True) + chunks(30, False)
+    events = run(ep, pcm)
+    kinds = [type(e) for e in events]
+    assert kinds == [SpeechStarted, SpeechPaused, SpeechResumed, SpeechPaused, SpeechEnded]
+    last_pause = events[3]
+    ended = events[4]
+    assert isinstance(last_pause, SpeechPaused) and isinstance(ended, SpeechEnded)
+    assert last_pause.pcm == ended.pcm  # a decode started at the pause is valid at the endpoint
+
+
+def test_end_now_ends_at_the_trailing_silence() -> None:
+    ep = make(end_silence_s=0.6, pre_roll_s=0.0, post_roll_s=0.0)
+    assert ep.end_now() is None
+    run(ep, chunks(5, False) + chunks(10, True) + chunks(10, False))
+    assert ep.silence_s == pytest.approx(10 * CHUNK / RATE)
+    ended = ep.end_now()
+    assert ended is not None and ended.reason == "early"
+    assert ended.end_s == pytest.approx(15 * CHUNK / RATE)
+    assert ep.end_now() is None and not ep.in_speech
 
 
 def test_start_and_end_times_are_exact() -> None:
@@ -173,7 +207,7 @@ def test_config_validation() -> None:
 
 def test_real_clips_one_utterance_each(customer_clips) -> None:  # type: ignore[no-untyped-def]
     """Every customer clip padded with 1 s of silence gives exactly one utterance, ended by silence."""
-    ep = Endpointer(EndpointerConfig(end_silence_s=0.6), 8000)
+    ep = Endpointer(EndpointerConfig(end_silence_s=0.6, pause_events=False), 8000)
     for clip in customer_clips:
         ep.reset()
         events = run(ep, clip.pcm + b"\0" * 16000)

@@ -22,11 +22,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Protocol, TypeVar
 
-from asr.base import UtteranceRecognizer
-from asr.endpointing import Endpointer, NoInput, SpeechEnded, SpeechStarted
+from asr.base import Transcript, UtteranceRecognizer
+from asr.endpointing import (
+    Endpointer,
+    NoInput,
+    SpeechEnded,
+    SpeechPaused,
+    SpeechResumed,
+    SpeechStarted,
+)
 from dialog import actions as act
 from dialog.events import BargeIn
 from dialog.schema import FAQ_PREFIX, Flow
+from nlu.base import NluResult
 from nlu.intent_space import candidates
 from nlu.normalize import normalize
 from tts.base import Audio
@@ -160,6 +168,31 @@ class Understood:
 
 
 @dataclass
+class Guess:
+    """A speculative recognition of the words so far, started at the first pause."""
+
+    transcript: Transcript
+    nlu: NluResult | None
+    compute_ms: float
+    #: Loop time of the pause that started it.
+    at_s: float = 0.0
+
+
+@dataclass
+class _Speculation:
+    pcm: bytes
+    node: str | None
+    future: concurrent.futures.Future[Guess]
+
+
+#: Adaptive endpointing: at a node, a confident guess that is a cell of the node's own answer table
+#: ends the turn after this much silence instead of the node's full end silence.
+EARLY_END_SILENCE_S = 0.3
+EARLY_END_CONFIDENCE = 0.75
+EARLY_END_MAX_CHARS = 8  # short closed answers only (好的 / 不用了 / yes please): longer ones may go on
+
+
+@dataclass
 class _Pending:
     event: SpeechEnded
     future: concurrent.futures.Future[Understood]
@@ -223,6 +256,10 @@ class VoiceLoopStats:
     false_interruptions: int = 0
     no_inputs: int = 0
     ignored_utterances: int = 0
+    speculations: int = 0
+    speculations_used: int = 0
+    speculations_discarded: int = 0
+    early_ends: int = 0
     barge_in_reaction_s: list[float] = field(default_factory=list)
 
 
@@ -243,6 +280,9 @@ class VoiceLoop:
         self.conversation = conversation
         self.runner: SpeechRunner = runner or InlineRunner()
         self._pending: _Pending | None = None
+        self._speculation: _Speculation | None = None
+        #: Adaptive endpointing on closed answers (see EARLY_END_SILENCE_S).
+        self.adaptive_endpointing = True
         self._deferred_dtmf: list[str] = []
         self.recognizer = recognizer
         self.speech = speech
@@ -295,10 +335,16 @@ class VoiceLoop:
         for event in self.endpointer.feed(callee_frame):
             if isinstance(event, SpeechStarted):
                 self._on_speech_started(event)
+            elif isinstance(event, SpeechPaused):
+                self._on_speech_paused(event)
+            elif isinstance(event, SpeechResumed):
+                self._discard_speculation()
             elif isinstance(event, SpeechEnded):
                 self._on_speech_ended(event)
             elif isinstance(event, NoInput):
                 self._on_no_input()
+        if self._speculation is not None and self._speculation.future.done():
+            self._maybe_end_early()
         return out
 
     @property
@@ -436,31 +482,124 @@ class VoiceLoop:
             self._finish_pending()
         hint = vocabulary_hint(self.conversation.flow, self.conversation.node)
         left_s = self.interruption.left_s if self.interruption is not None else None
-        future = self.runner.submit(lambda: self._understand(event, hint, left_s))
+        guess = self._take_speculation(event)
+        future = self.runner.submit(lambda: self._understand(event, hint, left_s, guess))
         self._pending = _Pending(event, future)
         if future.done():
             self._finish_pending()
 
-    def _understand(self, event: SpeechEnded, hint: str, interrupted_left_s: float | None) -> Understood:
+    def _understand(
+        self,
+        event: SpeechEnded,
+        hint: str,
+        interrupted_left_s: float | None,
+        guess: concurrent.futures.Future[Guess] | None = None,
+    ) -> Understood:
         """ASR, NLU, engine and the reply's audio: the slow part, run by the loop's runner.
 
         Only this job touches the conversation while it runs (the step thread defers DTMF and
         ignores barge-in meanwhile), so it may run on another thread.
         """
         started = time.perf_counter()
-        transcript = self.recognizer.transcribe(event.pcm, event.sample_rate, initial_prompt=hint)
-        if copied_from_hint(transcript.text, hint):
-            transcript = self.recognizer.transcribe(event.pcm, event.sample_rate)
+        nlu: NluResult | None = None
+        # Simulated time: the guess's compute overlapped the endpoint silence; only what it took
+        # beyond that silence delays the reply.
+        overrun_ms = 0.0
+        if guess is not None:  # the same audio was already decoded during the endpoint silence
+            try:
+                guessed = guess.result()
+                transcript, nlu = guessed.transcript, guessed.nlu
+                overlap_ms = (event.detected_s - guessed.at_s) * 1000
+                overrun_ms = max(0.0, guessed.compute_ms - overlap_ms)
+            except Exception:  # a failed guess: decode now
+                log.exception("speculative decode failed")
+                transcript = self._transcribe(event.pcm, event.sample_rate, hint)
+        else:
+            transcript = self._transcribe(event.pcm, event.sample_rate, hint)
         text = transcript.text.strip()
         if interrupted_left_s is not None and is_false_interruption(
             text, event.duration_s, interrupted_left_s
         ):
-            return Understood(text, _ms_since(started), false_interruption=True)
+            return Understood(text, _ms_since(started) + overrun_ms, false_interruption=True)
         if not text:
-            return Understood(text, _ms_since(started))
-        output = self.conversation.user_says(text)
+            return Understood(text, _ms_since(started) + overrun_ms)
+        output = self.conversation.user_says(text, nlu)
         audio = [self.speech.render(a) for a in output.actions if isinstance(a, act.Say)]
-        return Understood(text, _ms_since(started), output=output, audio=audio)
+        return Understood(text, _ms_since(started) + overrun_ms, output=output, audio=audio)
+
+    def _transcribe(self, pcm: bytes, sample_rate: int, hint: str) -> Transcript:
+        transcript = self.recognizer.transcribe(pcm, sample_rate, initial_prompt=hint)
+        if copied_from_hint(transcript.text, hint):
+            transcript = self.recognizer.transcribe(pcm, sample_rate)
+        return transcript
+
+    # ------------------------------------------------------------------ speculative recognition
+    def _on_speech_paused(self, event: SpeechPaused) -> None:
+        """The callee paused: start decoding now, so the decode overlaps the endpoint silence."""
+        if self.ignoring_speech or self._pending is not None or self.conversation.finished:
+            return
+        self._discard_speculation()
+        hint = vocabulary_hint(self.conversation.flow, self.conversation.node)
+        node = self.conversation.node
+        at_s = event.time_s
+
+        def guess() -> Guess:
+            started = time.perf_counter()
+            transcript = self._transcribe(event.pcm, event.sample_rate, hint)
+            text = transcript.text.strip()
+            nlu = self.conversation.understand(text) if text else None
+            return Guess(transcript, nlu, _ms_since(started), at_s)
+
+        self.stats.speculations += 1
+        self._speculation = _Speculation(event.pcm, node, self.runner.submit(guess))
+
+    def _discard_speculation(self) -> None:
+        """The callee went on speaking: the guess is about other audio."""
+        if self._speculation is not None:
+            self._speculation = None
+            self.stats.speculations_discarded += 1
+
+    def _take_speculation(self, event: SpeechEnded) -> concurrent.futures.Future[Guess] | None:
+        spec, self._speculation = self._speculation, None
+        if spec is None:
+            return None
+        if spec.pcm != event.pcm or spec.node != self.conversation.node:
+            self.stats.speculations_discarded += 1
+            return None
+        self.stats.speculations_used += 1
+        return spec.future
+
+    def _maybe_end_early(self) -> None:
+        """Adaptive endpointing: a confident closed answer ends the turn after a short silence."""
+        spec = self._speculation
+        if (
+            spec is None
+            or not self.adaptive_endpointing
+            or self.endpointer.silence_s < EARLY_END_SILENCE_S
+            or self.interruption is not None
+        ):
+            return
+        try:
+            guessed = spec.future.result()
+        except Exception:
+            return
+        nlu = guessed.nlu
+        node = self.conversation.flow.nodes.get(spec.node or "")
+        text = guessed.transcript.text.strip()
+        if (
+            nlu is None
+            or node is None
+            or node.end_silence is not None  # the operator set this node's endpoint: it wins
+            or nlu.intent not in node.answers
+            or nlu.confidence < EARLY_END_CONFIDENCE
+            or len(text) > EARLY_END_MAX_CHARS * (3 if text.isascii() else 1)
+        ):
+            return
+        ended = self.endpointer.end_now()
+        if ended is not None:
+            self.stats.early_ends += 1
+            self.events.append(LoopEvent(self.time_s, "early_end", f"{nlu.intent} {nlu.confidence:.2f}"))
+            self._on_speech_ended(ended)
 
     def _finish_pending(self) -> None:
         """Apply an understood utterance on the step thread."""
