@@ -47,6 +47,8 @@ class LegState:
     call: Call | None = None
     peer: LegState | None = None
     is_seat: bool = False
+    #: An incoming call answered by a test peer (see ``SipConfig.answer_incoming``).
+    incoming: bool = False
 
 
 class Call:
@@ -73,6 +75,11 @@ class Call:
         self.refused_transfer_requests = 0
 
     # --- properties -------------------------------------------------------------------------------
+    @property
+    def target(self) -> str:
+        """The URI dialled (for an incoming call: the local URI the caller asked for)."""
+        return self._st.target
+
     @property
     def id(self) -> int:
         """Engine-local id of this call."""

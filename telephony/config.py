@@ -52,6 +52,11 @@ class SipConfig:
     #: How often the pjsua2 thread polls its sockets and command queue (ms).
     poll_ms: int = 5
     extra_headers: dict[str, str] = field(default_factory=dict)
+    #: Answer incoming calls (200 OK after ``answer_after_s``) and hand them out by
+    #: :meth:`SipEngine.next_incoming`. For test peers (scripted customers) only: a robot leaves it off
+    #: and refuses every incoming call (an outbound robot is nobody's destination).
+    answer_incoming: bool = False
+    answer_after_s: float = 0.3
 
     def __post_init__(self) -> None:
         if not 0 < self.sip_port < 65536:

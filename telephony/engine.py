@@ -46,6 +46,7 @@ class SipEngine:
         #: Last registration result: (SIP code, reason, expiration s); None before any.
         self.registration: tuple[int, str, int] | None = None
         self._reg_changed: asyncio.Event | None = None
+        self._incoming: asyncio.Queue[Call] = asyncio.Queue()
 
     # --- lifecycle --------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -54,7 +55,7 @@ class SipEngine:
             return
         self._loop = asyncio.get_running_loop()
         self._reg_changed = asyncio.Event()
-        pj = PjThread(self.config, self._post_registration)
+        pj = PjThread(self.config, self._post_registration, self._new_incoming)
         await asyncio.to_thread(pj.start)
         self._pj = pj
         log.info("SIP engine up on %s:%d", self.config.bind_address, self.config.sip_port)
@@ -219,6 +220,27 @@ class SipEngine:
             outcome, st.end_code, st.end_reason, st.started_at, st.ringing_at, None, st.ended_at
         )
 
+    async def next_incoming(self) -> Call:
+        """The next answered incoming call (only with ``SipConfig.answer_incoming``: test peers)."""
+        if not self.config.answer_incoming:
+            raise TelephonyError("this engine refuses incoming calls (SipConfig.answer_incoming is off)")
+        return await self._incoming.get()
+
+    def _new_incoming(self, local_uri: str) -> tuple[int, LegHooks]:
+        """pjsua2 thread: an incoming call is being adopted; its bookkeeping is made on the loop."""
+        leg_id = next(self._ids)
+        hooks = LegHooks(post=partial(self._post, leg_id), on_frame=_noop)
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(self._register_incoming, leg_id, hooks, local_uri)
+        return leg_id, hooks
+
+    def _register_incoming(self, leg_id: int, hooks: LegHooks, local_uri: str) -> None:
+        st = LegState(leg_id, hooks, time.time(), local_uri)
+        st.incoming = True
+        st.call = Call(self, st, None)
+        hooks.on_frame = partial(self._post_frame, st.call)
+        self._legs[leg_id] = st
+
     # --- helpers used by Call -----------------------------------------------------------------------
     def _pj_thread(self) -> PjThread:
         if self._pj is None:
@@ -270,6 +292,9 @@ class SipEngine:
             st.answered_at = args[0]
             if not st.setup.done():
                 st.setup.set_result("confirmed")
+            if st.incoming and call is not None:
+                call.events.put_nowait(Answered(args[0]))
+                self._incoming.put_nowait(call)
         elif kind == "disconnected":
             self._on_disconnected(st, *args)
         elif call is None:

@@ -72,10 +72,17 @@ class PjThread:
     """Runs pjsua2 on a private thread; :meth:`submit` runs a function there and returns a Future."""
 
     def __init__(
-        self, config: SipConfig, on_registration: Callable[[int, str, int], None] | None = None
+        self,
+        config: SipConfig,
+        on_registration: Callable[[int, str, int], None] | None = None,
+        on_incoming: Callable[[str], tuple[int, LegHooks]] | None = None,
     ) -> None:
         self.config = config
         self._on_registration = on_registration
+        #: Set only when ``config.answer_incoming``: gives a new incoming leg its id and hooks.
+        self._on_incoming = on_incoming if config.answer_incoming else None
+        #: Incoming legs to answer, with the time.monotonic() at which to send 200 OK.
+        self._to_answer: list[tuple[float, Leg]] = []
         self._commands: queue.SimpleQueue[tuple[Callable[[], Any], concurrent.futures.Future[Any]]] = (
             queue.SimpleQueue()
         )
@@ -259,7 +266,30 @@ class PjThread:
         when the INVITE has no SDP (delayed offer: ``pjsip_rx_data_free_cloned: Assertion 'rdata'``).
         """
         acc = next(iter(self._accounts.values()))
+        live = sum(1 for leg in self._legs.values() if not leg.disconnected)
+        if self._on_incoming is not None and live < MAX_CALLS_PER_PROCESS:
+            leg = Leg(acc, None, call_id)
+            leg_id, hooks = self._on_incoming(str(leg.getInfo().localUri))
+            leg.hooks = hooks
+            self._legs[leg_id] = leg
+            self._to_answer.append((time.monotonic() + self.config.answer_after_s, leg))
+            return
         self._unwanted.append(Leg(acc, None, call_id))
+
+    def _answer_due(self) -> None:
+        """Ring, then answer the incoming legs whose time has come (test peers only)."""
+        now = time.monotonic()
+        due = [leg for at, leg in self._to_answer if at <= now]
+        self._to_answer = [(at, leg) for at, leg in self._to_answer if at > now]
+        for leg in due:
+            if leg.disconnected:
+                continue
+            op = pj.CallOpParam(True)
+            op.statusCode = 200
+            try:
+                leg.answer(op)
+            except pj.Error as e:
+                log.warning("answering an incoming call failed: %s", e.info())
 
     def _refuse_unwanted(self) -> None:
         """Answer 603 to every adopted incoming call and keep its leg until it is disconnected."""
@@ -353,6 +383,8 @@ class PjThread:
             self._ep.libHandleEvents(poll)
             if self._unwanted:
                 self._refuse_unwanted()
+            if self._to_answer:
+                self._answer_due()
             self._drain_commands()
             self._reap()
         self._shutdown()
@@ -361,6 +393,7 @@ class PjThread:
         """Drop every call, port and account (the loop variables die with this frame)."""
         self._graveyard.extend(self._unwanted)
         self._unwanted.clear()
+        self._to_answer.clear()
         for leg in [*self._legs.values(), *self._graveyard]:
             leg.release_media()
             leg.hooks = None
