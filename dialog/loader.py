@@ -6,6 +6,8 @@ The only module of ``dialog`` that reads files; the engine itself never does I/O
 from __future__ import annotations
 
 import difflib
+import logging
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,10 +15,17 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from dialog import schema
+from dialog.flow_files import FileAccess, FileReferenceError, audio_references
 from dialog.problems import FlowError, FlowProblem
 from dialog.semantics import check_semantics
+from dialog.yaml_limits import DEFAULT_LIMITS, YamlLimits
 from dialog.yaml_positions import Path as YamlPath
 from dialog.yaml_positions import PositionedDocument, YamlSyntaxError, parse_yaml
+
+log = logging.getLogger(__name__)
+
+#: Schema errors turned into positioned problems; the rest are summarised (bounded validation work).
+MAX_SCHEMA_PROBLEMS = 200
 
 
 @dataclass
@@ -87,7 +96,8 @@ def _pydantic_problems(exc: ValidationError, data: Any, locator: _Locator) -> li
     problems: list[FlowProblem] = []
     seen: set[tuple[YamlPath, str]] = set()
     kb_is_list = isinstance(data, dict) and isinstance(data.get("knowledge_base"), list)
-    for error in exc.errors():
+    errors = exc.errors()
+    for error in errors[:MAX_SCHEMA_PROBLEMS]:
         loc = tuple(error["loc"])
         if kb_is_list and "KnowledgeBaseRef" in loc:
             continue
@@ -108,10 +118,16 @@ def _pydantic_problems(exc: ValidationError, data: Any, locator: _Locator) -> li
             continue
         seen.add((path, message))
         problems.append(locator.problem(path, message))
+    if len(errors) > MAX_SCHEMA_PROBLEMS:
+        problems.append(
+            locator.problem((), f"{len(errors) - MAX_SCHEMA_PROBLEMS} more schema errors not shown")
+        )
     return problems
 
 
-def _load_kb_reference(data: dict[str, Any], flow_path: Path, locator: _Locator) -> list[FlowProblem]:
+def _load_kb_reference(
+    data: dict[str, Any], flow_path: Path, locator: _Locator, files: FileAccess, limits: YamlLimits
+) -> list[FlowProblem]:
     """Replace ``knowledge_base: {file: ...}`` by the entries of that file, in place."""
     ref = data.get("knowledge_base")
     if not isinstance(ref, dict):
@@ -120,13 +136,18 @@ def _load_kb_reference(data: dict[str, Any], flow_path: Path, locator: _Locator)
         return [
             locator.problem(("knowledge_base",), "knowledge_base: give a list of entries or {file: PATH}")
         ]
-    kb_path = (flow_path.parent / ref["file"]).resolve()
+    try:
+        kb_path = files.resolve(ref["file"], flow_path.parent)
+    except FileReferenceError as exc:
+        return [locator.problem(("knowledge_base", "file"), f"knowledge_base.file: {exc}")]
     if not kb_path.is_file():
         return [locator.problem(("knowledge_base", "file"), f"knowledge base file not found: {ref['file']}")]
     try:
-        kb_doc = parse_yaml(kb_path.read_text(encoding="utf-8"))
+        kb_doc = parse_yaml(kb_path.read_text(encoding="utf-8"), limits)
     except YamlSyntaxError as exc:
         return [FlowProblem(str(kb_path), exc.position.line, exc.position.col, exc.message)]
+    except (OSError, UnicodeDecodeError) as exc:
+        return [locator.problem(("knowledge_base", "file"), f"cannot read knowledge base file: {exc}")]
     entries, prefix = kb_doc.data, ()
     if isinstance(entries, dict) and "entries" in entries:
         entries, prefix = entries["entries"], ("entries",)
@@ -137,11 +158,49 @@ def _load_kb_reference(data: dict[str, Any], flow_path: Path, locator: _Locator)
     return []
 
 
-def load_flow_text(text: str, path: Path | str = "<flow>") -> LoadedFlow:
-    """Parse and validate flow YAML text; never raises on bad input, returns problems instead."""
+def _audio_problems(
+    flow: schema.Flow, flow_path: Path, locator: _Locator, files: FileAccess
+) -> list[FlowProblem]:
+    """Recorded-audio references the policy refuses, or (for local flows) that do not exist."""
+    problems = []
+    for data_path, wav in audio_references(flow):
+        where = ".".join(str(part) for part in data_path)
+        try:
+            path = files.resolve(wav, flow_path.parent)
+        except FileReferenceError as exc:
+            problems.append(locator.problem(data_path, f"{where}: {exc}"))
+            continue
+        if not path.is_file():
+            problems.append(locator.problem(data_path, f"audio file not found: {wav}"))
+    return problems
+
+
+def _too_slow(path: Path, started: float, limits: YamlLimits) -> LoadedFlow | None:
+    if time.monotonic() - started <= limits.max_seconds:
+        return None
+    log.warning("flow %s: validation exceeded %.1f s", path.name, limits.max_seconds)
+    message = f"validation took longer than {limits.max_seconds:g} s: make the flow smaller"
+    return LoadedFlow(path, None, [FlowProblem(str(path), 1, 1, message)])
+
+
+def load_flow_text(
+    text: str,
+    path: Path | str = "<flow>",
+    *,
+    files: FileAccess | None = None,
+    limits: YamlLimits = DEFAULT_LIMITS,
+) -> LoadedFlow:
+    """Parse and validate flow YAML text; never raises on bad input, returns problems instead.
+
+    ``files`` says which files the flow may reference (default: files in ``path``'s directory, see
+    :meth:`FileAccess.local`); pass :data:`dialog.flow_files.NO_FILES` for flows from the network.
+    ``limits`` bounds the YAML (size, depth, aliases) and the time spent validating.
+    """
+    started = time.monotonic()
     path = Path(path)
+    files = files if files is not None else FileAccess.local()
     try:
-        doc = parse_yaml(text)
+        doc = parse_yaml(text, limits)
     except YamlSyntaxError as exc:
         return LoadedFlow(
             path, None, [FlowProblem(str(path), exc.position.line, exc.position.col, exc.message)]
@@ -160,30 +219,36 @@ def load_flow_text(text: str, path: Path | str = "<flow>") -> LoadedFlow:
             FlowProblem(str(path), 1, 1, "a flow file must be a YAML mapping (flow:, nodes:, ...)")
         )
         return LoadedFlow(path, None, problems)
-    problems += _load_kb_reference(data, path, locator)
+    problems += _load_kb_reference(data, path, locator, files, limits)
     try:
         flow = schema.Flow.model_validate(data)
     except ValidationError as exc:
-        return LoadedFlow(path, None, problems + _pydantic_problems(exc, data, locator))
-    for data_path, message, severity in check_semantics(flow, base_dir=path.parent):
+        return _too_slow(path, started, limits) or LoadedFlow(
+            path, None, problems + _pydantic_problems(exc, data, locator)
+        )
+    for data_path, message, severity in check_semantics(flow):
         problems.append(locator.problem(data_path, message, severity))
+    problems += _audio_problems(flow, path, locator, files)
+    too_slow = _too_slow(path, started, limits)
+    if too_slow is not None:
+        return too_slow
     problems.sort(key=lambda p: (p.file, p.line, p.col))
     return LoadedFlow(path, flow, problems)
 
 
-def load_flow_file(path: Path | str) -> LoadedFlow:
-    """Read and validate a flow file."""
+def load_flow_file(path: Path | str, *, files: FileAccess | None = None) -> LoadedFlow:
+    """Read and validate a flow file (files it references: see :func:`load_flow_text`)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return LoadedFlow(path, None, [FlowProblem(str(path), 1, 1, f"cannot read flow file: {exc}")])
-    return load_flow_text(text, path)
+    return load_flow_text(text, path, files=files)
 
 
-def load_flow(path: Path | str) -> schema.Flow:
+def load_flow(path: Path | str, *, files: FileAccess | None = None) -> schema.Flow:
     """Load a flow that must be valid; raise :class:`FlowError` listing every error otherwise."""
-    loaded = load_flow_file(path)
+    loaded = load_flow_file(path, files=files)
     if loaded.flow is None or loaded.errors:
         raise FlowError(loaded.errors)
     return loaded.flow

@@ -11,6 +11,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
+from yaml.composer import Composer
+from yaml.constructor import SafeConstructor
+from yaml.resolver import Resolver
+
+from dialog.yaml_limits import (
+    DEFAULT_LIMITS,
+    BoundedComposerMixin,
+    YamlLimitError,
+    YamlLimits,
+    check_expansion,
+    check_size,
+)
 
 Path = tuple[str | int, ...]
 
@@ -69,9 +81,70 @@ FlowYamlLoader.add_implicit_resolver(
 )
 
 
-def load_yaml(text: str) -> Any:
-    """Parse YAML with :class:`FlowYamlLoader` (YAML 1.2 booleans)."""
-    return yaml.load(text, Loader=FlowYamlLoader)
+class _PythonBoundedLoader(BoundedComposerMixin, FlowYamlLoader):
+    """:class:`FlowYamlLoader` that enforces :class:`~dialog.yaml_limits.YamlLimits` while composing."""
+
+
+_FastBoundedLoader: type | None = None
+if yaml.__with_libyaml__:
+    from yaml._yaml import CParser
+
+    class _FastBoundedLoader(  # type: ignore[no-redef]
+        BoundedComposerMixin, Composer, CParser, SafeConstructor, Resolver
+    ):
+        """libyaml's event parser (C, fast, no recursion) under PyYAML's composer with the budget.
+
+        The composer, constructor and resolver are the Python ones of :class:`FlowYamlLoader`, so the
+        data (YAML 1.2 booleans) is the same; only scanning and parsing run in C.
+        """
+
+        yaml_implicit_resolvers = FlowYamlLoader.yaml_implicit_resolvers
+
+        def __init__(self, stream: str) -> None:
+            CParser.__init__(self, stream)
+            Composer.__init__(self)
+            SafeConstructor.__init__(self)
+            Resolver.__init__(self)
+
+
+def _load_with(loader_class: type, text: str, limits: YamlLimits) -> tuple[yaml.Node | None, Any]:
+    loader = loader_class(text)
+    loader.start_budget(limits)
+    try:
+        root = loader.get_single_node()
+        check_expansion(root, limits)
+        data = loader.construct_document(root) if root is not None else None
+    finally:
+        loader.dispose()
+    return root, data
+
+
+def _compose_and_construct(text: str, limits: YamlLimits) -> tuple[yaml.Node | None, Any]:
+    """The checked node graph of ``text`` and the data constructed from it.
+
+    Parsed with libyaml when PyYAML has it (several times faster on large documents). A syntax error
+    found there is parsed again with the pure-Python parser, whose messages and positions flow
+    authors already know; both parsers run under the same limits.
+    """
+    check_size(text, limits)
+    if _FastBoundedLoader is None:
+        return _load_with(_PythonBoundedLoader, text, limits)
+    try:
+        return _load_with(_FastBoundedLoader, text, limits)
+    except YamlLimitError:
+        raise
+    except yaml.YAMLError as fast_error:
+        _load_with(_PythonBoundedLoader, text, limits)  # raises the familiar error
+        raise fast_error from None  # only libyaml refuses it
+
+
+def load_yaml(text: str, limits: YamlLimits = DEFAULT_LIMITS) -> Any:
+    """Parse YAML with :class:`FlowYamlLoader` (YAML 1.2 booleans) within ``limits``.
+
+    Raises ``yaml.YAMLError``; :class:`~dialog.yaml_limits.YamlLimitError` (a ``MarkedYAMLError``)
+    when the document is too large, too deep, or has too many or recursive aliases.
+    """
+    return _compose_and_construct(text, limits)[1]
 
 
 class YamlSyntaxError(ValueError):
@@ -107,13 +180,24 @@ def _walk(node: yaml.Node, path: Path, doc: PositionedDocument) -> None:
             _walk(item, child, doc)
 
 
-def parse_yaml(text: str) -> PositionedDocument:
-    """Parse one YAML document; raise :class:`YamlSyntaxError` with a position on bad syntax."""
+def parse_yaml(text: str, limits: YamlLimits = DEFAULT_LIMITS) -> PositionedDocument:
+    """Parse one YAML document; raise :class:`YamlSyntaxError` with a position on bad syntax.
+
+    Documents beyond ``limits`` (size, depth, aliases) are refused the same way, with the position
+    where the limit was crossed.
+    """
     try:
-        root = yaml.compose(text, Loader=FlowYamlLoader)
-        data = load_yaml(text)
+        root, data = _compose_and_construct(text, limits)
+    except YamlLimitError as exc:
+        mark = exc.problem_mark
+        position = Position(mark.line + 1, mark.column + 1) if mark else Position(1, 1)
+        raise YamlSyntaxError(f"YAML refused: {exc.problem}", position) from exc
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        if "nesting depth" in str(exc.problem):  # libyaml's own bound (1000 levels) met while scanning
+            position = Position(mark.line + 1, mark.column + 1) if mark else Position(1, 1)
+            message = f"YAML refused: nested deeper than {limits.max_depth} levels"
+            raise YamlSyntaxError(message, position) from exc
         position = Position(mark.line + 1, mark.column + 1) if mark else Position(1, 1)
         message = " ".join(part for part in (exc.context, exc.problem) if part) or str(exc)
         raise YamlSyntaxError(f"YAML syntax error: {message}", position) from exc

@@ -36,7 +36,7 @@ from waihu.voice.customer import clip_library
 ROOT = Path(__file__).resolve().parent.parent
 FLOW = ROOT / "flows" / "credit_card_installment.yaml"
 CLIPS = ROOT.parent / "shared" / "data" / "customer_zh"
-WEBHOOK_SECRET = "demo-webhook-secret-0123456789"
+WEBHOOK_SECRET = "demo-webhook-secret-0123456789abcdef"
 
 
 # (phone, name, amount, what answers) — a customer's turns are clips with their start times.
@@ -108,7 +108,14 @@ def running_api(database_url: str) -> Iterator[str]:
     from waihu.service.settings import Settings
 
     port = free_udp_port()
-    app = create_app(Settings(database_url=database_url, background=True, background_interval_s=1.0))
+    settings = Settings(
+        database_url=database_url,
+        background=True,
+        background_interval_s=1.0,
+        webhook_allow_http=True,  # the demo's receiver: http://127.0.0.1 (WAIHU_WEBHOOK_ALLOW_HTTP=1)
+        webhook_allow=("127.0.0.1",),  # loopback admitted for it (WAIHU_WEBHOOK_ALLOW=127.0.0.1)
+    )
+    app = create_app(settings)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from dialog.flow_files import FileAccess
 from dialog.loader import load_flow, load_flow_file
 from dialog.problems import FlowError
 from dialog.schema import Flow, json_schema
@@ -19,6 +20,7 @@ from waihu.kb_cli import kb_app
 from waihu.models_cli import models_app
 from waihu.nlu_cli import nlu_app
 from waihu.service_cli import db_app, keys_app, serve, worker
+from waihu.speech_cli import speech_app
 from waihu.talk_cli import talk, tts_app
 
 app = typer.Typer(help="waihu — outbound voice robot.", no_args_is_help=True, add_completion=False)
@@ -34,6 +36,7 @@ app.command("serve")(serve)
 app.command("worker")(worker)
 app.add_typer(keys_app, name="keys")
 app.add_typer(db_app, name="db")
+app.add_typer(speech_app, name="speech")
 
 console = Console()
 ClassifierOption = Annotated[
@@ -62,11 +65,21 @@ def _load_or_exit(path: Path) -> Flow:
 
 
 @flow_app.command("validate")
-def flow_validate(paths: Annotated[list[Path], typer.Argument(help="Flow YAML files.")]) -> None:
+def flow_validate(
+    paths: Annotated[list[Path], typer.Argument(help="Flow YAML files.")],
+    allow_outside_files: Annotated[
+        bool,
+        typer.Option(
+            "--allow-outside-files",
+            help="Let flows name files outside their own directory (absolute paths, '..').",
+        ),
+    ] = False,
+) -> None:
     """Check flows for schema and semantic problems, printed as FILE:LINE:COL: message."""
+    files = FileAccess.local(allow_outside=True) if allow_outside_files else None
     errors = 0
     for path in paths:
-        loaded = load_flow_file(path)
+        loaded = load_flow_file(path, files=files)
         for problem in loaded.problems:
             print(problem.format())
         errors += len(loaded.errors)

@@ -31,13 +31,19 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
 ) -> None:
-    """Run the API (OpenAPI at /docs) with the webhook sender and the recovery of dead workers' calls."""
+    """Run the API (OpenAPI at /docs) with the webhook sender and the recovery of dead workers' calls.
+
+    Other settings come from the environment (``Settings.from_env``): ``WAIHU_WEBHOOK_ALLOW``,
+    ``WAIHU_WEBHOOK_ALLOW_HTTP``, ``WAIHU_METRICS_PUBLIC``, ``WAIHU_DEFAULT_REGION``.
+    """
+    import dataclasses
+
     import uvicorn
 
     from waihu.service.api.app import create_app
     from waihu.service.settings import Settings
 
-    app = create_app(Settings(database_url=db, background=True))
+    app = create_app(dataclasses.replace(Settings.from_env(), database_url=db, background=True))
     uvicorn.run(app, host=host, port=port, log_level="info")
 
 
@@ -65,6 +71,13 @@ def worker(
     transfer_mode: Annotated[
         str, typer.Option(help="bridged (keeps one line free for the seat's leg) or blind (REFER).")
     ] = "bridged",
+    speech_url: Annotated[
+        str | None,
+        typer.Option(
+            envvar="WAIHU_SPEECH_URL",
+            help="Speech service (waihu speech serve) to use instead of loading the models here.",
+        ),
+    ] = None,
 ) -> None:
     """Claim due contacts, call them and record the results, until SIGTERM/SIGINT."""
     from dialog.yaml_positions import load_yaml
@@ -84,6 +97,7 @@ def worker(
         seat_uri=seat,
         transfer_mode=transfer_mode,
         recordings_dir=record,
+        speech_url=speech_url,
     )
     _engine, factory = open_database(db)
 

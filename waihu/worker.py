@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from dialog.flow_files import NO_FILES
 from dialog.loader import load_flow_text
 from dialog.schema import Flow
 from nlu.base import IntentClassifier
@@ -75,6 +76,8 @@ class WorkerConfig:
     transfer_mode: str = "bridged"
     recordings_dir: Path | None = None
     classifier_kind: str = "default"
+    #: The host's speech service (``waihu speech serve``); None: this process loads the models.
+    speech_url: str | None = None
 
 
 def _at(epoch: float | None) -> dt.datetime | None:
@@ -92,27 +95,39 @@ class Worker:
         self.handled = 0
         self._recognizers: dict[str, Any] = {}
         self._synthesizer: Any = None
+        self._speech: Any = None  # SpeechClient when config.speech_url is set
 
     # ------------------------------------------------------------------ resources
     def _flow(self, session: Session, version_id: int) -> tuple[Flow, IntentClassifier]:
         if version_id not in self._flows:
             from nlu.factory import build_classifier
 
-            loaded = load_flow_text(flow_text(session, version_id), f"flow-version-{version_id}.yaml")
+            text = flow_text(session, version_id)
+            loaded = load_flow_text(text, f"flow-version-{version_id}.yaml", files=NO_FILES)
             if loaded.flow is None or loaded.errors:
                 raise ValueError(f"stored flow version {version_id} is invalid: {loaded.errors}")
-            self._flows[version_id] = (
-                loaded.flow,
-                build_classifier(loaded.flow, self.config.classifier_kind),
-            )
+            if self._speech is not None:
+                from waihu.speech.client import RemoteClassifier
+
+                remote = RemoteClassifier(self._speech, text, self.config.classifier_kind)
+                remote.warm()  # the service builds the classifier before the first call, not during it
+                classifier: IntentClassifier = remote
+            else:
+                classifier = build_classifier(loaded.flow, self.config.classifier_kind)
+            self._flows[version_id] = (loaded.flow, classifier)
         return self._flows[version_id]
 
     def _recognizer(self, flow: Flow) -> Any:
         key = flow.flow.language
         if key not in self._recognizers:
-            from waihu.voice.call_builder import default_recognizer
+            if self._speech is not None:
+                from waihu.speech.client import RemoteRecognizer
 
-            self._recognizers[key] = default_recognizer(key, flow)
+                self._recognizers[key] = RemoteRecognizer(self._speech, key)
+            else:
+                from waihu.voice.call_builder import default_recognizer
+
+                self._recognizers[key] = default_recognizer(key, flow)
         return self._recognizers[key]
 
     def _seat_for(self, session: Session, skill_group: str) -> str | None:
@@ -132,7 +147,13 @@ class Worker:
         from waihu.voice.call_builder import default_synthesizer
 
         cfg = self.config
-        self._synthesizer = default_synthesizer()
+        if cfg.speech_url:
+            from waihu.speech.client import RemoteSynthesizer, SpeechClient
+
+            self._speech = SpeechClient(cfg.speech_url)
+            self._synthesizer = RemoteSynthesizer(self._speech)
+        else:
+            self._synthesizer = default_synthesizer()
         sip = SipConfig(
             bind_address=cfg.bind,
             sip_port=cfg.sip_port,

@@ -35,9 +35,19 @@ def factory(sqlite_db: tuple[Engine, sessionmaker[Session]]) -> sessionmaker[Ses
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """A live uvicorn server on a fresh SQLite database (shared by a test module)."""
+    """A live uvicorn server on a fresh SQLite database (shared by a test module).
+
+    Webhooks may go to local receivers over plain HTTP (the allow-list settings); production defaults
+    refuse both (see tests/security).
+    """
     db = tmp_path_factory.mktemp("api") / "waihu.db"
-    with run_server(Settings(database_url=f"sqlite:///{db}", background=False)) as running:
+    settings = Settings(
+        database_url=f"sqlite:///{db}",
+        background=False,
+        webhook_allow_http=True,
+        webhook_allow=("127.0.0.1",),
+    )
+    with run_server(settings) as running:
         yield running
 
 

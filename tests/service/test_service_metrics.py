@@ -40,7 +40,9 @@ def test_metrics_report_calls_live_latency_and_backlog(server: Server) -> None:
             AttemptResult(outcome="answered", sip_code=200, call=_finished_call()),
         )
         record_result(session, busy.attempt_id, AttemptResult(outcome="busy", sip_code=486))
-    text = httpx.get(f"{server.base_url}/metrics", timeout=10).text
+    assert httpx.get(f"{server.base_url}/metrics", timeout=10).status_code == 401  # a key is needed
+    with server.client() as client:
+        text = client.get("/metrics").text
     assert 'waihu_calls_total{outcome="answered"} 1' in text and 'waihu_calls_total{outcome="busy"} 1' in text
     assert "waihu_live_calls 1" in text  # the third claim is still dialling
     assert 'waihu_turn_latency_seconds_bucket{le="0.5"} 0' in text

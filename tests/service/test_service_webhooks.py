@@ -17,6 +17,7 @@ from tests.service.helpers import MONDAY_10_SHANGHAI, add_contacts, free_port, m
 from waihu.service.attempt_result import AttemptResult
 from waihu.service.models import WebhookEvent
 from waihu.service.scheduler import claim_due_contacts, record_result
+from waihu.service.webhook_destinations import DestinationPolicy
 from waihu.service.webhooks import (
     SIGNATURE_HEADER,
     Backoff,
@@ -27,6 +28,9 @@ from waihu.service.webhooks import (
 )
 
 SECRET = "test-secret-0123456789"
+#: The receivers run on 127.0.0.1 over plain HTTP: what the allow-list settings
+#: WAIHU_WEBHOOK_ALLOW_HTTP=1 and WAIHU_WEBHOOK_ALLOW=127.0.0.1 admit.
+LOCAL_RECEIVERS = DestinationPolicy.from_entries(["127.0.0.1"], allow_http=True)
 
 
 class Receiver:
@@ -97,7 +101,7 @@ def test_events_are_delivered_signed(factory: sessionmaker[Session]) -> None:
     receiver = Receiver()
     with serve(receiver, free_port()) as url:
         finished_call_events(factory, url)
-        sender = WebhookSender(factory)
+        sender = WebhookSender(factory, policy=LOCAL_RECEIVERS)
         try:
             assert sender.deliver_due() == 4
             assert sender.deliver_due() == 0  # nothing twice
@@ -126,7 +130,7 @@ def test_receiver_errors_are_retried_with_backoff_then_delivered_once(factory: s
             campaign = make_campaign(session, webhook_url=url, webhook_secret=SECRET)
             enqueue_event(session, campaign, "contact.regraded", {"reference_id": "r1"}, MONDAY_10_SHANGHAI)
             session.commit()
-        sender = WebhookSender(factory, backoff=Backoff(base_s=5, cap_s=300))
+        sender = WebhookSender(factory, backoff=Backoff(base_s=5, cap_s=300), policy=LOCAL_RECEIVERS)
         t0 = MONDAY_10_SHANGHAI
         try:
             assert sender.deliver_due(t0) == 0  # 500
@@ -154,7 +158,7 @@ def test_receiver_down_for_ten_minutes_gets_every_event_after(factory: sessionma
     end = t + dt.timedelta(minutes=10)
     tries = 0
     while t < end:  # connection refused all along; a fresh sender each round, as after restarts
-        sender = WebhookSender(factory, timeout_s=2)
+        sender = WebhookSender(factory, timeout_s=2, policy=LOCAL_RECEIVERS)
         try:
             assert sender.deliver_due(t) == 0
         finally:
@@ -168,7 +172,7 @@ def test_receiver_down_for_ten_minutes_gets_every_event_after(factory: sessionma
         assert max(e.attempts for e in pending) < tries
     receiver = Receiver()
     with serve(receiver, port):
-        sender = WebhookSender(factory)
+        sender = WebhookSender(factory, policy=LOCAL_RECEIVERS)
         try:
             assert sender.deliver_due(t + dt.timedelta(minutes=5)) == 8
             assert sender.deliver_due(t + dt.timedelta(hours=1)) == 0

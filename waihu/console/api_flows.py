@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from dialog.engine import EngineError
+from dialog.yaml_limits import MAX_YAML_BYTES
 from waihu.console.flowtools import FlowTextError, answer_table, parse_flow, run_tests, shipped_tests
 from waihu.console.flowtools import validate_text as validate_flow_text
 from waihu.console.kb import kb_entries, search_kb
@@ -20,7 +21,7 @@ router = APIRouter(prefix="/console/api", tags=["console"])
 State = Annotated[ConsoleState, Depends(console_state)]
 FlowId = Annotated[str, Path(min_length=1, max_length=64)]
 Version = Annotated[int, Path(ge=1, le=2**31 - 1)]
-MAX_YAML = 2 * 1024 * 1024
+MAX_YAML = MAX_YAML_BYTES
 
 
 class _Body(BaseModel):
@@ -92,7 +93,7 @@ def validate(body: YamlIn, _key: Operator) -> dict[str, Any]:
 
 
 @router.post("/flows/table", summary="The answer table of flow YAML")
-def table(body: YamlIn, _key: AnyRole) -> dict[str, Any]:
+def table(body: YamlIn, _key: Operator) -> dict[str, Any]:
     """Nodes × intents with reply and next step per cell, plus the global row."""
     try:
         return answer_table(parse_flow(body.yaml))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path as FsPath
 from typing import Annotated, Any
 
@@ -14,6 +15,7 @@ from waihu.service.api.deps import AnyRole, SessionDep, Strategy
 from waihu.service.api.errors import not_found
 from waihu.service.models import Attempt, Campaign
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/console/api", tags=["console"])
 State = Annotated[ConsoleState, Depends(console_state)]
 _AUDIO_TYPES = {".wav": "audio/wav", ".mp3": "audio/mpeg", ".ogg": "audio/ogg", ".flac": "audio/flac"}
@@ -37,13 +39,18 @@ def stats(
 
 
 def recording_file(recording_path: str | None, root: FsPath | None) -> FsPath | None:
-    """The recording as an existing audio file (below ``root`` when one is configured), else None."""
-    if not recording_path:
+    """The recording as an existing audio file inside ``root``, else None.
+
+    Without a configured recordings directory (``WAIHU_RECORDINGS_DIR``) nothing is served: a stored
+    path alone must never let the API read an arbitrary file.
+    """
+    if not recording_path or root is None:
         return None
     path = FsPath(recording_path).resolve()
-    if path.suffix.lower() not in _AUDIO_TYPES or not path.is_file():
+    if not path.is_relative_to(root.resolve()):
+        log.warning("recording path outside %s refused", root)
         return None
-    if root is not None and not path.is_relative_to(root):
+    if path.suffix.lower() not in _AUDIO_TYPES or not path.is_file():
         return None
     return path
 

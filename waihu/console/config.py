@@ -15,7 +15,7 @@ class ConsoleConfig:
 
     ``classifier_kind``: the NLU the simulator, flow tests and KB search use (``default`` loads the e5
     model once per process; ``rules`` needs no model). ``flows_dir``: where shipped flows and their
-    ``tests/`` live. ``recordings_dir``: when set, recordings are served only from below it.
+    ``tests/`` live. ``recordings_dir``: recordings are served only from below it; unset, none are.
     """
 
     classifier_kind: str = "default"

@@ -11,8 +11,10 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from dialog.flow_files import NO_FILES
 from dialog.loader import load_flow_text
 from dialog.schema import Cell, Flow
+from dialog.yaml_limits import YamlLimitError
 from dialog.yaml_positions import load_yaml
 from nlu.base import IntentClassifier
 from nlu.factory import build_classifier
@@ -28,8 +30,11 @@ class FlowTextError(ValueError):
 
 
 def validate_text(text: str, filename: str = "flow.yaml") -> dict[str, Any]:
-    """Validate flow YAML; every problem with its line, column, severity and printable form."""
-    loaded = load_flow_text(text, filename)
+    """Validate flow YAML; every problem with its line, column, severity and printable form.
+
+    The text comes from the browser: it may reference no files on the server.
+    """
+    loaded = load_flow_text(text, filename, files=NO_FILES)
     problems = [
         {
             "line": problem.line,
@@ -50,8 +55,8 @@ def validate_text(text: str, filename: str = "flow.yaml") -> dict[str, Any]:
 
 
 def parse_flow(text: str, filename: str = "flow.yaml") -> Flow:
-    """A valid flow from YAML text; raises :class:`FlowTextError` listing its errors."""
-    loaded = load_flow_text(text, filename)
+    """A valid flow from YAML text (no file references); raises :class:`FlowTextError` listing errors."""
+    loaded = load_flow_text(text, filename, files=NO_FILES)
     if loaded.flow is None or loaded.errors:
         raise FlowTextError([problem.format() for problem in loaded.errors or loaded.problems])
     return loaded.flow
@@ -131,7 +136,10 @@ def parse_tests(text: str) -> FlowTestFile:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"tests.yaml:{mark.line + 1}:{mark.column + 1}" if mark else "tests.yaml"
-        raise FlowTextError([f"{where}: YAML syntax error: {exc.problem}"]) from exc
+        kind = "YAML refused" if isinstance(exc, YamlLimitError) else "YAML syntax error"
+        raise FlowTextError([f"{where}: {kind}: {exc.problem}"]) from exc
+    except yaml.YAMLError as exc:
+        raise FlowTextError([f"tests.yaml:1:1: YAML error: {exc}"]) from exc
     if not isinstance(data, dict) or "cases" not in data:
         raise FlowTextError(["tests.yaml: not a flow test file (needs cases:)"])
     try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import hmac
 import secrets
@@ -30,8 +29,11 @@ def create_api_key(session: Session, name: str, role: str) -> tuple[ApiKey, str]
     return key, f"{PREFIX}{key_id}.{secret}"
 
 
-def authenticate(session: Session, token: str, now: dt.datetime | None = None) -> ApiKey | None:
-    """The live key matching ``token``, or None (unknown, revoked, malformed or wrong secret)."""
+def authenticate(session: Session, token: str) -> ApiKey | None:
+    """The live key matching ``token``, or None (unknown, revoked, malformed or wrong secret).
+
+    Only reads: recording the use is :class:`KeyUseRecorder`'s job, outside the request's transaction.
+    """
     if not token.startswith(PREFIX) or "." not in token:
         return None
     key_id, _, secret = token[len(PREFIX) :].partition(".")
@@ -42,7 +44,4 @@ def authenticate(session: Session, token: str, now: dt.datetime | None = None) -
         return None
     if not hmac.compare_digest(key.secret_hash, _hash(secret)):
         return None
-    now = now or utcnow()
-    if key.last_used_at is None or now - key.last_used_at > dt.timedelta(minutes=1):
-        key.last_used_at = now  # coarse, to keep reads from writing on every request
     return key

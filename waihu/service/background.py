@@ -8,6 +8,7 @@ import threading
 from sqlalchemy.orm import Session, sessionmaker
 
 from waihu.service.scheduler import recover_stale
+from waihu.service.webhook_destinations import DestinationPolicy
 from waihu.service.webhooks import WebhookSender
 
 log = logging.getLogger(__name__)
@@ -16,10 +17,16 @@ log = logging.getLogger(__name__)
 class Chores:
     """Runs :func:`recover_stale` and :meth:`WebhookSender.deliver_due` every ``interval_s``."""
 
-    def __init__(self, factory: sessionmaker[Session], interval_s: float = 2.0) -> None:
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        interval_s: float = 2.0,
+        *,
+        webhook_policy: DestinationPolicy | None = None,
+    ) -> None:
         self.factory = factory
         self.interval_s = interval_s
-        self.sender = WebhookSender(factory)
+        self.sender = WebhookSender(factory, policy=webhook_policy)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 

@@ -19,6 +19,8 @@ log = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 #: Execution option asking SQLite for ``BEGIN IMMEDIATE`` (take the write lock up front).
 WRITE_OPTION = "waihu_write"
+#: How long an SQLite statement waits for another connection's lock before "database is locked".
+SQLITE_BUSY_TIMEOUT_MS = 30_000
 _MIGRATION_LOCK_ID = 0x77616968  # "waih": serialises concurrent ``upgrade head`` on PostgreSQL
 
 
@@ -29,7 +31,7 @@ def _setup_sqlite(engine: Engine) -> None:
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 

@@ -9,7 +9,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from dialog.flow_files import NO_FILES
 from dialog.loader import load_flow_text
+from waihu.service.db import begin_write
 from waihu.service.models import FlowVersion, utcnow
 
 
@@ -36,14 +38,17 @@ def store_flow(
     """Validate ``text`` and store it as the next version of its flow id (caller commits).
 
     Uploading the exact same text again returns the existing version (``created`` False). Raises
-    :class:`FlowRejected` listing every error.
+    :class:`FlowRejected` listing every error. The flow came over the network, so it may reference no
+    files (``knowledge_base: {file: ...}``, ``audio:``): those are errors naming the field.
     """
-    loaded = load_flow_text(text, filename)
+    loaded = load_flow_text(text, filename, files=NO_FILES)
     if loaded.flow is None or loaded.errors:
         raise FlowRejected([problem.format() for problem in loaded.errors or loaded.problems])
     flow = loaded.flow
     warnings = [problem.format() for problem in loaded.problems if problem.severity != "error"]
     digest = hashlib.sha256(text.encode()).hexdigest()
+    if not session.in_transaction():
+        begin_write(session)  # validated outside any lock; now write without a lock upgrade
     same = session.scalars(
         select(FlowVersion).where(FlowVersion.flow_id == flow.flow.id, FlowVersion.sha256 == digest)
     ).first()

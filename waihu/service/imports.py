@@ -19,7 +19,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from waihu.service.models import Contact, utcnow
-from waihu.service.phones import PhoneError, normalise_phone
+from waihu.service.phones import DEFAULT_REGION, PhoneError, normalise_phone
 
 MAX_VARIABLES = 50
 MAX_VARIABLE_CHARS = 1000
@@ -129,7 +129,7 @@ def rows_from_csv(data: bytes, max_rows: int) -> list[RawRow]:
     return rows
 
 
-def _validate(raw: RawRow, country_code: str) -> tuple[dict[str, Any] | None, RowError | None]:
+def _validate(raw: RawRow, region: str) -> tuple[dict[str, Any] | None, RowError | None]:
     def error(field_name: str, message: str, ref: str | None = None) -> tuple[None, RowError]:
         return None, RowError(raw.row, field_name, message, ref, raw.line)
 
@@ -152,7 +152,7 @@ def _validate(raw: RawRow, country_code: str) -> tuple[dict[str, Any] | None, Ro
     if not isinstance(phone, str):
         return error("phone", "required (a string)", ref)
     try:
-        phone = normalise_phone(phone, country_code)
+        phone = normalise_phone(phone, region)
     except PhoneError as exc:
         return error("phone", str(exc), ref)
     name = data.get("name") or ""
@@ -181,20 +181,35 @@ def _validate(raw: RawRow, country_code: str) -> tuple[dict[str, Any] | None, Ro
     return {"reference_id": ref, "phone": phone, "name": name, "variables": clean}, None
 
 
+@dataclass
+class ValidatedRows:
+    """Rows checked without touching the database: the valid records by reference id, and a report."""
+
+    valid: dict[str, dict[str, Any]]
+    report: ImportReport
+
+
 def import_contacts(
     session: Session,
     campaign_id: int,
     rows: list[RawRow],
     *,
-    country_code: str = "86",
+    region: str = DEFAULT_REGION,
     now: dt.datetime | None = None,
 ) -> ImportReport:
-    """Validate ``rows`` and insert the new contacts as pending, due ``now`` (caller commits)."""
-    now = now or utcnow()
+    """Validate ``rows`` and insert the new contacts as pending, due ``now`` (caller commits).
+
+    Phone numbers without ``+``/``00`` are read as numbers of ``region`` (ISO 3166, e.g. ``CN``).
+    """
+    return insert_contacts(session, campaign_id, validate_rows(rows, region=region), now=now)
+
+
+def validate_rows(rows: list[RawRow], *, region: str = DEFAULT_REGION) -> ValidatedRows:
+    """Check every row (no database access: run it before taking a write lock)."""
     report = ImportReport(received=len(rows))
     valid: dict[str, dict[str, Any]] = {}
     for raw in rows:
-        record, error = _validate(raw, country_code)
+        record, error = _validate(raw, region)
         if error is not None:
             report.errors.append(error)
         elif record is not None and record["reference_id"] in valid:
@@ -209,6 +224,15 @@ def import_contacts(
             )
         elif record is not None:
             valid[record["reference_id"]] = record
+    return ValidatedRows(valid, report)
+
+
+def insert_contacts(
+    session: Session, campaign_id: int, checked: ValidatedRows, *, now: dt.datetime | None = None
+) -> ImportReport:
+    """Insert the valid rows of ``checked`` as pending contacts due ``now`` (caller commits)."""
+    now = now or utcnow()
+    valid, report = checked.valid, checked.report
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     refs = list(valid)
     table = Contact.__table__

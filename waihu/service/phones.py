@@ -1,44 +1,105 @@
-"""Phone number validation and normalisation to E.164 (``+<country><number>``)."""
+"""Phone numbers: parse, validate and normalise to E.164 (``+<country><number>``) with libphonenumber.
+
+Every spelling of a number must give the same stored string, or the do-not-call list (matched by exact
+E.164) can be bypassed: digits are folded to ASCII first (full-width ``１３８``, Arabic-Indic ``١٣٨``, any
+Unicode decimal digit), then ``phonenumbers`` parses the number in the default region, checks that it
+is valid and of a type a robot may dial, and formats it as E.164.
+"""
 
 from __future__ import annotations
 
-import re
+import unicodedata
 
-_SEPARATORS = re.compile(r"[\s\-().\u00a0/]")
-_DIGITS = re.compile(r"\d+")
-_CN_MOBILE = re.compile(r"1[3-9]\d{9}")
+import phonenumbers
+from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType
+
+DEFAULT_REGION = "CN"
+#: Longest raw text looked at (the API's fields are shorter; imports are bounded here).
+MAX_RAW_CHARS = 64
+#: Characters people put between digits.
+_SEPARATORS = frozenset(" \t-().\u00a0/\u2010\u2011\u2012\u2013\u2014\u2212\u3000")
+#: Types a campaign may dial: premium-rate, shared-cost, toll-free, pager and the like are refused.
+DIALABLE_TYPES = frozenset(
+    {
+        PhoneNumberType.MOBILE,
+        PhoneNumberType.FIXED_LINE,
+        PhoneNumberType.FIXED_LINE_OR_MOBILE,
+        PhoneNumberType.VOIP,
+        PhoneNumberType.PERSONAL_NUMBER,
+    }
+)
+_TYPE_NAMES = {value: name.lower() for name, value in vars(PhoneNumberType).items() if name.isupper()}
 
 
 class PhoneError(ValueError):
     """The text is not a usable phone number; the message says why."""
 
 
-def normalise_phone(raw: str, default_country_code: str = "86") -> str:
-    """Return the E.164 form of ``raw`` or raise :class:`PhoneError`.
+def ascii_digits(text: str) -> str:
+    """``text`` in NFKC form with every Unicode decimal digit replaced by its ASCII digit."""
+    folded = unicodedata.normalize("NFKC", text)
+    return "".join(
+        str(value) if (value := unicodedata.decimal(ch, None)) is not None else ch for ch in folded
+    )
 
-    Accepts ``+<digits>``, ``00<digits>`` (international prefix), national numbers with a trunk ``0``
-    and, for China (86), bare 11-digit mobile numbers. Separators (spaces, dashes, dots, brackets) are
-    dropped. The result has 8 to 15 digits after ``+``.
-    """
-    text = _SEPARATORS.sub("", str(raw).strip())
+
+def region_for_country_code(country_code: str | int) -> str:
+    """The main region of a calling code (``86`` → ``CN``); raise :class:`PhoneError` if unknown."""
+    region = phonenumbers.region_code_for_country_code(int(country_code))
+    if region in ("ZZ", "001"):
+        raise PhoneError(f"unknown country calling code {country_code}")
+    return region
+
+
+def check_region(region: str) -> str:
+    """``region`` upper-cased if libphonenumber knows it (ISO 3166 alpha-2), else :class:`PhoneError`."""
+    code = region.strip().upper()
+    if code not in phonenumbers.SUPPORTED_REGIONS:
+        raise PhoneError(f"unknown region {region!r} (use an ISO 3166 code such as CN)")
+    return code
+
+
+def _compact(raw: str) -> str:
+    """Digits with at most one leading ``+``: separators dropped, anything else refused."""
+    raw = str(raw)
+    if len(raw) > MAX_RAW_CHARS:
+        raise PhoneError(f"phone number longer than {MAX_RAW_CHARS} characters")
+    text = ascii_digits(raw).strip()
     if not text:
         raise PhoneError("empty phone number")
-    international = text.startswith("+")
-    if international:
-        text = text[1:]
-    elif text.startswith("00"):
-        international, text = True, text[2:]
-    if not _DIGITS.fullmatch(text):
-        raise PhoneError("phone number may contain only digits, spaces, dashes, dots and brackets")
-    if not international:
-        if default_country_code == "86" and _CN_MOBILE.fullmatch(text):
-            text = "86" + text
-        elif text.startswith("0"):
-            text = default_country_code + text[1:]
-        else:
-            text = default_country_code + text
-    if not 8 <= len(text) <= 15:
-        raise PhoneError(f"phone number must have 8 to 15 digits with the country code, got {len(text)}")
-    if text.startswith("0"):
-        raise PhoneError("country code cannot start with 0")
-    return "+" + text
+    compact = "".join(ch for ch in text if ch not in _SEPARATORS)
+    body = compact[1:] if compact.startswith("+") else compact
+    if not body or not body.isascii() or not body.isdigit():
+        raise PhoneError(
+            "phone number may contain only digits, a leading +, spaces, dashes, dots and brackets"
+        )
+    return compact
+
+
+def normalise_phone(raw: str, region: str = DEFAULT_REGION, *, dialable: bool = True) -> str:
+    """Return the E.164 form of ``raw`` or raise :class:`PhoneError`.
+
+    Accepts ``+<digits>``, ``00<digits>`` (international prefix), and national numbers of ``region``
+    with or without the trunk ``0``; separators are dropped and digits of any script are read as
+    ASCII. The number must be valid for its country; with ``dialable`` it must also be a mobile,
+    fixed-line, VoIP or personal number (not premium-rate, toll-free, shared-cost, pager...).
+    """
+    compact = _compact(raw)
+    if compact.startswith("00"):
+        compact = "+" + compact[2:]
+    try:
+        number = phonenumbers.parse(compact, None if compact.startswith("+") else region)
+    except NumberParseException as exc:
+        raise PhoneError(f"not a phone number: {exc}") from exc
+    if number.extension:
+        raise PhoneError("extensions are not supported")
+    if not phonenumbers.is_valid_number(number):
+        raise PhoneError(f"not a valid phone number (region {region} for numbers without +)")
+    if dialable:
+        kind = phonenumbers.number_type(number)
+        if kind not in DIALABLE_TYPES:
+            raise PhoneError(
+                f"a {_TYPE_NAMES.get(kind, 'unknown').replace('_', '-')} number is not dialled "
+                "(mobile, fixed-line and VoIP numbers only)"
+            )
+    return phonenumbers.format_number(number, PhoneNumberFormat.E164)

@@ -6,6 +6,24 @@ import os
 from dataclasses import dataclass
 
 DEFAULT_DATABASE_URL = "sqlite:///var/waihu.db"
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() not in _FALSE
+
+
+def _default_region() -> str:
+    from waihu.service.phones import check_region, region_for_country_code
+
+    region = os.environ.get("WAIHU_DEFAULT_REGION")
+    if region:
+        return check_region(region)
+    country_code = os.environ.get("WAIHU_DEFAULT_COUNTRY_CODE")  # the older setting, still honoured
+    return region_for_country_code(country_code) if country_code else "CN"
 
 
 @dataclass(frozen=True)
@@ -15,6 +33,11 @@ class Settings:
     ``database_url``: an SQLAlchemy URL, ``sqlite:///path`` or ``postgresql+psycopg://user@host/db``.
     ``migrate``: apply Alembic migrations (``upgrade head``) when the app starts.
     ``background``: run the webhook sender and the stale-attempt recovery in a thread of the app.
+    ``default_region``: ISO 3166 region of phone numbers given without ``+`` (``CN``).
+    ``webhook_allow_http``: allow plain ``http://`` webhook URLs (default: HTTPS only).
+    ``webhook_allow``: host names, IPs and CIDRs webhooks may reach although they are private,
+    loopback or link-local (default: none; public addresses only).
+    ``metrics_public``: serve ``/metrics`` without an API key (default: a key of any role is needed).
     """
 
     database_url: str = DEFAULT_DATABASE_URL
@@ -23,13 +46,22 @@ class Settings:
     background_interval_s: float = 2.0
     max_import_rows: int = 100_000
     max_body_bytes: int = 64 * 1024 * 1024
-    default_country_code: str = "86"
+    default_region: str = "CN"
+    webhook_allow_http: bool = False
+    webhook_allow: tuple[str, ...] = ()
+    metrics_public: bool = False
 
     @classmethod
     def from_env(cls) -> Settings:
-        """``WAIHU_DATABASE_URL``, ``WAIHU_BACKGROUND`` (1/0), ``WAIHU_DEFAULT_COUNTRY_CODE``."""
+        """``WAIHU_DATABASE_URL``, ``WAIHU_BACKGROUND`` (1/0), ``WAIHU_DEFAULT_REGION`` (or the older
+        ``WAIHU_DEFAULT_COUNTRY_CODE``), ``WAIHU_WEBHOOK_ALLOW_HTTP`` (1/0), ``WAIHU_WEBHOOK_ALLOW``
+        (comma-separated hosts, IPs, CIDRs), ``WAIHU_METRICS_PUBLIC`` (1/0)."""
+        allow = os.environ.get("WAIHU_WEBHOOK_ALLOW", "")
         return cls(
             database_url=os.environ.get("WAIHU_DATABASE_URL", DEFAULT_DATABASE_URL),
-            background=os.environ.get("WAIHU_BACKGROUND", "1") not in {"0", "false", "no"},
-            default_country_code=os.environ.get("WAIHU_DEFAULT_COUNTRY_CODE", "86"),
+            background=_flag("WAIHU_BACKGROUND", True),
+            default_region=_default_region(),
+            webhook_allow_http=_flag("WAIHU_WEBHOOK_ALLOW_HTTP", False),
+            webhook_allow=tuple(entry.strip() for entry in allow.split(",") if entry.strip()),
+            metrics_public=_flag("WAIHU_METRICS_PUBLIC", False),
         )

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from waihu.service.models import Attempt, Campaign, Contact
+from waihu.service.webhook_destinations import redact_url
 
 
 def iso(value: dt.datetime | None) -> str | None:
@@ -101,7 +102,7 @@ def campaign_view(campaign: Campaign) -> dict:
         "concurrency": campaign.concurrency,
         "caller_numbers": campaign.caller_numbers,
         "priority": campaign.priority,
-        "webhook_url": campaign.webhook_url,
+        "webhook_url": redact_url(campaign.webhook_url),
         "state": campaign.state,
         "created_at": iso(campaign.created_at),
         "updated_at": iso(campaign.updated_at),

@@ -26,6 +26,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from waihu.privacy import mask_phones_in
 from waihu.service.db import begin_write
 from waihu.service.models import Campaign, WebhookEvent, utcnow
+from waihu.service.webhook_destinations import (
+    DestinationPolicy,
+    DestinationRefused,
+    Resolver,
+    system_resolver,
+)
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +135,12 @@ class _Due:
 
 
 class WebhookSender:
-    """Delivers due outbox events. Run :meth:`deliver_due` periodically (any number of senders)."""
+    """Delivers due outbox events. Run :meth:`deliver_due` periodically (any number of senders).
+
+    Each delivery resolves the URL's host, checks every address against ``policy`` (default: public
+    HTTPS only) and connects to the checked address; redirects are not followed and proxies from the
+    environment are not used, so the request goes nowhere else.
+    """
 
     def __init__(
         self,
@@ -139,12 +150,16 @@ class WebhookSender:
         timeout_s: float = 10.0,
         batch: int = 50,
         client: httpx.Client | None = None,
+        policy: DestinationPolicy | None = None,
+        resolver: Resolver = system_resolver,
     ) -> None:
         self.factory = factory
         self.backoff = backoff or Backoff()
         self.timeout_s = timeout_s
         self.batch = batch
-        self.client = client or httpx.Client(timeout=timeout_s, follow_redirects=False)
+        self.policy = policy or DestinationPolicy()
+        self.resolver = resolver
+        self.client = client or httpx.Client(timeout=timeout_s, follow_redirects=False, trust_env=False)
 
     def close(self) -> None:
         """Close the HTTP client."""
@@ -177,16 +192,25 @@ class WebhookSender:
         return due
 
     def _send(self, item: _Due) -> tuple[int | None, str | None]:
+        try:
+            target = self.policy.target(item.url, self.resolver)
+        except DestinationRefused as exc:
+            log.warning("webhook %s %s: destination refused: %s", item.event.type, item.event.id, exc)
+            return None, f"destination refused: {exc}"[:500]
         body = event_body(item.event)
         headers = {
             "Content-Type": "application/json",
+            "Host": target.host_header,
             SIGNATURE_HEADER: sign(body, item.secret, int(time.time())),
             EVENT_ID_HEADER: item.event.id,
             EVENT_TYPE_HEADER: item.event.type,
             "User-Agent": "waihu-webhooks/1",
         }
+        extensions = {"sni_hostname": target.sni_hostname} if target.sni_hostname else {}
         try:
-            response = self.client.post(item.url, content=body, headers=headers, timeout=self.timeout_s)
+            response = self.client.post(
+                target.url, content=body, headers=headers, timeout=self.timeout_s, extensions=extensions
+            )
         except httpx.HTTPError as exc:
             return None, f"{type(exc).__name__}: {exc}"[:500]
         if 200 <= response.status_code < 300:

@@ -54,6 +54,8 @@ class TurnReport:
     kind: str
     reply_ms: float | None = None
     barge_in_stop_ms: float | None = None
+    #: The robot was still speaking when we finished (a non-interruptible prompt): no reply to time.
+    overlapped: bool = False
 
 
 @dataclass
@@ -154,8 +156,12 @@ async def converse(call: Call, customer: dict[str, Any], rng: random.Random, gap
         await call.wait_played()
         spoke_until = time.monotonic()
         ears.drain()
-        ears.speaking = False
-        ears.spoke_since_mark = False
+        ears.speaking = ears.spoke_since_mark = False
+        await ears.frame()
+        if ears.speaking:  # loud at once: the robot talked on over our words (no reply to time)
+            tr.overlapped = True
+            await _until(ears, lambda: not ears.speaking)
+            continue
         if await _until(ears, lambda: ears.spoke_since_mark):
             tr.reply_ms = round((ears.changed_at - spoke_until) * 1000, 1)
     else:

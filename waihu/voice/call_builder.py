@@ -8,6 +8,7 @@ same missing-variables check, the same endpointing, prompt cache and recorded pr
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,6 +101,10 @@ def build_call(
     """Assemble the conversation and its voice loop (checks the variables first)."""
     check_variables(spec.flow, spec.variables)
     speech = speech or speech_output(spec, parts, sample_rate)
+    recognizer = parts.recognizer
+    for_call = getattr(recognizer, "for_call", None)
+    if for_call is not None:  # a shared service queues each call's utterances fairly
+        recognizer = for_call(uuid.uuid4().hex[:12])
     conversation = Conversation(
         spec.flow, parts.classifier, dict(spec.variables), auto_complete_transfer=False
     )
@@ -109,7 +114,7 @@ def build_call(
     )
     loop = VoiceLoop(
         conversation,
-        parts.recognizer,
+        recognizer,
         speech,
         endpointer,
         control,

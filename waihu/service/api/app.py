@@ -8,15 +8,19 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request, status
-from fastapi.responses import JSONResponse
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import IntegrityError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from waihu import console
 from waihu.service.api import campaigns, contacts, dnc, flows, keys, metrics, results, seats
 from waihu.service.api.deps import ServiceState
+from waihu.service.api.limits import BodySizeLimit
 from waihu.service.background import Chores
 from waihu.service.db import make_engine, make_session_factory, upgrade
 from waihu.service.settings import Settings
+from waihu.service.webhook_destinations import policy_from_settings
 
 log = logging.getLogger(__name__)
 
@@ -35,11 +39,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     engine = make_engine(settings.database_url)
     if settings.migrate:
         upgrade(engine)
+    webhook_policy = policy_from_settings(settings)  # a bad allow-list entry stops the start here
     state = ServiceState(settings, engine, make_session_factory(engine))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        chores = Chores(state.factory, settings.background_interval_s) if settings.background else None
+        chores = (
+            Chores(state.factory, settings.background_interval_s, webhook_policy=webhook_policy)
+            if settings.background
+            else None
+        )
         if chores:
             chores.start()
         try:
@@ -51,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="waihu", version="1", description=DESCRIPTION, lifespan=lifespan)
     app.state.service = state
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     for module in (campaigns, contacts, results, dnc, seats, flows, keys, metrics):
         app.include_router(module.router)
     console.install(app)  # the operator web console at /console
@@ -60,6 +70,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         with state.engine.connect() as conn:
             conn.exec_driver_sql("SELECT 1")
         return {"ok": True}
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if isinstance(exc.__cause__, RecursionError):  # FastAPI's JSON body parser hit the stack limit
+            message = "JSON nested deeper than the parser allows"
+            detail = [{"loc": ["body"], "msg": message, "type": "value_error"}]
+            return JSONResponse({"detail": detail}, status.HTTP_400_BAD_REQUEST)
+        return await http_exception_handler(request, exc)
 
     @app.exception_handler(IntegrityError)
     async def _integrity(_request: Request, exc: IntegrityError) -> JSONResponse:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Query, Response, status
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import select, update
 
-from waihu.service.api.deps import SessionDep, Strategy
+from waihu.service.api.deps import SessionDep, SettingsDep, Strategy
 from waihu.service.api.errors import conflict, field_error, not_found
 from waihu.service.api.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor, page
 from waihu.service.counters import campaign_counters
@@ -19,6 +19,8 @@ from waihu.service.models import Campaign, Contact, FlowVersion, utcnow
 from waihu.service.outcomes import CANCELLED, AttemptOutcome, CampaignState
 from waihu.service.policy import DEFAULT_RETRY_POLICY, CallingWindow, RetryRule, zone
 from waihu.service.views import campaign_view
+from waihu.service.webhook_destinations import DestinationRefused, policy_from_settings
+from waihu.service.webhook_secrets import MIN_SECRET_CHARS, check_webhook_secret
 
 router = APIRouter(prefix="/v1/campaigns", tags=["campaigns"])
 CampaignId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -52,10 +54,22 @@ class CampaignCreate(BaseModel):
         default_factory=list, max_length=200
     )
     priority: int = Field(default=0, ge=-1000, le=1000, description="Higher is served first.")
-    webhook_url: AnyHttpUrl | None = None
-    webhook_secret: str | None = Field(
-        default=None, min_length=16, max_length=200, description="Default: generated and returned once."
+    webhook_url: AnyHttpUrl | None = Field(
+        default=None,
+        max_length=2000,
+        description="HTTPS, public host, no credentials (the server's allow-list may admit others).",
     )
+    webhook_secret: str | None = Field(
+        default=None,
+        min_length=MIN_SECRET_CHARS,
+        max_length=200,
+        description="HMAC key, random, at least 32 characters. Default: generated and returned once.",
+    )
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _check_secret(cls, value: str | None) -> str | None:
+        return None if value is None else check_webhook_secret(value)
 
     @field_validator("timezone")
     @classmethod
@@ -83,9 +97,19 @@ def _with_counters(session: SessionDep, campaign: Campaign) -> dict[str, Any]:
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Create a campaign")
 def create_campaign(
-    body: CampaignCreate, session: SessionDep, key: Strategy, response: Response
+    body: CampaignCreate, session: SessionDep, state: SettingsDep, key: Strategy, response: Response
 ) -> dict[str, Any]:
-    """Create a campaign on an uploaded flow version; it starts in ``scheduling``."""
+    """Create a campaign on an uploaded flow version; it starts in ``scheduling``.
+
+    ``webhook_url`` must be HTTPS to a public address unless the server's settings allow more
+    (``WAIHU_WEBHOOK_ALLOW_HTTP``, ``WAIHU_WEBHOOK_ALLOW``); it is checked again before each delivery.
+    """
+    webhook_url = str(body.webhook_url) if body.webhook_url else None
+    if webhook_url is not None:
+        try:
+            policy_from_settings(state.settings).check_at_creation(webhook_url)
+        except DestinationRefused as exc:
+            raise field_error(["body", "webhook_url"], str(exc)) from exc
     if body.reference_id is not None:
         existing = session.scalars(select(Campaign).where(Campaign.reference_id == body.reference_id)).first()
         if existing is not None:
@@ -123,7 +147,7 @@ def create_campaign(
         concurrency=body.concurrency,
         caller_numbers=body.caller_numbers,
         priority=body.priority,
-        webhook_url=str(body.webhook_url) if body.webhook_url else None,
+        webhook_url=webhook_url,
         webhook_secret=secret,
         state="scheduling",
         created_by=key.id,

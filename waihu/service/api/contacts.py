@@ -2,22 +2,32 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from waihu.service.api.deps import SessionDep, SettingsDep, Strategy
 from waihu.service.api.errors import conflict, field_error, not_found
+from waihu.service.api.limits import JsonDepthError, loads_json, read_body, with_body
 from waihu.service.api.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor, page
-from waihu.service.imports import ImportFormatError, RawRow, import_contacts, rows_from_csv, rows_from_json
+from waihu.service.db import begin_write
+from waihu.service.imports import (
+    ImportFormatError,
+    RawRow,
+    insert_contacts,
+    rows_from_csv,
+    rows_from_json,
+    validate_rows,
+)
 from waihu.service.lifecycle import change_campaign_state
 from waihu.service.models import Attempt, Campaign, Contact, utcnow
 from waihu.service.outcomes import ContactState
+from waihu.service.phones import PhoneError, region_for_country_code
 from waihu.service.views import attempt_view, contact_view
 from waihu.service.webhooks import enqueue_event
 
@@ -25,6 +35,7 @@ router = APIRouter(prefix="/v1/campaigns/{campaign_id}/contacts", tags=["contact
 CampaignId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 ReferenceId = Annotated[str, Path(min_length=1, max_length=128)]
 MAX_ERRORS_SHOWN = 10_000
+_IMPORT_TYPES = ("multipart/form-data", "text/csv", "application/csv", "text/plain", "application/json", "")
 
 
 class ContactIn(BaseModel):
@@ -82,33 +93,33 @@ def _campaign(session: SessionDep, campaign_id: int) -> Campaign:
 
 
 async def _read_rows(request: Request, max_rows: int, max_bytes: int) -> list[RawRow]:
+    """Rows of the body (JSON, CSV, or a multipart file), read within ``max_bytes`` as a stream."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > max_bytes:
-        raise field_error(["body"], f"body larger than {max_bytes} bytes", 413)
+    if content_type not in _IMPORT_TYPES:
+        raise field_error(
+            ["header", "content-type"], "use application/json, text/csv or multipart/form-data", 415
+        )
+    body = await read_body(request, max_bytes)
     try:
         if content_type == "multipart/form-data":
-            form = await request.form(max_files=1, max_fields=10)
+            form = await with_body(request, body).form(max_files=1, max_fields=10)
             upload = form.get("file")
             if not isinstance(upload, UploadFile):
                 raise field_error(["body", "file"], "a CSV file field named 'file' is required")
             data = await upload.read()
             name = (upload.filename or "").lower()
             if name.endswith(".json") or (upload.content_type or "").endswith("json"):
-                return rows_from_json(json.loads(data), max_rows)
+                return rows_from_json(loads_json(data), max_rows)
             return rows_from_csv(data, max_rows)
-        body = await request.body()
         if content_type in ("text/csv", "application/csv", "text/plain"):
             return rows_from_csv(body, max_rows)
-        if content_type in ("application/json", ""):
-            return rows_from_json(json.loads(body), max_rows)
+        return rows_from_json(loads_json(body), max_rows)
     except ImportFormatError as exc:
+        raise field_error(["body"], str(exc)) from exc
+    except JsonDepthError as exc:
         raise field_error(["body"], str(exc)) from exc
     except (ValueError, UnicodeDecodeError) as exc:
         raise field_error(["body"], f"invalid JSON: {exc}") from exc
-    raise field_error(
-        ["header", "content-type"], "use application/json, text/csv or multipart/form-data", 415
-    )
 
 
 @router.post("", summary="Import contacts (JSON or CSV)", openapi_extra=_IMPORT_BODY)
@@ -122,19 +133,30 @@ async def import_contacts_endpoint(
     """Add contacts; rows with errors are reported by row number and the valid ones are kept.
 
     Idempotent by ``reference_id``: one already in the campaign is left as it is (counted in
-    ``existing``). Phone numbers are normalised to E.164 (bare numbers get ``country_code``).
+    ``existing``). Phone numbers are normalised to E.164; numbers without ``+`` are read in the
+    region of ``country_code`` (default: the server's region, CN).
     """
     settings = state.settings
+    try:
+        region = region_for_country_code(country_code) if country_code else settings.default_region
+    except PhoneError as exc:
+        raise field_error(["query", "country_code"], str(exc)) from exc
     rows = await _read_rows(request, settings.max_import_rows, settings.max_body_bytes)
+
+    def check_campaign(session: Session) -> Campaign:
+        campaign = _campaign(session, campaign_id)
+        if campaign.state in ("cancelled", "failed"):
+            raise conflict(f"campaign {campaign_id} is {campaign.state}: no more contacts")
+        return campaign
 
     def work() -> dict[str, Any]:
         with state.factory() as session:
-            campaign = _campaign(session, campaign_id)
-            if campaign.state in ("cancelled", "failed"):
-                raise conflict(f"campaign {campaign_id} is {campaign.state}: no more contacts")
-            report = import_contacts(
-                session, campaign.id, rows, country_code=country_code or settings.default_country_code
-            )
+            check_campaign(session)  # fail fast, before validating every row
+        checked = validate_rows(rows, region=region)
+        with state.factory() as session:
+            begin_write(session)  # the write lock up front: no failed lock upgrade under other writers
+            campaign = check_campaign(session)
+            report = insert_contacts(session, campaign.id, checked)
             if report.created and campaign.state == "succeeded":
                 change_campaign_state(session, campaign, "executing", utcnow(), "new contacts imported")
             session.commit()

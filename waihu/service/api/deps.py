@@ -12,19 +12,25 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from waihu.service.apikeys import authenticate
+from waihu.service.key_use import KeyUseRecorder
 from waihu.service.models import ApiKey
 from waihu.service.settings import Settings
 
-_bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer whk_<id>.<secret>`")
+bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer whk_<id>.<secret>`")
 
 
 @dataclass
 class ServiceState:
-    """What the app holds: settings, engine and session factory."""
+    """What the app holds: settings, engine, session factory and the key-use recorder."""
 
     settings: Settings
     engine: Engine
     factory: sessionmaker[Session]
+    key_use: KeyUseRecorder | None = None
+
+    def __post_init__(self) -> None:
+        if self.key_use is None:
+            self.key_use = KeyUseRecorder(self.engine)
 
 
 def service_state(request: Request) -> ServiceState:
@@ -51,16 +57,20 @@ def require(*roles: str) -> Callable[..., Any]:
     admitted = {*roles, "admin"}
 
     def dependency(
-        session: SessionDep,
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     ) -> ApiKey:
         if credentials is None or credentials.scheme.lower() != "bearer":
             raise _unauthorised("missing API key: send Authorization: Bearer <key>")
-        key = authenticate(session, credentials.credentials)
+        state = service_state(request)
+        # A session of its own, closed before the endpoint's session starts: the endpoint's transaction
+        # then begins after the last_used_at write, never on a snapshot that write made stale.
+        with state.factory() as session:
+            key = authenticate(session, credentials.credentials)
         if key is None:
             raise _unauthorised("invalid or revoked API key")
-        if session.dirty:
-            session.commit()  # last_used_at
+        if state.key_use is not None:
+            state.key_use.record(key)  # own short transaction; skipped, never failing, when locked
         if key.role not in admitted:
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN,

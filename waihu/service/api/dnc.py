@@ -32,9 +32,10 @@ def _view(row: Dnc) -> dict[str, Any]:
     return {"phone": row.phone, "reason": row.reason, "source": row.source, "created_at": iso(row.created_at)}
 
 
-def _normalise(phone: str, loc: list[Any], country_code: str) -> str:
+def _normalise(phone: str, loc: list[Any], region: str) -> str:
+    """Any spelling of a number → its E.164 form (blocked numbers need not be dialable types)."""
     try:
-        return normalise_phone(phone, country_code)
+        return normalise_phone(phone, region, dialable=False)
     except PhoneError as exc:
         raise field_error(loc, str(exc)) from exc
 
@@ -44,7 +45,7 @@ def add_dnc(
     body: DncIn, session: SessionDep, state: SettingsDep, _key: AnyRole, response: Response
 ) -> dict[str, Any]:
     """Add (idempotent: an existing entry is returned with 200)."""
-    phone = _normalise(body.phone, ["body", "phone"], state.settings.default_country_code)
+    phone = _normalise(body.phone, ["body", "phone"], state.settings.default_region)
     existing = session.scalars(select(Dnc).where(Dnc.phone == phone)).first()
     if existing is not None:
         response.status_code = status.HTTP_200_OK
@@ -65,7 +66,7 @@ def remove_dnc(
     _key: AnyRole,
 ) -> Response:
     """Remove; 404 when it was not listed."""
-    normalised = _normalise(phone, ["path", "phone"], state.settings.default_country_code)
+    normalised = _normalise(phone, ["path", "phone"], state.settings.default_region)
     removed = session.execute(delete(Dnc).where(Dnc.phone == normalised))
     if removed.rowcount == 0:  # type: ignore[attr-defined]
         raise not_found(f"DNC entry {phone}")
@@ -85,9 +86,7 @@ def list_dnc(
     """Entries in the order they were added; cursor-paginated."""
     query = select(Dnc).order_by(Dnc.id).limit(limit + 1)
     if phone:
-        query = query.where(
-            Dnc.phone == _normalise(phone, ["query", "phone"], state.settings.default_country_code)
-        )
+        query = query.where(Dnc.phone == _normalise(phone, ["query", "phone"], state.settings.default_region))
     if cursor:
         (last_id,) = decode_cursor(cursor, (int,))
         query = query.where(Dnc.id > last_id)

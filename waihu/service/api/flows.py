@@ -9,15 +9,17 @@ from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from dialog.yaml_limits import MAX_YAML_BYTES
 from waihu.service.api.deps import AnyRole, Operator, SessionDep
 from waihu.service.api.errors import field_error, not_found
+from waihu.service.api.limits import read_body, with_body
 from waihu.service.flows import FlowRejected, get_flow_version, store_flow
 from waihu.service.models import FlowVersion
 from waihu.service.views import iso
 
 router = APIRouter(prefix="/v1/flows", tags=["flows"])
 FlowId = Annotated[str, Path(min_length=1, max_length=64)]
-MAX_FLOW_BYTES = 2 * 1024 * 1024
+MAX_FLOW_BYTES = MAX_YAML_BYTES
 _YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain")
 _UPLOAD_BODY = {
     "requestBody": {
@@ -56,17 +58,20 @@ def _view(row: FlowVersion, *, with_yaml: bool = False) -> dict[str, Any]:
 
 
 async def _read_yaml(request: Request) -> tuple[str, str]:
+    """The flow text and file name, from a YAML body or a multipart ``file`` (at most 1 MB)."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "multipart/form-data" and content_type not in _YAML_TYPES and content_type:
+        raise field_error(["header", "content-type"], "send YAML (application/yaml) or multipart 'file'", 415)
+    limit = MAX_FLOW_BYTES if content_type != "multipart/form-data" else MAX_FLOW_BYTES + 64 * 1024
+    body = await read_body(request, limit)
     if content_type == "multipart/form-data":
-        form = await request.form(max_files=1, max_fields=5)
+        form = await with_body(request, body).form(max_files=1, max_fields=5)
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
             raise field_error(["body", "file"], "a YAML file field named 'file' is required")
         data, filename = await upload.read(), upload.filename or "flow.yaml"
-    elif content_type in _YAML_TYPES or not content_type:
-        data, filename = await request.body(), "flow.yaml"
     else:
-        raise field_error(["header", "content-type"], "send YAML (application/yaml) or multipart 'file'", 415)
+        data, filename = body, "flow.yaml"
     if len(data) > MAX_FLOW_BYTES:
         raise field_error(["body"], f"flow larger than {MAX_FLOW_BYTES} bytes", 413)
     try:

@@ -1,14 +1,19 @@
-"""/metrics: Prometheus text exposition of calls, live calls, turn latency and webhook backlog."""
+"""/metrics: Prometheus text exposition of calls, live calls, turn latency and webhook backlog.
+
+A key of any role is needed (Prometheus: ``authorization: {credentials: <key>}``), unless the server
+runs with ``WAIHU_METRICS_PUBLIC=1`` (e.g. behind a firewall that only lets the scraper in).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import PlainTextResponse
+from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy import func, select
 
-from waihu.service.api.deps import SessionDep
+from waihu.service.api.deps import SessionDep, bearer, require, service_state
 from waihu.service.models import Attempt, WebhookEvent
 from waihu.service.outcomes import IN_PROGRESS
 
@@ -39,7 +44,24 @@ def _latency_histogram(transcripts: list[list[Any]]) -> list[str]:
     return lines
 
 
-@router.get("/metrics", response_class=PlainTextResponse, summary="Prometheus metrics")
+_any_key = require("strategy", "operator")
+
+
+def metrics_access(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> None:
+    """Admit any valid key, or everybody when the server's ``metrics_public`` setting is on."""
+    if not service_state(request).settings.metrics_public:
+        _any_key(request, credentials)
+
+
+@router.get(
+    "/metrics",
+    response_class=PlainTextResponse,
+    summary="Prometheus metrics",
+    dependencies=[Depends(metrics_access)],
+)
 def metrics(session: SessionDep) -> str:
     """Calls by outcome, live calls, turn latency histogram, webhook backlog."""
     lines = [

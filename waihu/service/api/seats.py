@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
@@ -15,6 +15,8 @@ from waihu.service.views import iso
 
 router = APIRouter(prefix="/v1/seats", tags=["seats"])
 SeatId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+#: What an operator may change on a seat; name and skill group are for admins.
+OPERATOR_FIELDS = frozenset({"available"})
 _SIP_URI = r"^sips?:[^\s@]+@[^\s@]+$|^sips?:[^\s@]+$"
 
 
@@ -30,7 +32,7 @@ class SeatIn(BaseModel):
 
 
 class SeatPatch(BaseModel):
-    """Change availability (or group/name)."""
+    """Change availability (operators and admins) or group/name (admins only)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -87,12 +89,26 @@ def list_seats(
 
 
 @router.patch("/{seat_id}", summary="Set a seat's availability")
-def update_seat(seat_id: SeatId, body: SeatPatch, session: SessionDep, _key: SeatManager) -> dict[str, Any]:
-    """Operators and admins mark seats available or away."""
+def update_seat(seat_id: SeatId, body: SeatPatch, session: SessionDep, key: SeatManager) -> dict[str, Any]:
+    """Operators and admins mark seats available or away; only admins rename or regroup them."""
+    changes = body.model_dump(exclude_none=True)
+    admin_only = sorted(set(changes) - OPERATOR_FIELDS)
+    if admin_only and key.role != "admin":
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            [
+                {
+                    "loc": ["body", name],
+                    "msg": f"only an admin may change a seat's {name}",
+                    "type": "forbidden",
+                }
+                for name in admin_only
+            ],
+        )
     seat = session.get(Seat, seat_id)
     if seat is None:
         raise not_found(f"seat {seat_id}")
-    for name, value in body.model_dump(exclude_none=True).items():
+    for name, value in changes.items():
         setattr(seat, name, value)
     seat.updated_at = utcnow()
     session.commit()

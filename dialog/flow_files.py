@@ -1,0 +1,94 @@
+"""Which files a flow may reference (``knowledge_base: {file: ...}``, recorded ``audio:``) and where.
+
+A flow file on the operator's own disk may name files next to it (its directory and below). A flow that
+arrived over the network (API upload, console editor) names no files at all: the server would otherwise
+resolve attacker-chosen paths on its own disk, tell whether they exist and serve their contents back.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath, PureWindowsPath
+
+from dialog.schema import Flow
+from dialog.yaml_positions import Path as YamlPath
+
+#: Environment switch for the command line: ``1`` lets local flows name files outside their directory.
+ALLOW_OUTSIDE_ENV = "WAIHU_FLOW_ALLOW_OUTSIDE_FILES"
+
+
+class FileReferenceError(ValueError):
+    """A file reference the policy refuses; the message says why (no file system details)."""
+
+
+@dataclass(frozen=True)
+class FileAccess:
+    """How a flow may reference files.
+
+    ``allowed``: whether it may name files at all (False for flows received over the API/console).
+    ``allow_outside``: whether absolute paths and paths through ``..`` (or symlinks) that leave the
+    flow's directory are accepted; only an operator validating their own files should turn it on.
+    """
+
+    allowed: bool = True
+    allow_outside: bool = False
+
+    @classmethod
+    def local(cls, allow_outside: bool | None = None) -> FileAccess:
+        """Files next to the flow; ``allow_outside`` defaults to :data:`ALLOW_OUTSIDE_ENV`."""
+        if allow_outside is None:
+            allow_outside = os.environ.get(ALLOW_OUTSIDE_ENV, "").strip().lower() in {"1", "true", "yes"}
+        return cls(allowed=True, allow_outside=allow_outside)
+
+    def resolve(self, reference: str, base_dir: Path) -> Path:
+        """The path ``reference`` names, relative to ``base_dir``; raise :class:`FileReferenceError`."""
+        if not self.allowed:
+            raise FileReferenceError(
+                "a flow sent over the API or console cannot reference files; put the content inline"
+            )
+        if not reference.strip() or "\0" in reference:
+            raise FileReferenceError("empty or malformed file name")
+        escapes = (
+            PurePosixPath(reference).is_absolute()
+            or PureWindowsPath(reference).is_absolute()
+            or PureWindowsPath(reference).drive != ""
+            or ".." in PurePosixPath(reference.replace("\\", "/")).parts
+        )
+        root = base_dir.resolve()
+        path = (root / reference).resolve()
+        if not self.allow_outside and (escapes or not path.is_relative_to(root)):
+            raise FileReferenceError(
+                f"{reference!r} is outside the flow's directory (absolute paths and '..' are refused; "
+                f"set {ALLOW_OUTSIDE_ENV}=1 or pass --allow-outside-files to allow)"
+            )
+        return path
+
+
+#: Flows received over the network: no file references at all.
+NO_FILES = FileAccess(allowed=False)
+
+
+def audio_references(flow: Flow) -> Iterator[tuple[YamlPath, str]]:
+    """Every recorded-audio file the flow names, with its data path."""
+    for node_id, node in flow.nodes.items():
+        path: YamlPath = ("nodes", node_id, "audio")
+        if isinstance(node.audio, dict):
+            for fragment, wav in node.audio.items():
+                yield (*path, fragment), wav
+        elif node.audio is not None:
+            yield path, node.audio
+        for intent, cell in node.answers.items():
+            if cell.audio is not None:
+                yield ("nodes", node_id, "answers", intent, "audio"), cell.audio
+    for intent, cell in flow.global_answers.items():
+        if cell.audio is not None:
+            yield ("global", intent, "audio"), cell.audio
+    for kind in ("no_input", "no_match"):
+        policy = getattr(flow.fallbacks, kind)
+        if policy is not None and policy.exhausted.audio is not None:
+            yield ("fallbacks", kind, "exhausted", "audio"), policy.exhausted.audio
+    for index, entry in enumerate(flow.kb_entries):
+        if entry.audio is not None:
+            yield ("knowledge_base", index, "audio"), entry.audio
