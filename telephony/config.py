@@ -45,7 +45,9 @@ class SipConfig:
     #: Optional outbound proxy URI, e.g. ``sip:proxy.example.com;lr``.
     outbound_proxy: str | None = None
     recordings_dir: Path | None = None
-    user_agent: str = "waihu"
+    #: Sent in User-Agent/Server headers. Deliberately generic: announcing the product and its
+    #: version to anyone who sends OPTIONS helps an attacker pick exploits.
+    user_agent: str = "SIP UA"
     #: pjsip log verbosity on stderr (0: none, 1: errors, 3: info, 5: debug).
     pj_log_level: int = 1
     codecs: tuple[str, ...] = ("PCMU/8000", "PCMA/8000")

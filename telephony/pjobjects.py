@@ -248,6 +248,16 @@ class RobotAccount(pj.Account):
         if self._reject is not None:
             self._reject(prm.callId)
 
+    def onIncomingSubscribe(self, prm: pj.OnIncomingSubscribeParam) -> None:
+        """Refuse presence subscriptions: NOTIFYs to a stranger's Contact would be a reflection vector."""
+        prm.code = 403
+        prm.reason = "Forbidden"
+        log.info("refused an incoming SUBSCRIBE")
+
+    def onInstantMessage(self, prm: pj.OnInstantMessageParam) -> None:
+        """pjsua answers MESSAGE itself; the robot reads none (nothing is sent back but the 200)."""
+        log.info("ignored an incoming MESSAGE")
+
     def onRegState(self, prm: pj.OnRegStateParam) -> None:
         """Report registration results (code, reason, expiration)."""
         log.info("registration: %s %s (expires %s s)", prm.code, prm.reason, prm.expiration)

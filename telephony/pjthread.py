@@ -68,6 +68,14 @@ def _tx_option(headers: dict[str, str] | None) -> pj.SipTxOption:
     return opt
 
 
+#: An unsolicited call holds its slot this long before its 603. pjsua creates RTP/RTCP sockets for
+#: every incoming INVITE that finds a free slot, and pjlib's ioqueue reuses a closed socket's key only
+#: after 500 ms: refusing a flood instantly (svwar sends ~200 INVITEs/s) exhausted the 64 keys and
+#: aborted the process. Holding the slots makes pjsua answer the rest of a flood 486 itself, with no
+#: sockets created (while a flood lasts, the robot's own calls find no free slot: firewall the port).
+UNWANTED_HOLD_S = 0.25
+
+
 class PjThread:
     """Runs pjsua2 on a private thread; :meth:`submit` runs a function there and returns a Future."""
 
@@ -95,7 +103,7 @@ class PjThread:
         self._legs: dict[int, Leg] = {}
         self._graveyard: list[Leg] = []
         #: Incoming call ids waiting to be refused once the current callback has returned.
-        self._unwanted: list[Leg] = []
+        self._unwanted: list[tuple[float, Leg]] = []
 
     # --- public, any thread -----------------------------------------------------------------------
     def start(self, timeout_s: float = 10.0) -> None:
@@ -274,7 +282,7 @@ class PjThread:
             self._legs[leg_id] = leg
             self._to_answer.append((time.monotonic() + self.config.answer_after_s, leg))
             return
-        self._unwanted.append(Leg(acc, None, call_id))
+        self._unwanted.append((time.monotonic() + UNWANTED_HOLD_S, Leg(acc, None, call_id)))
 
     def _answer_due(self) -> None:
         """Ring, then answer the incoming legs whose time has come (test peers only)."""
@@ -293,8 +301,10 @@ class PjThread:
 
     def _refuse_unwanted(self) -> None:
         """Answer 603 to every adopted incoming call and keep its leg until it is disconnected."""
-        unwanted, self._unwanted = self._unwanted, []
-        for leg in unwanted:
+        now = time.monotonic()
+        due = [leg for at, leg in self._unwanted if at <= now]
+        self._unwanted = [(at, leg) for at, leg in self._unwanted if at > now]
+        for leg in due:
             op = pj.CallOpParam(True)
             op.statusCode = 603
             try:
@@ -391,7 +401,7 @@ class PjThread:
 
     def _release_all(self) -> None:
         """Drop every call, port and account (the loop variables die with this frame)."""
-        self._graveyard.extend(self._unwanted)
+        self._graveyard.extend(leg for _at, leg in self._unwanted)
         self._unwanted.clear()
         self._to_answer.clear()
         for leg in [*self._legs.values(), *self._graveyard]:

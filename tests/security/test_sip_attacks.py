@@ -49,9 +49,11 @@ class SipTarget:
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self.proc.stdin.write(f"dial {uri} {hold_s}\n")
         self.proc.stdin.flush()
-        line = self.proc.stdout.readline()
-        assert line, f"target died (exit {self.proc.poll()}): {self._stderr()}"
-        return json.loads(line)
+        while True:  # pjsip may log to stdout too: the answer is the JSON line
+            line = self.proc.stdout.readline()
+            assert line, f"target died (exit {self.proc.poll()}): {self._stderr()}"
+            if line.startswith("{"):
+                return json.loads(line)
 
     def alive(self) -> bool:
         """True while the process runs."""
