@@ -96,3 +96,13 @@ def test_tts_warm_caches_fixed_prompts(tmp_path: Path) -> None:
     assert len(list((tmp_path / "cache" / "prompts").rglob("*.wav"))) == total
     again = waihu("tts", "warm", str(FLOWS / "appointment_reminder_en.yaml"), env=env)
     assert f"0 synthesised, {total} already cached" in again.stdout
+
+
+def test_flow_commands_accept_a_directory() -> None:
+    """`waihu flow test flows` runs every shipped flow's tests (it used to print 0 passed, 1 failed)."""
+    tested = waihu("flow", "test", "flows", "--classifier", "rules")
+    assert tested.returncode == 0, tested.stdout + tested.stderr
+    last = tested.stdout.strip().splitlines()[-1]
+    assert last.endswith("passed, 0 failed") and not last.startswith("0 passed"), last
+    validated = waihu("flow", "validate", "flows")
+    assert validated.returncode == 0 and validated.stdout.count("ok flows/") == 3, validated.stdout

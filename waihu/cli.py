@@ -64,6 +64,20 @@ def _load_or_exit(path: Path) -> Flow:
         raise typer.Exit(1) from exc
 
 
+def expand_flow_paths(paths: list[Path]) -> list[Path]:
+    """Files as given; a directory stands for the flow files directly inside it (``*.yaml``)."""
+    out: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(p for p in path.glob("*.y*ml") if p.is_file())
+            if not found:
+                raise typer.BadParameter(f"{path} holds no flow files (*.yaml)", param_hint="PATHS")
+            out += found
+        else:
+            out.append(path)
+    return out
+
+
 @flow_app.command("validate")
 def flow_validate(
     paths: Annotated[list[Path], typer.Argument(help="Flow YAML files.")],
@@ -78,7 +92,7 @@ def flow_validate(
     """Check flows for schema and semantic problems, printed as FILE:LINE:COL: message."""
     files = FileAccess.local(allow_outside=True) if allow_outside_files else None
     errors = 0
-    for path in paths:
+    for path in expand_flow_paths(paths):
         loaded = load_flow_file(path, files=files)
         for problem in loaded.problems:
             print(problem.format())
@@ -112,7 +126,7 @@ def flow_test(
         table.add_column(column, overflow="fold")
     failed = passed = 0
     details: list[str] = []
-    for path in paths:
+    for path in expand_flow_paths(paths):
         try:
             results = run_test_file(path, classifier)
         except (ValueError, OSError) as exc:
