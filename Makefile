@@ -12,7 +12,7 @@ SYSTEM_PACKAGES := pocketsphinx-testdata sip-tester baresip-core postgresql chro
 # Converted models and caches live here (a fresh clone converts them once, offline, from packages).
 export WAIHU_DATA_DIR ?= $(CURDIR)/var
 
-.PHONY: setup demo test lint format clean
+.PHONY: setup demo test test-fast lint format clean
 
 $(STAMP): pyproject.toml scripts/install-system-deps.sh Makefile
 	scripts/install-system-deps.sh $(SYSTEM_PACKAGES)
@@ -36,6 +36,10 @@ lint: setup
 test: lint
 	$(BIN)/waihu flow validate flows/*.yaml
 	$(BIN)/python -m pytest -q
+
+# The fast tier: fakes and pure logic, no models, SIP peers, databases servers or browsers (< 60 s).
+test-fast: setup
+	$(BIN)/python -m pytest -q -m unit
 
 format: setup
 	$(BIN)/ruff format .

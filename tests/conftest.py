@@ -58,3 +58,38 @@ grading:
 def minimal_flow_text() -> str:
     """A small valid flow, the base for mutation tests."""
     return MINIMAL_FLOW
+
+
+#: Test modules (path prefixes under tests/) and the heavy part each needs; the rest is the fast
+#: ``unit`` tier (``make test-fast``). A test may also carry its marker explicitly.
+HEAVY: tuple[tuple[str, str], ...] = (
+    ("telephony/", "sip"),
+    ("security/test_sip_", "sip"),
+    ("console/", "browser"),
+    ("service/test_service_postgres", "postgres"),
+    ("asr/", "models"),
+    ("nlu/", "models"),
+    ("tts/test_tts_espeak", "models"),
+    ("tts/test_kokoro", "models"),
+    ("voice/test_voice_loop", "models"),
+    ("test_models_cli", "models"),
+    ("test_nlu_cli", "models"),
+    ("test_shipped_flows", "models"),
+    ("service/test_service_worker", "sip"),
+    ("service/test_service_schemathesis", "models"),
+    ("tts/test_tts_intelligibility", "models"),
+    ("service/test_service_scale", "slow"),
+    ("security/test_sqlite_contention", "slow"),
+)
+TIERS = ("unit", "sip", "models", "postgres", "browser", "slow")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Give every test a tier marker: explicit ones win, else by module, else ``unit``."""
+    tests_dir = Path(__file__).resolve().parent
+    for item in items:
+        if any(item.get_closest_marker(tier) for tier in TIERS):
+            continue
+        relative = Path(str(item.fspath)).resolve().relative_to(tests_dir).as_posix()
+        tier = next((marker for prefix, marker in HEAVY if relative.startswith(prefix)), "unit")
+        item.add_marker(getattr(pytest.mark, tier))

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import FLOWS, MINIMAL_FLOW, ROOT
 
 
@@ -50,6 +52,7 @@ def test_flow_test_command() -> None:
     assert result.stdout.strip().splitlines()[-1].endswith(" passed, 0 failed")
 
 
+@pytest.mark.models  # the default NLU loads the e5 model
 def test_chat_reads_piped_stdin() -> None:
     script = "是我\n手续费多少\n\n好的\n可以\n"
     result = waihu(
