@@ -26,7 +26,7 @@ from waihu.voice.loop import vocabulary_hint  # noqa: E402
 def main() -> None:
     """Print per-clip results and the accuracy with and without the vocabulary hint."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--clips", type=Path, default=ROOT.parent / "shared" / "data" / "customer_zh")
+    parser.add_argument("--clips", type=Path, default=ROOT / "var" / "customer_zh", help="Clip library.")
     parser.add_argument("--flow", type=Path, default=ROOT / "flows" / "credit_card_installment.yaml")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -58,6 +59,30 @@ grading:
 def minimal_flow_text() -> str:
     """A small valid flow, the base for mutation tests."""
     return MINIMAL_FLOW
+
+
+def _ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    """Under ``CI=true`` a skipped test fails: missing data or a missing tool is a broken set-up."""
+    outcome = yield
+    report = outcome.get_result()
+    if _ci() and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped under CI=true (data or tool missing): {report.longrepr}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector):  # type: ignore[no-untyped-def]
+    """Under ``CI=true`` a module skipped at import (``importorskip``) fails too."""
+    outcome = yield
+    report = outcome.get_result()
+    if _ci() and report.skipped:
+        report.outcome = "failed"
+        report.longrepr = f"module skipped under CI=true (dependency missing): {report.longrepr}"
 
 
 #: Test modules (path prefixes under tests/) and the heavy part each needs; the rest is the fast

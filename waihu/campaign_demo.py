@@ -1,7 +1,8 @@
 """``waihu demo``: a demo campaign end to end on embedded defaults.
 
 The real service (API over HTTP, SQLite, scheduler, signed webhooks), a real telephony worker
-(pjsua2) and real SIP peers on loopback: baresip instances play customers speaking Mandarin clips,
+(pjsua2) and real SIP peers on loopback: baresip instances play customers speaking Mandarin in
+waihu's own Kokoro customer voices (not the robot's),
 sipp plays a busy line, an invalid number, a phone nobody picks up and the human seat. A strategy
 system's steps are done over the API: keys, flow upload, seat, DNC entry, campaign, contact import.
 """
@@ -32,10 +33,10 @@ from tts.recorded import load_recorded
 from waihu.privacy import mask_phone
 from waihu.sip_peers.peers import Baresip, Sipp, free_udp_port, tone, write_pcm_wav, write_ulaw_for_sipp
 from waihu.voice.customer import clip_library
+from waihu.voice.customer_audio import customer_library
 
 ROOT = Path(__file__).resolve().parent.parent
 FLOW = ROOT / "flows" / "credit_card_installment.yaml"
-CLIPS = ROOT.parent / "shared" / "data" / "customer_zh"
 WEBHOOK_SECRET = "demo-webhook-secret-0123456789abcdef"
 
 
@@ -137,9 +138,8 @@ def _clip(text: str, library: dict[str, Path]) -> bytes:
     return load_recorded(library[text], 8000).pcm
 
 
-def customer_audio(path: Path, turns: list[str], greeting_s: float) -> Path:
+def customer_audio(path: Path, turns: list[str], greeting_s: float, library: dict[str, Path]) -> Path:
     """A customer who answers after the greeting and then about every 12 s (over prompts: barge-in)."""
-    library = clip_library(CLIPS)
     pcm = b""
     start = greeting_s + 0.8
     for text in turns:
@@ -177,8 +177,9 @@ def run_campaign_demo(console: Console, workdir: Path) -> dict[str, Any]:
     from waihu.service.db import open_database
     from waihu.worker import DialPlan, WorkerConfig
 
-    if not CLIPS.is_dir():
-        raise FileNotFoundError(f"the demo customers speak clips from {CLIPS}: not found")
+    with console.status("the demo customers' voices (Kokoro, synthesised once) …") as status:
+        clips = customer_library(lambda i, n: status.update(f"the demo customers' voices: {i}/{n}"))
+    library = clip_library(clips)
     workdir = workdir.resolve()  # the peers run in their own working directories
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
@@ -213,7 +214,9 @@ def run_campaign_demo(console: Console, workdir: Path) -> dict[str, Any]:
         for contact in CONTACTS:
             peer = contact["peer"]
             if peer == "customer":
-                wav = customer_audio(workdir / f"{contact['phone']}.wav", contact["turns"], greeting_s)
+                wav = customer_audio(
+                    workdir / f"{contact['phone']}.wav", contact["turns"], greeting_s, library
+                )
                 routes[e164(contact)] = peers.enter_context(Baresip(workdir, wav, user=contact["phone"])).uri
             elif peer == "dnc":
                 admin(

@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
-CUSTOMER_ZH = Path(
-    os.environ.get("WAIHU_CUSTOMER_ZH", Path(__file__).resolve().parents[3] / "shared/data/customer_zh")
-)
+#: ``WAIHU_CUSTOMER_ZH`` may point at another clip library (same manifest layout) to compare sets.
+CUSTOMER_ZH_ENV = "WAIHU_CUSTOMER_ZH"
 POCKETSPHINX_DATA = Path("/usr/share/pocketsphinx/test/data")
 
 
@@ -36,16 +35,17 @@ def read_pcm(path: Path) -> tuple[bytes, int]:
 
 @pytest.fixture(scope="session")
 def customer_clips() -> list[Clip]:
-    """All clips of the synthetic Mandarin customer set (skips when the data set is absent)."""
-    manifest = CUSTOMER_ZH / "manifest.tsv"
-    if not manifest.is_file():
-        pytest.skip(f"customer_zh data set not found at {CUSTOMER_ZH} (set WAIHU_CUSTOMER_ZH)")
+    """Every clip of the project's own Mandarin customer voices (synthesised on first use)."""
+    from waihu.voice.customer_audio import customer_library
+
+    library = Path(os.environ[CUSTOMER_ZH_ENV]) if os.environ.get(CUSTOMER_ZH_ENV) else customer_library()
+    manifest = library / "manifest.tsv"
     clips = []
     for line in manifest.read_text(encoding="utf-8").splitlines():
         if not line.strip() or line.startswith("#"):
             continue
         file, intent, text, *_ = line.split("\t")
-        pcm, rate = read_pcm(CUSTOMER_ZH / file)
+        pcm, rate = read_pcm(library / file)
         clips.append(Clip(file, intent, text, pcm, rate))
     return clips
 

@@ -9,7 +9,7 @@ import pytest
 from dialog.actions import Say
 from dialog.loader import load_flow
 from nlu.paths import data_dir
-from tests.conftest import FLOWS, MINIMAL_FLOW, ROOT
+from tests.conftest import FLOWS, MINIMAL_FLOW
 from tests.telephony.conftest import run
 from tests.telephony.test_sip_transfer import _seat_summary
 from tts.recorded import load_recorded
@@ -17,14 +17,14 @@ from waihu.dial_cli import dial_once
 from waihu.sip_peers.peers import Baresip, Sipp, free_udp_port, tone, write_pcm_wav, write_ulaw_for_sipp
 from waihu.voice.call_builder import default_synthesizer
 from waihu.voice.customer import clip_library
+from waihu.voice.customer_audio import customer_library
 from waihu.voice.speech_output import SpeechOutput
 
-CLIPS = ROOT.parent / "shared" / "data" / "customer_zh"
 VARS = {"name": "张先生", "amount": "12000"}
 
 
 def _clip(text: str) -> bytes:
-    return load_recorded(clip_library(CLIPS)[text], 8000).pcm
+    return load_recorded(clip_library(customer_library())[text], 8000).pcm
 
 
 def _seconds(pcm: bytes) -> float:

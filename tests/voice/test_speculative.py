@@ -43,7 +43,7 @@ def test_a_guess_made_during_the_endpoint_silence_is_reused(tmp_path: Path) -> N
 
 
 def test_speech_after_a_pause_discards_the_guess(tmp_path: Path) -> None:
-    recognizer = ScriptedRecognizer(["再说", "再说一遍"])
+    recognizer = ScriptedRecognizer(["嗯嗯", "再说一遍"])  # the guess, then the whole answer
     loop = _loop(tmp_path, recognizer, InlineRunner())
     loop.adaptive_endpointing = False
     loop.start()

@@ -4,7 +4,8 @@ Script (YAML)::
 
     flow: ../flows/credit_card_installment.yaml   # relative to the script
     variables: {name: 张先生, amount: "12000"}
-    clips: ../../shared/data/customer_zh           # optional clip library (manifest.tsv: file, intent, text)
+    clips: builtin          # optional clip library: builtin = waihu's own customer voices,
+                            # or a directory with manifest.tsv (file, intent, text)
     turns:
       - clip: 好                 # a clip of the library, by its text
       - wav: answer.wav          # any WAV file (any rate)
@@ -83,6 +84,15 @@ def clip_library(directory: Path) -> dict[str, Path]:
     return clips
 
 
+def library_dir(clips: str, base: Path) -> Path:
+    """``builtin``: the project's own customer voices (made on first use); else a directory."""
+    if clips == "builtin":
+        from waihu.voice.customer_audio import customer_library
+
+        return customer_library()
+    return (base / clips).resolve()
+
+
 def turn_audio(
     turn: CustomerTurn, base: Path, clips: dict[str, Path], voice: SpeechOutput, rate: int
 ) -> Audio:
@@ -107,7 +117,7 @@ class ScriptedCustomer:
     ) -> None:
         self.script = script
         self.sample_rate = sample_rate
-        clips = clip_library((base / script.clips).resolve()) if script.clips else {}
+        clips = clip_library(library_dir(script.clips, base)) if script.clips else {}
         self.audio = [
             turn_audio(turn, base, clips, voice, sample_rate) if not (turn.silence or turn.hangup) else None
             for turn in script.turns
