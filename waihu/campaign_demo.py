@@ -276,6 +276,9 @@ def run_campaign_demo(console: Console, workdir: Path) -> dict[str, Any]:
             ring_timeout_s=8,
             lease_s=60,
             recordings_dir=workdir / "recordings",
+            # pjsua2 prints each RTP port it finds taken by a peer ("bind() … Address already in
+            # use") while it looks for a free one: noise in a demo's output.
+            pj_log_level=0,
         )
         summary = asyncio.run(
             _call_until_done(factory, config, strategy, campaign["id"], len(CONTACTS), console)
@@ -333,32 +336,34 @@ async def _call_until_done(
 def _print_results(
     console: Console, results: list[dict[str, Any]], counters: dict[str, Any], receiver: WebhookReceiver
 ) -> None:
-    table = Table(title="call results (GET /v1/results)")
-    for column in (
-        "phone",
-        "attempt",
-        "outcome",
-        "SIP",
-        "hung up by",
-        "secs",
-        "grade",
-        "label",
-        "tags",
-        "turns",
+    # Legible at 80 columns and in logs: short headers, no wrapping inside a cell's words.
+    table = Table(title="call results (GET /v1/results)", expand=False, padding=(0, 1))
+    for column, justify in (
+        ("phone", "left"),
+        ("#", "right"),
+        ("outcome", "left"),
+        ("SIP", "right"),
+        ("by", "left"),
+        ("s", "right"),
+        ("grade", "left"),
+        ("tags", "left"),
     ):
-        table.add_column(column, no_wrap=column in ("phone", "outcome", "SIP", "grade"))
+        table.add_column(  # type: ignore[arg-type]
+            column,
+            justify=justify,
+            no_wrap=column != "tags",
+            overflow="fold" if column == "tags" else "ellipsis",
+        )
     for row in results:
         table.add_row(
-            mask_phone(row["phone"]),
+            mask_phone(row["phone"])[-8:],
             str(row["attempt_number"]),
             row["outcome"],
             str(row["sip_code"] or ""),
             row["hangup_by"] or "",
             f"{row['duration_s']:.0f}",
             row["grade"] or "",
-            row["grade_label"] or "",
-            ", ".join(row["tags"]),
-            str(row["rounds"]),
+            "\n".join(row["tags"]),
         )
     console.print(table)
     console.print(f"[bold]counters[/] {json.dumps(counters, ensure_ascii=False)}")

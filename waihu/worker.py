@@ -78,6 +78,8 @@ class WorkerConfig:
     classifier_kind: str = "default"
     #: The host's speech service (``waihu speech serve``); None: this process loads the models.
     speech_url: str | None = None
+    #: pjsip's own log lines on stderr (0: none, 1: errors, 3: info).
+    pj_log_level: int = 1
 
 
 def _at(epoch: float | None) -> dt.datetime | None:
@@ -160,6 +162,7 @@ class Worker:
             rtp_port=cfg.rtp_port,
             caller_id=cfg.default_caller_id,
             recordings_dir=cfg.recordings_dir,
+            pj_log_level=cfg.pj_log_level,
         )
         async with SipEngine(sip) as engine:
             log.info(
