@@ -1,6 +1,7 @@
 """``waihu demo``: a demo campaign end to end on embedded defaults.
 
-The real service (API over HTTP, SQLite, scheduler, signed webhooks), a real telephony worker
+The real service (API over HTTP, SQLite, scheduler, signed webhooks), the speech service (its own
+process: ASR, NLU and TTS loaded once), a real telephony worker
 (pjsua2) and real SIP peers on loopback: baresip instances play customers speaking Mandarin in
 waihu's own Kokoro customer voices (not the robot's),
 sipp plays a busy line, an invalid number, a phone nobody picks up and the human seat. A strategy
@@ -13,6 +14,8 @@ import asyncio
 import contextlib
 import json
 import shutil
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -132,6 +135,37 @@ def running_api(database_url: str) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@contextlib.contextmanager
+def speech_service(workdir: Path, console: Console) -> Iterator[str]:
+    """``waihu speech serve`` as its own process (the models load once per host); yields its URL."""
+    port = free_udp_port()
+    log = (workdir / "speech.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "waihu.cli", "speech", "serve", "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        with console.status("speech service: loading Whisper, the voice and the NLU model once …"):
+            deadline = time.monotonic() + 300
+            while True:
+                with contextlib.suppress(httpx.HTTPError):
+                    if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                        break
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the speech service did not start: see {workdir / 'speech.log'}")
+                time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
 
 
 def _clip(text: str, library: dict[str, Path]) -> bytes:
@@ -268,6 +302,7 @@ def run_campaign_demo(console: Console, workdir: Path) -> dict[str, Any]:
             f"campaign {campaign['id']} created, {imported['created']} contacts imported; calling …"
         )
         sip_port = free_udp_port()
+        speech_url = peers.enter_context(speech_service(workdir, console))
         config = WorkerConfig(
             worker_id="demo-worker",
             dial_plan=DialPlan(routes=routes),
@@ -279,6 +314,7 @@ def run_campaign_demo(console: Console, workdir: Path) -> dict[str, Any]:
             # pjsua2 prints each RTP port it finds taken by a peer ("bind() … Address already in
             # use") while it looks for a free one: noise in a demo's output.
             pj_log_level=0,
+            speech_url=speech_url,
         )
         summary = asyncio.run(
             _call_until_done(factory, config, strategy, campaign["id"], len(CONTACTS), console)
