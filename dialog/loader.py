@@ -148,7 +148,8 @@ def _load_kb_reference(
         return [FlowProblem(str(kb_path), exc.position.line, exc.position.col, exc.message)]
     except (OSError, UnicodeDecodeError) as exc:
         return [locator.problem(("knowledge_base", "file"), f"cannot read knowledge base file: {exc}")]
-    entries, prefix = kb_doc.data, ()
+    entries = kb_doc.data
+    prefix: tuple[str, ...] = ()
     if isinstance(entries, dict) and "entries" in entries:
         entries, prefix = entries["entries"], ("entries",)
     if not isinstance(entries, list):

@@ -134,7 +134,9 @@ def _check_keywords(flow: Flow) -> Iterator[Finding]:
     from nlu.normalize import normalize  # dialog stays importable without nlu for pure use
 
     owners: dict[str, str] = {}
-    sources = [(("intents", name), name, d.keywords) for name, d in flow.intents.items()]
+    sources: list[tuple[tuple[str, str | int], str, list[str]]] = [
+        (("intents", name), name, d.keywords) for name, d in flow.intents.items()
+    ]
     sources += [(("knowledge_base", i), FAQ_PREFIX + e.id, e.keywords) for i, e in enumerate(flow.kb_entries)]
     for path, owner, keywords in sources:
         for index, keyword in enumerate(keywords):

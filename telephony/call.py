@@ -145,7 +145,8 @@ class Call:
             if self.frames.empty() and not self.is_up:
                 return
             get = asyncio.ensure_future(self.frames.get())
-            done, _ = await asyncio.wait({get, self._st.ended}, return_when=asyncio.FIRST_COMPLETED)
+            waiting: set[asyncio.Future[Any]] = {get, self._st.ended}
+            done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
             if get in done:
                 yield get.result()
             else:

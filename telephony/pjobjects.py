@@ -203,9 +203,10 @@ class Leg(pj.Call):
         port, self.port = self.port, None
         if port is not None:
             port.hooks = None
-            if self.audio is not None:
-                _quiet(lambda: self.audio.stopTransmit(port))
-                _quiet(lambda: port.stopTransmit(self.audio))
+            audio = self.audio
+            if audio is not None:
+                _quiet(lambda: audio.stopTransmit(port))
+                _quiet(lambda: port.stopTransmit(audio))
             del port
         self.audio = None
         self.peer = None

@@ -18,7 +18,8 @@ def encode_summary(summary: Any) -> str:
     ``summary`` is a dataclass (e.g. :class:`dialog.actions.TransferSummary`) or a JSON-able mapping.
     Raises ValueError when the encoded value exceeds :data:`MAX_HEADER_BYTES`.
     """
-    data = dataclasses.asdict(summary) if dataclasses.is_dataclass(summary) else summary
+    is_instance = dataclasses.is_dataclass(summary) and not isinstance(summary, type)
+    data = dataclasses.asdict(summary) if is_instance else summary
     raw = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
     value = base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
     if len(value) > MAX_HEADER_BYTES:

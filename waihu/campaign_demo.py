@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 from rich.console import Console
@@ -374,7 +374,7 @@ def _print_results(
 ) -> None:
     # Legible at 80 columns and in logs: short headers, no wrapping inside a cell's words.
     table = Table(title="call results (GET /v1/results)", expand=False, padding=(0, 1))
-    for column, justify in (
+    columns: tuple[tuple[str, Literal["left", "right"]], ...] = (
         ("phone", "left"),
         ("#", "right"),
         ("outcome", "left"),
@@ -383,8 +383,9 @@ def _print_results(
         ("s", "right"),
         ("grade", "left"),
         ("tags", "left"),
-    ):
-        table.add_column(  # type: ignore[arg-type]
+    )
+    for column, justify in columns:
+        table.add_column(
             column,
             justify=justify,
             no_wrap=column != "tags",

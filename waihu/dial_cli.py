@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -130,7 +130,8 @@ def dial(
     if json_out:
         print(json.dumps(report, ensure_ascii=False))
         return
-    for line in report.get("transcript", []):  # type: ignore[union-attr]
+    transcript: list[dict[str, Any]] = report.get("transcript", [])  # type: ignore[assignment]
+    for line in transcript:
         console.print(f"{line['t']:7.2f}s {line['who']:>6}: {line['text']}", highlight=False)
     summary = {
         k: report[k]

@@ -12,29 +12,9 @@ from rich.table import Table
 
 from dialog.loader import load_flow
 from dialog.problems import FlowError
-from dialog.schema import Flow
-from dialog.templates import placeholders
 
 console = Console()
 tts_app = typer.Typer(help="Text-to-speech: prompt cache.", no_args_is_help=True)
-
-
-def fixed_texts(flow: Flow) -> list[str]:
-    """Everything the robot may say that has no ``{variable}``: synthesised ahead of calls."""
-    texts: list[str] = []
-    for node in flow.nodes.values():
-        texts += [*node.prompt, *node.reask]
-        for cell in node.answers.values():
-            texts += cell.reply
-    for cell in flow.global_answers.values():
-        texts += cell.reply
-    for entry in flow.kb_entries:
-        texts += entry.answer
-    for policy in (flow.fallbacks.no_input, flow.fallbacks.no_match):
-        if policy is not None:
-            texts += [*policy.replies, *policy.exhausted.reply]
-    texts += [*flow.transfer.failed_reply, *flow.settings.max_turns_reply]
-    return [text for text in dict.fromkeys(texts) if not placeholders(text)]
 
 
 @tts_app.command("warm")
@@ -42,7 +22,7 @@ def warm(flow_path: Annotated[Path, typer.Argument(metavar="FLOW")]) -> None:
     """Synthesise the flow's fixed prompts into the prompt cache (variable parts are done per call)."""
     from nlu.paths import data_dir
     from waihu.voice.call_builder import default_synthesizer
-    from waihu.voice.speech_output import SpeechOutput
+    from waihu.voice.speech_output import SpeechOutput, fixed_texts
 
     try:
         flow = load_flow(flow_path)

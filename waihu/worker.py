@@ -13,6 +13,7 @@ import contextlib
 import datetime as dt
 import logging
 import re
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -117,7 +118,29 @@ class Worker:
             else:
                 classifier = build_classifier(loaded.flow, self.config.classifier_kind)
             self._flows[version_id] = (loaded.flow, classifier)
+            self._warm_prompts(loaded.flow)
         return self._flows[version_id]
+
+    def _warm_prompts(self, flow: Flow) -> None:
+        """Synthesise the flow's fixed prompts and KB answers in the background, ahead of its calls."""
+        from nlu.paths import data_dir
+        from waihu.voice.speech_output import SpeechOutput, fixed_texts
+
+        if self._synthesizer is None:
+            return
+        speech = SpeechOutput(
+            self._synthesizer, data_dir() / "cache" / "prompts", language=flow.flow.language
+        )
+        texts = fixed_texts(flow)
+
+        def warm() -> None:
+            try:
+                new, cached = speech.warm(texts)
+                log.info("flow %s: %d prompts synthesised ahead, %d cached", flow.flow.id, new, cached)
+            except Exception:  # a failed warm-up only costs latency later
+                log.exception("warming the prompts of %s failed", flow.flow.id)
+
+        threading.Thread(target=warm, name=f"warm-{flow.flow.id}", daemon=True).start()
 
     def _recognizer(self, flow: Flow) -> Any:
         key = flow.flow.language

@@ -108,7 +108,7 @@ def dequantize_q4_0(raw: np.ndarray | bytes, count: int, dtype: type = np.float3
     nblocks = count // Q4_BLOCK
     blocks = np.frombuffer(raw, dtype=np.uint8, count=nblocks * Q4_BLOCK_BYTES)
     blocks = blocks.reshape(nblocks, Q4_BLOCK_BYTES)
-    out = np.empty((nblocks, Q4_BLOCK), dtype=dtype)
+    out: np.ndarray = np.empty((nblocks, Q4_BLOCK), dtype=dtype)
     step = 1 << 18
     for start in range(0, nblocks, step):
         blk = blocks[start : start + step]
@@ -145,11 +145,11 @@ class E5File:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._data = np.memmap(self.path, dtype=np.uint8, mode="r")
-        buf = memoryview(self._data)
+        buf = memoryview(self._data)  # type: ignore[arg-type]  # numpy memmaps are buffers
         if len(buf) < _HEADER.size or bytes(buf[:4]) != MAGIC:
             raise E5FormatError(f"{self.path}: not an E5S1 file")
         _magic, version, *dims, eps, block = _HEADER.unpack_from(buf, 0)
-        self.header = E5Header(version, *dims, eps=eps, block=block)
+        self.header = E5Header(version, *dims, eps=eps, block=block)  # type: ignore[misc]  # unpacked dims
         if block != Q4_BLOCK:
             raise E5FormatError(f"unsupported block size {block}")
         cur = _Cursor(buf, _HEADER.size)

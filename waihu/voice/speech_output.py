@@ -6,6 +6,8 @@ import logging
 from pathlib import Path
 
 from dialog.actions import Say
+from dialog.schema import Flow
+from dialog.templates import placeholders
 from tts.base import Audio, Synthesizer
 from tts.cache import PromptCache
 from tts.recorded import load_recorded
@@ -57,3 +59,21 @@ class SpeechOutput:
             self.cache.get(text, language=self.language, rate=self.rate, sample_rate=self.sample_rate)
         new = self.cache.misses - before
         return new, len(texts) - new
+
+
+def fixed_texts(flow: Flow) -> list[str]:
+    """Everything the robot may say that has no ``{variable}``: synthesised ahead of calls."""
+    texts: list[str] = []
+    for node in flow.nodes.values():
+        texts += [*node.prompt, *node.reask]
+        for cell in node.answers.values():
+            texts += cell.reply
+    for cell in flow.global_answers.values():
+        texts += cell.reply
+    for entry in flow.kb_entries:
+        texts += entry.answer
+    for policy in (flow.fallbacks.no_input, flow.fallbacks.no_match):
+        if policy is not None:
+            texts += [*policy.replies, *policy.exhausted.reply]
+    texts += [*flow.transfer.failed_reply, *flow.settings.max_turns_reply]
+    return [text for text in dict.fromkeys(texts) if not placeholders(text)]
