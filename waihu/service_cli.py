@@ -115,17 +115,38 @@ def worker(
 def keys_create(
     role: Annotated[str, typer.Option(help="strategy, operator or admin.")],
     name: Annotated[str, typer.Option(help="What the key is for.")] = "cli",
+    tenant: Annotated[
+        str, typer.Option(help="The tenant (strategy system / business unit) the key belongs to.")
+    ] = "default",
+    platform_admin: Annotated[
+        bool,
+        typer.Option(
+            "--platform-admin",
+            help="An admin key that also keeps the global block list and every tenant's keys.",
+        ),
+    ] = False,
     db: DbOption = DEFAULT_DATABASE_URL,
 ) -> None:
-    """Create an API key and print its secret (shown once; only its hash is stored)."""
+    """Create an API key and print its secret (shown once; only its hash is stored); audited."""
     from waihu.service.apikeys import create_api_key
+    from waihu.service.audit import CLI, record_change
     from waihu.service.db import open_database
+    from waihu.service.tenancy import TenantError, check_tenant
 
     if role not in ("strategy", "operator", "admin"):
         raise typer.BadParameter("strategy, operator or admin", param_hint="--role")
+    try:
+        check_tenant(tenant)
+    except TenantError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--tenant") from exc
+    if platform_admin and role != "admin":
+        raise typer.BadParameter("only admin keys can be platform admins", param_hint="--platform-admin")
     _engine, factory = open_database(db)
     with factory() as session:
-        _key, secret = create_api_key(session, name, role)
+        key, secret = create_api_key(session, name, role, tenant=tenant, platform_admin=platform_admin)
+        session.flush()
+        after = {"id": key.id, "name": name, "role": role, "tenant": tenant, "platform_admin": platform_admin}
+        record_change(session, CLI, "key.create", "key", key.id, tenant=tenant, after=after)
         session.commit()
     print(secret)
 

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from dialog.flow_files import NO_FILES
@@ -28,7 +27,6 @@ from nlu.base import IntentClassifier
 from waihu.privacy import mask_phone
 from waihu.service.attempt_result import AttemptResult
 from waihu.service.flows import flow_text
-from waihu.service.models import Seat
 from waihu.service.scheduler import (
     AttemptNotInProgress,
     Claim,
@@ -155,13 +153,11 @@ class Worker:
                 self._recognizers[key] = default_recognizer(key, flow)
         return self._recognizers[key]
 
-    def _seat_for(self, session: Session, skill_group: str) -> str | None:
-        seat = session.scalars(
-            select(Seat)
-            .where(Seat.available.is_(True), Seat.skill_group == skill_group)
-            .order_by(Seat.id)
-            .limit(1)
-        ).first()
+    def _seat_for(self, session: Session, tenant: str, skill_group: str) -> str | None:
+        """An available seat of the contact's own tenant (never another tenant's agents)."""
+        from waihu.service.seats import available_seat
+
+        seat = available_seat(session, tenant, skill_group)
         return seat.uri if seat is not None else self.config.seat_uri
 
     # ------------------------------------------------------------------ main loop
@@ -247,7 +243,7 @@ class Worker:
         cfg = self.config
         with self.factory() as session:
             flow, classifier = self._flow(session, claim.flow_version_id)
-            seat_uri = self._seat_for(session, flow.transfer.skill_group)
+            seat_uri = self._seat_for(session, claim.tenant, flow.transfer.skill_group)
         spec = CallSpec(flow, call_variables(claim.variables, claim.name))
         try:
             check_variables(flow, spec.variables)

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from tests.security.tenants import Tenant, light_console, make_tenants
 from tests.service.conftest import factory, server, sqlite_db  # noqa: F401  (the service fixtures)
 from tests.service.helpers import Server, run_server
 from waihu.service.settings import Settings
@@ -41,6 +42,21 @@ def role_keys(strict_server: Server) -> dict[str, str]:
             role: admin.post("/v1/keys", json={"name": f"{role} key", "role": role}).json()["key"]
             for role in ("strategy", "operator", "admin")
         }
+
+
+@pytest.fixture(scope="module")
+def tenant_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A live API server (production defaults) for the tenancy tests of one module."""
+    db = tmp_path_factory.mktemp("tenants") / "waihu.db"
+    with run_server(Settings(database_url=f"sqlite:///{db}", background=False)) as running:
+        light_console(running)
+        yield running
+
+
+@pytest.fixture(scope="module")
+def tenants(tenant_server: Server) -> tuple[Tenant, Tenant]:
+    """Tenants ``bank-a`` (a flow, a campaign with a finished call, a seat, a DNC entry) and ``bank-b``."""
+    return make_tenants(tenant_server)
 
 
 def make_server(tmp_path: Path, **settings: Any) -> Any:

@@ -83,13 +83,19 @@ def add_contacts(
     assert report.created == count, report.errors[:3]
 
 
+#: The tenant of the platform admin key every test server gets.
+PLATFORM_TENANT = "platform"
+
+
 @dataclass
 class Server:
-    """A running API server and an admin key."""
+    """A running API server, an admin key of the ``default`` tenant and a platform admin's key."""
 
     base_url: str
     admin_key: str
     settings: Settings
+    platform_key: str = ""
+    app: Any = None
 
     def client(self, key: str | None = None) -> httpx.Client:
         """An HTTP client, authenticated with ``key`` (default: the admin key)."""
@@ -104,6 +110,9 @@ def run_server(settings: Settings) -> Iterator[Server]:
     factory = app.state.service.factory
     with factory() as session:
         _key, token = create_api_key(session, "test admin", "admin")
+        _key, platform = create_api_key(
+            session, "platform admin", "admin", tenant=PLATFORM_TENANT, platform_admin=True
+        )
         session.commit()
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
@@ -115,7 +124,7 @@ def run_server(settings: Settings) -> Iterator[Server]:
             raise RuntimeError("uvicorn did not start")
         time.sleep(0.02)
     try:
-        yield Server(f"http://127.0.0.1:{port}", token, settings)
+        yield Server(f"http://127.0.0.1:{port}", token, settings, platform, app)
     finally:
         server.should_exit = True
         thread.join(timeout=20)

@@ -27,7 +27,7 @@ def test_sqlite_migration_matches_models_and_sets_pragmas(tmp_path: Path) -> Non
             )
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
-            assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0001"
+            assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0002"
             indexes = {index["name"] for index in inspect(conn).get_indexes("contact")}
         assert "ix_contact_campaign_id_state_next_attempt_at_id" in indexes
     finally:

@@ -16,8 +16,10 @@ from waihu.console.simulator import act, turn_view
 from waihu.console.state import ConsoleState, StoredFlow, console_state
 from waihu.service.api.deps import AnyRole, Operator, SessionDep
 from waihu.service.api.errors import not_found
+from waihu.service.api.responses import AUTH, JSON_BODY, errors
+from waihu.service.models import ApiKey
 
-router = APIRouter(prefix="/console/api", tags=["console"])
+router = APIRouter(prefix="/console/api", tags=["console"], responses=errors(*AUTH, 422))
 State = Annotated[ConsoleState, Depends(console_state)]
 FlowId = Annotated[str, Path(min_length=1, max_length=64)]
 Version = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -76,9 +78,9 @@ def _unprocessable(message: str, problems: list[str]) -> HTTPException:
     return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, {"message": message, "problems": problems})
 
 
-def _stored(state: ConsoleState, session: SessionDep, flow_id: str, version: int) -> StoredFlow:
+def _stored(state: ConsoleState, session: SessionDep, key: ApiKey, flow_id: str, version: int) -> StoredFlow:
     try:
-        stored = state.stored_flow(session, flow_id, version)
+        stored = state.stored_flow(session, flow_id, version, key.tenant)
     except FlowTextError as exc:
         raise _unprocessable("the stored flow no longer validates", exc.problems) from exc
     if stored is None:
@@ -86,13 +88,17 @@ def _stored(state: ConsoleState, session: SessionDep, flow_id: str, version: int
     return stored
 
 
-@router.post("/flows/validate", summary="Validate flow YAML (as the operator types)")
+_BODY = errors(*JSON_BODY)
+_STORED = errors(404)
+
+
+@router.post("/flows/validate", summary="Validate flow YAML (as the operator types)", responses=_BODY)
 def validate(body: YamlIn, _key: Operator) -> dict[str, Any]:
     """Problems with line and column; ``ok`` when the flow could be saved."""
     return validate_flow_text(body.yaml, body.filename.rsplit("/", 1)[-1] or "flow.yaml")
 
 
-@router.post("/flows/table", summary="The answer table of flow YAML")
+@router.post("/flows/table", summary="The answer table of flow YAML", responses=_BODY)
 def table(body: YamlIn, _key: Operator) -> dict[str, Any]:
     """Nodes × intents with reply and next step per cell, plus the global row."""
     try:
@@ -111,7 +117,7 @@ def get_tests(flow_id: FlowId, state: State, _key: Operator) -> dict[str, Any]:
     return {"yaml": text, "source": f"flows/tests/{path.name}"}
 
 
-@router.post("/flows/tests", summary="Run flow tests against flow YAML")
+@router.post("/flows/tests", summary="Run flow tests against flow YAML", responses=_BODY)
 def post_tests(body: TestsIn, state: State, _key: Operator) -> dict[str, Any]:
     """Pass/fail per case with failures and transcript."""
     try:
@@ -124,10 +130,14 @@ def post_tests(body: TestsIn, state: State, _key: Operator) -> dict[str, Any]:
     return {"cases": cases, "passed": passed, "failed": len(cases) - passed}
 
 
-@router.get("/flows/{flow_id}/versions/{version}/info", summary="A stored flow's name and variables")
-def flow_info(flow_id: FlowId, version: Version, session: SessionDep, state: State, _key: AnyRole) -> dict:
+@router.get(
+    "/flows/{flow_id}/versions/{version}/info",
+    summary="A stored flow's name and variables",
+    responses=_STORED,
+)
+def flow_info(flow_id: FlowId, version: Version, session: SessionDep, state: State, key: AnyRole) -> dict:
     """Name, language, declared variables (for the simulator form), KB size."""
-    flow = _stored(state, session, flow_id, version).flow
+    flow = _stored(state, session, key, flow_id, version).flow
     return {
         "flow_id": flow_id,
         "version": version,
@@ -141,40 +151,57 @@ def flow_info(flow_id: FlowId, version: Version, session: SessionDep, state: Sta
     }
 
 
-@router.get("/flows/{flow_id}/versions/{version}/kb", summary="A stored flow's knowledge base")
-def get_kb(flow_id: FlowId, version: Version, session: SessionDep, state: State, _key: AnyRole) -> dict:
+@router.get(
+    "/flows/{flow_id}/versions/{version}/kb", summary="A stored flow's knowledge base", responses=_STORED
+)
+def get_kb(flow_id: FlowId, version: Version, session: SessionDep, state: State, key: AnyRole) -> dict:
     """Entries with questions, keywords and answers."""
-    return {"items": kb_entries(_stored(state, session, flow_id, version).flow)}
+    return {"items": kb_entries(_stored(state, session, key, flow_id, version).flow)}
 
 
-@router.post("/flows/{flow_id}/versions/{version}/kb/search", summary="Try a question on the KB")
+@router.post(
+    "/flows/{flow_id}/versions/{version}/kb/search",
+    summary="Try a question on the KB",
+    responses=errors(*JSON_BODY, 404),
+)
 def try_kb(
-    flow_id: FlowId, version: Version, body: KbQuestion, session: SessionDep, state: State, _key: AnyRole
+    flow_id: FlowId, version: Version, body: KbQuestion, session: SessionDep, state: State, key: AnyRole
 ) -> dict[str, Any]:
     """Best entries with scores: semantic with the default NLU, keyword rules with ``rules``."""
-    flow = _stored(state, session, flow_id, version).flow
+    flow = _stored(state, session, key, flow_id, version).flow
     method = "rules" if state.config.classifier_kind == "rules" else "semantic"
     return {"method": method, "hits": search_kb(flow, body.question, body.top_k, method)}
 
 
-@router.post("/sim", status_code=status.HTTP_201_CREATED, summary="Start a simulated call")
-def sim_start(body: SimStart, session: SessionDep, state: State, _key: Operator) -> dict[str, Any]:
+@router.post(
+    "/sim",
+    status_code=status.HTTP_201_CREATED,
+    summary="Start a simulated call",
+    responses=errors(*JSON_BODY, 404),
+)
+def sim_start(body: SimStart, session: SessionDep, state: State, key: Operator) -> dict[str, Any]:
     """The robot greets; returns the session id for the next turns."""
-    stored = _stored(state, session, body.flow_id, body.version)
+    stored = _stored(state, session, key, body.flow_id, body.version)
     classifier = state.classifiers.get(stored.flow, stored.text)
     try:
-        sim, output = state.simulator.start(stored.flow, stored.version, classifier, body.variables)
+        sim, output = state.simulator.start(
+            stored.flow, stored.version, classifier, body.variables, tenant=key.tenant
+        )
     except EngineError as exc:
         raise _unprocessable("cannot start the call", [str(exc)]) from exc
     return {"session_id": sim.id, "language": sim.language, "turn": turn_view(sim, output)}
 
 
-@router.post("/sim/{session_id}", summary="The callee speaks, stays silent, presses a key or hangs up")
+@router.post(
+    "/sim/{session_id}",
+    summary="The callee speaks, stays silent, presses a key or hangs up",
+    responses=errors(*JSON_BODY, 404, 409),
+)
 def sim_turn(
-    session_id: Annotated[str, Path(max_length=40)], body: SimAction, state: State, _key: Operator
+    session_id: Annotated[str, Path(max_length=40)], body: SimAction, state: State, key: Operator
 ) -> dict[str, Any]:
     """The robot's answer with node, intent and confidence; the grade once the call is over."""
-    sim = state.simulator.get(session_id)
+    sim = state.simulator.get(session_id, key.tenant)
     if sim is None:
         raise not_found(f"simulator session {session_id} (expired? start again)")
     if sim.conversation.finished:
@@ -186,7 +213,8 @@ def sim_turn(
     "/tts",
     summary="Robot speech as WAV",
     response_class=Response,
-    responses={200: {"content": {"audio/wav": {}}}},
+    responses={200: {"content": {"audio/wav": {"schema": {"type": "string", "format": "binary"}}}}}
+    | errors(*JSON_BODY),
 )
 def tts(body: TtsIn, state: State, _key: Operator) -> Response:
     """The same TTS and prompt cache as real calls, 8 kHz mono."""

@@ -1,4 +1,8 @@
-"""Console endpoints for daily operations: who am I, the campaign dashboard, call recordings."""
+"""Console endpoints for daily operations: who am I, the campaign dashboard, call recordings.
+
+Each reaches only the key's tenant's campaigns and attempts (another tenant's: 404); the dashboard's
+phone numbers are masked for roles that do not see them in full.
+"""
 
 from __future__ import annotations
 
@@ -13,29 +17,40 @@ from waihu.console.state import ConsoleState, console_state
 from waihu.console.stats import campaign_stats
 from waihu.service.api.deps import AnyRole, SessionDep, Strategy
 from waihu.service.api.errors import not_found
-from waihu.service.models import Attempt, Campaign
+from waihu.service.api.responses import AUTH, errors
+from waihu.service.api.scope import attempt_of, campaign_of
+from waihu.service.masking import for_role
 
 log = logging.getLogger(__name__)
-router = APIRouter(prefix="/console/api", tags=["console"])
+router = APIRouter(prefix="/console/api", tags=["console"], responses=errors(*AUTH))
 State = Annotated[ConsoleState, Depends(console_state)]
 _AUDIO_TYPES = {".wav": "audio/wav", ".mp3": "audio/mpeg", ".ogg": "audio/ogg", ".flac": "audio/flac"}
 
 
-@router.get("/whoami", summary="The key's name and role")
+@router.get("/whoami", summary="The key's name, role and tenant")
 def whoami(key: AnyRole) -> dict[str, Any]:
     """Lets the console show the role and hide what it may not do."""
-    return {"id": key.id, "name": key.name, "role": key.role}
+    return {
+        "id": key.id,
+        "name": key.name,
+        "role": key.role,
+        "tenant": key.tenant,
+        "platform_admin": bool(key.platform_admin),
+    }
 
 
-@router.get("/campaigns/{campaign_id}/stats", summary="Everything the live dashboard shows")
+@router.get(
+    "/campaigns/{campaign_id}/stats",
+    summary="Everything the live dashboard shows",
+    responses=errors(404, 422),
+)
 def stats(
-    campaign_id: Annotated[int, Path(ge=1, le=2**31 - 1)], session: SessionDep, _key: Strategy
+    campaign_id: Annotated[int, Path(ge=1, le=2**31 - 1)], session: SessionDep, key: Strategy
 ) -> dict[str, Any]:
     """Counters, funnel, turn latency and the latest calls, cheap enough to poll every 2 s."""
-    campaign = session.get(Campaign, campaign_id)
-    if campaign is None:
-        raise not_found(f"campaign {campaign_id}")
-    return campaign_stats(session, campaign)
+    view = campaign_stats(session, campaign_of(session, key, campaign_id))
+    view["recent"] = [for_role(call, key.role) for call in view["recent"]]
+    return view
 
 
 def recording_file(recording_path: str | None, root: FsPath | None) -> FsPath | None:
@@ -59,18 +74,23 @@ def recording_file(recording_path: str | None, root: FsPath | None) -> FsPath | 
     "/attempts/{attempt_id}/recording",
     summary="An attempt's call recording",
     response_class=FileResponse,
-    responses={200: {"content": {"audio/wav": {}}}},
+    responses={
+        200: {
+            "content": {
+                kind: {"schema": {"type": "string", "format": "binary"}} for kind in _AUDIO_TYPES.values()
+            }
+        }
+    }
+    | errors(404, 422),
 )
 def recording(
     attempt_id: Annotated[str, Path(min_length=1, max_length=32)],
     session: SessionDep,
     state: State,
-    _key: Strategy,
+    key: Strategy,
 ) -> FileResponse:
     """The recording file the worker wrote, streamed with range support."""
-    attempt = session.get(Attempt, attempt_id)
-    if attempt is None:
-        raise not_found(f"attempt {attempt_id}")
+    attempt = attempt_of(session, key, attempt_id)
     path = recording_file(attempt.recording_path, state.config.recordings_dir)
     if path is None:
         raise not_found(f"recording of attempt {attempt_id}")

@@ -22,6 +22,7 @@ NAV: list[tuple[str, str, tuple[str, ...]]] = [
     ("dnc", "Block list", ("operator", "strategy")),
     ("seats", "Seats", ("operator",)),
     ("keys", "API keys", ()),
+    ("audit", "审计日志", ()),
 ]
 _SECTION = {"flow_editor": "flows", "answer_table": "flows", "dashboard": "campaigns", "call": "campaigns"}
 Segment = Annotated[str, PathParam(min_length=1, max_length=64)]
@@ -118,3 +119,9 @@ def seats(request: Request) -> HTMLResponse:
 def keys(request: Request) -> HTMLResponse:
     """API keys (admins only)."""
     return _page(request, "keys", "API keys")
+
+
+@router.get("/audit", response_class=HTMLResponse)
+def audit(request: Request) -> HTMLResponse:
+    """The audit log (admins only)."""
+    return _page(request, "audit", "审计日志")

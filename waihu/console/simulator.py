@@ -23,6 +23,7 @@ class SimSession:
     flow_id: str
     version: int
     language: str
+    tenant: str = ""
     touched: float = field(default_factory=time.monotonic)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -66,11 +67,19 @@ class SimulatorStore:
         self._lock = threading.Lock()
 
     def start(
-        self, flow: Flow, version: int, classifier: IntentClassifier, variables: dict[str, str]
+        self,
+        flow: Flow,
+        version: int,
+        classifier: IntentClassifier,
+        variables: dict[str, str],
+        tenant: str = "",
     ) -> tuple[SimSession, TurnOutput]:
-        """Open a session and let the robot greet; raises ``EngineError`` for missing variables."""
+        """Open a session of ``tenant`` and let the robot greet; raises ``EngineError`` for missing
+        variables."""
         conv = Conversation(flow, classifier, variables)
-        session = SimSession(secrets.token_urlsafe(12), conv, flow.flow.id, version, flow.flow.language)
+        session = SimSession(
+            secrets.token_urlsafe(12), conv, flow.flow.id, version, flow.flow.language, tenant=tenant
+        )
         output = conv.start()
         with self._lock:
             self._expire()
@@ -79,11 +88,13 @@ class SimulatorStore:
                 self._sessions.popitem(last=False)
         return session, output
 
-    def get(self, session_id: str) -> SimSession | None:
-        """The live session, or None when unknown or expired."""
+    def get(self, session_id: str, tenant: str = "") -> SimSession | None:
+        """The live session of ``tenant``, or None when unknown, expired or another tenant's."""
         with self._lock:
             self._expire()
             session = self._sessions.get(session_id)
+            if session is not None and session.tenant != tenant:
+                return None
             if session is not None:
                 session.touched = time.monotonic()
                 self._sessions.move_to_end(session_id)

@@ -15,7 +15,7 @@ from waihu.console.flowtools import ClassifierCache, parse_flow
 from waihu.console.simulator import SimulatorStore
 from waihu.console.speech import SpeechRenderer
 from waihu.service.flows import get_flow_version
-from waihu.service.models import FlowVersion
+from waihu.service.models import DEFAULT_TENANT, FlowVersion
 
 
 @dataclass
@@ -37,7 +37,7 @@ class ConsoleState:
     classifiers: ClassifierCache
     simulator: SimulatorStore
     speech: SpeechRenderer = field(default_factory=SpeechRenderer)
-    _flows: OrderedDict[tuple[str, int], StoredFlow] = field(default_factory=OrderedDict)
+    _flows: OrderedDict[tuple[str, str, int], StoredFlow] = field(default_factory=OrderedDict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
@@ -49,14 +49,16 @@ class ConsoleState:
             SimulatorStore(config.max_sim_sessions, config.sim_session_ttl_s),
         )
 
-    def stored_flow(self, session: Session, flow_id: str, version: int) -> StoredFlow | None:
-        """The stored flow ``flow_id`` at ``version`` parsed (versions never change, so cached)."""
-        key = (flow_id, version)
+    def stored_flow(
+        self, session: Session, flow_id: str, version: int, tenant: str = DEFAULT_TENANT
+    ) -> StoredFlow | None:
+        """``tenant``'s stored flow ``flow_id`` at ``version`` parsed (versions never change, so cached)."""
+        key = (tenant, flow_id, version)
         with self._lock:
             if key in self._flows:
                 self._flows.move_to_end(key)
                 return self._flows[key]
-        row: FlowVersion | None = get_flow_version(session, flow_id, version)
+        row: FlowVersion | None = get_flow_version(session, flow_id, version, tenant)
         if row is None:
             return None
         stored = StoredFlow(row.id, row.flow_id, row.version, row.yaml_text, parse_flow(row.yaml_text))

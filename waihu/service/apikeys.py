@@ -8,8 +8,9 @@ import secrets
 
 from sqlalchemy.orm import Session
 
-from waihu.service.models import ApiKey, utcnow
+from waihu.service.models import DEFAULT_TENANT, ApiKey, utcnow
 from waihu.service.outcomes import ROLES
+from waihu.service.tenancy import check_tenant
 
 PREFIX = "whk_"
 
@@ -18,13 +19,35 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def create_api_key(session: Session, name: str, role: str) -> tuple[ApiKey, str]:
-    """Add a key (caller commits); returns the row and the full token, which is shown only this once."""
+def create_api_key(
+    session: Session,
+    name: str,
+    role: str,
+    *,
+    tenant: str = DEFAULT_TENANT,
+    platform_admin: bool = False,
+) -> tuple[ApiKey, str]:
+    """Add a key of ``tenant`` (caller commits); returns the row and the full token, shown only this once.
+
+    ``platform_admin`` (admin keys only) also lets the key keep the global block list and every tenant's
+    keys. Raises ValueError for an unknown role, a bad tenant name, or a platform non-admin.
+    """
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
+    check_tenant(tenant)
+    if platform_admin and role != "admin":
+        raise ValueError("only admin keys can be platform admins")
     key_id = secrets.token_hex(8)
     secret = secrets.token_urlsafe(32)
-    key = ApiKey(id=key_id, name=name, role=role, secret_hash=_hash(secret), created_at=utcnow())
+    key = ApiKey(
+        id=key_id,
+        tenant=tenant,
+        name=name,
+        role=role,
+        platform_admin=platform_admin,
+        secret_hash=_hash(secret),
+        created_at=utcnow(),
+    )
     session.add(key)
     return key, f"{PREFIX}{key_id}.{secret}"
 

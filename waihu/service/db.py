@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -96,14 +96,43 @@ def alembic_config(url: str | None = None) -> Config:
     return config
 
 
+def _migrate(engine: Engine, step: Callable[[Config], None]) -> None:
+    """Run an Alembic ``step`` in one transaction, serialised across hosts on PostgreSQL.
+
+    SQLite alters a table by copying it (batch mode): with foreign keys enforced, dropping the old copy
+    would fail, or worse cascade-delete the rows that reference it. So enforcement is off while the
+    migration runs (it can only be switched outside a transaction), the references are checked with
+    ``PRAGMA foreign_key_check`` before commit, and enforcement is back on afterwards.
+    """
+    config = alembic_config()
+    with engine.connect() as conn:
+        raw = conn.connection.dbapi_connection if conn.dialect.name == "sqlite" else None
+        if raw is not None:
+            raw.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with conn.begin():
+                if conn.dialect.name == "postgresql":
+                    conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK_ID})")
+                config.attributes["connection"] = conn
+                step(config)
+                if raw is not None:
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    if broken:
+                        raise RuntimeError(f"migration left rows with broken references: {broken[:5]}")
+        finally:
+            if raw is not None:
+                raw.execute("PRAGMA foreign_keys=ON")
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Apply migrations up to ``revision`` (``upgrade head`` at startup); safe to run from many hosts."""
-    config = alembic_config()
-    with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK_ID})")
-        config.attributes["connection"] = conn
-        command.upgrade(config, revision)
+    _migrate(engine, lambda config: command.upgrade(config, revision))
+    log.info("database schema at %s", revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Undo migrations down to ``revision`` (see each migration's ``downgrade`` for what is lost)."""
+    _migrate(engine, lambda config: command.downgrade(config, revision))
     log.info("database schema at %s", revision)
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from dialog.flow_files import NO_FILES
 from dialog.loader import load_flow_text
 from waihu.service.db import begin_write
-from waihu.service.models import FlowVersion, utcnow
+from waihu.service.models import DEFAULT_TENANT, FlowVersion, utcnow
 
 
 class FlowRejected(Exception):
@@ -33,10 +33,16 @@ class StoredFlow:
 
 
 def store_flow(
-    session: Session, text: str, *, uploaded_by: str | None = None, filename: str = "flow.yaml"
+    session: Session,
+    text: str,
+    *,
+    uploaded_by: str | None = None,
+    filename: str = "flow.yaml",
+    tenant: str = DEFAULT_TENANT,
 ) -> StoredFlow:
-    """Validate ``text`` and store it as the next version of its flow id (caller commits).
+    """Validate ``text`` and store it as the next version of its flow id in ``tenant`` (caller commits).
 
+    Flow ids are per tenant: two tenants may both have a flow ``mini``, numbered independently.
     Uploading the exact same text again returns the existing version (``created`` False). Raises
     :class:`FlowRejected` listing every error. The flow came over the network, so it may reference no
     files (``knowledge_base: {file: ...}``, ``audio:``): those are errors naming the field.
@@ -49,16 +55,14 @@ def store_flow(
     digest = hashlib.sha256(text.encode()).hexdigest()
     if not session.in_transaction():
         begin_write(session)  # validated outside any lock; now write without a lock upgrade
-    same = session.scalars(
-        select(FlowVersion).where(FlowVersion.flow_id == flow.flow.id, FlowVersion.sha256 == digest)
-    ).first()
+    mine = (FlowVersion.tenant == tenant, FlowVersion.flow_id == flow.flow.id)
+    same = session.scalars(select(FlowVersion).where(*mine, FlowVersion.sha256 == digest)).first()
     if same is not None:
         return StoredFlow(same, False, warnings)
     for _ in range(3):  # two uploads racing for the same next number: the loser takes the one after
-        latest = session.scalar(
-            select(func.max(FlowVersion.version)).where(FlowVersion.flow_id == flow.flow.id)
-        )
+        latest = session.scalar(select(func.max(FlowVersion.version)).where(*mine))
         row = FlowVersion(
+            tenant=tenant,
             flow_id=flow.flow.id,
             version=(latest or 0) + 1,
             declared_version=flow.flow.version,
@@ -78,10 +82,14 @@ def store_flow(
     raise RuntimeError("could not allocate a flow version number")
 
 
-def get_flow_version(session: Session, flow_id: str, version: int) -> FlowVersion | None:
-    """The stored flow ``flow_id`` at ``version``."""
+def get_flow_version(
+    session: Session, flow_id: str, version: int, tenant: str = DEFAULT_TENANT
+) -> FlowVersion | None:
+    """``tenant``'s stored flow ``flow_id`` at ``version``."""
     return session.scalars(
-        select(FlowVersion).where(FlowVersion.flow_id == flow_id, FlowVersion.version == version)
+        select(FlowVersion).where(
+            FlowVersion.tenant == tenant, FlowVersion.flow_id == flow_id, FlowVersion.version == version
+        )
     ).first()
 
 

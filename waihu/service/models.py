@@ -24,7 +24,13 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql import text
 from sqlalchemy.types import TypeDecorator
+
+#: Length of a tenant name (``waihu.service.tenancy`` checks its spelling).
+TENANT_CHARS = 64
+#: The tenant of rows that existed before tenants, and of rows made by code that names none (CLI, demos).
+DEFAULT_TENANT = "default"
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -72,13 +78,20 @@ class Base(DeclarativeBase):
 
 
 class ApiKey(Base):
-    """A bearer key: ``whk_<id>.<secret>``; only the SHA-256 of the secret is stored."""
+    """A bearer key: ``whk_<id>.<secret>``; only the SHA-256 of the secret is stored.
+
+    Every key belongs to a ``tenant`` (a strategy system or business unit) and sees only that tenant's
+    data. ``platform_admin`` (admin keys only) may also manage the global block list and keys of every
+    tenant.
+    """
 
     __tablename__ = "api_key"
 
     id: Mapped[str] = mapped_column(String(24), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(TENANT_CHARS), index=True, default=DEFAULT_TENANT)
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(16))
+    platform_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     secret_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[dt.datetime | None]
@@ -89,9 +102,10 @@ class FlowVersion(Base):
     """One uploaded version of a flow; campaigns keep the version they started with."""
 
     __tablename__ = "flow_version"
-    __table_args__ = (UniqueConstraint("flow_id", "version"),)
+    __table_args__ = (UniqueConstraint("tenant", "flow_id", "version"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(TENANT_CHARS), default=DEFAULT_TENANT)
     flow_id: Mapped[str] = mapped_column(String(64))
     version: Mapped[int]
     declared_version: Mapped[int]
@@ -107,11 +121,12 @@ class Campaign(Base):
     """A batch of contacts called with one flow version under one set of calling rules."""
 
     __tablename__ = "campaign"
-    __table_args__ = (Index(None, "state", "priority"),)
+    __table_args__ = (Index(None, "state", "priority"), UniqueConstraint("tenant", "reference_id"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(TENANT_CHARS), default=DEFAULT_TENANT)
     name: Mapped[str] = mapped_column(String(200))
-    reference_id: Mapped[str | None] = mapped_column(String(128), unique=True)
+    reference_id: Mapped[str | None] = mapped_column(String(128))
     flow_version_id: Mapped[int] = mapped_column(ForeignKey("flow_version.id"))
     flow_id: Mapped[str] = mapped_column(String(64))
     flow_version: Mapped[int]
@@ -211,12 +226,25 @@ class Attempt(Base):
 
 
 class Dnc(Base):
-    """A number that must never be dialled."""
+    """A number that must never be dialled: by one tenant's campaigns, or by every tenant's (``tenant``
+    NULL, the global list a platform admin keeps)."""
 
     __tablename__ = "dnc"
+    __table_args__ = (
+        UniqueConstraint("tenant", "phone"),
+        # NULLs are distinct in a unique constraint: the global list needs its own partial index.
+        Index(
+            "uq_dnc_global_phone",
+            "phone",
+            unique=True,
+            sqlite_where=text("tenant IS NULL"),
+            postgresql_where=text("tenant IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    phone: Mapped[str] = mapped_column(String(32), unique=True)
+    tenant: Mapped[str | None] = mapped_column(String(TENANT_CHARS))
+    phone: Mapped[str] = mapped_column(String(32), index=True)
     reason: Mapped[str] = mapped_column(String(200), default="")
     source: Mapped[str] = mapped_column(String(32), default="api")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
@@ -226,10 +254,11 @@ class Seat(Base):
     """A human agent's SIP endpoint that calls can be transferred to."""
 
     __tablename__ = "seat"
-    __table_args__ = (Index(None, "skill_group", "available"),)
+    __table_args__ = (Index(None, "skill_group", "available"), UniqueConstraint("tenant", "uri"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    uri: Mapped[str] = mapped_column(String(300), unique=True)
+    tenant: Mapped[str] = mapped_column(String(TENANT_CHARS), default=DEFAULT_TENANT)
+    uri: Mapped[str] = mapped_column(String(300))
     name: Mapped[str] = mapped_column(String(200), default="")
     skill_group: Mapped[str] = mapped_column(String(64), default="default")
     available: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -253,3 +282,28 @@ class WebhookEvent(Base):
     last_status: Mapped[int | None]
     last_error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class AuditEntry(Base):
+    """One change made through the API: who, when, what, and the resource before and after.
+
+    ``tenant`` is the tenant the changed resource belongs to (NULL: the global block list);
+    ``actor_tenant`` the tenant of the key that made it. ``before``/``after`` are stored with secrets
+    and phone numbers masked (:mod:`waihu.service.audit`).
+    """
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index(None, "tenant", "id"), Index(None, "actor_tenant", "id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    actor_key_id: Mapped[str | None] = mapped_column(String(24))
+    actor_name: Mapped[str] = mapped_column(String(200))
+    actor_role: Mapped[str] = mapped_column(String(16))
+    actor_tenant: Mapped[str | None] = mapped_column(String(TENANT_CHARS))
+    tenant: Mapped[str | None] = mapped_column(String(TENANT_CHARS))
+    action: Mapped[str] = mapped_column(String(64))
+    resource_type: Mapped[str] = mapped_column(String(32))
+    resource_id: Mapped[str] = mapped_column(String(200))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)

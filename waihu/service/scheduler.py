@@ -32,7 +32,7 @@ from waihu.privacy import mask_phone
 from waihu.service.attempt_result import AttemptResult
 from waihu.service.db import begin_write
 from waihu.service.lifecycle import StateConflict, change_campaign_state, finish_campaign_if_done
-from waihu.service.models import Attempt, Campaign, Contact, Dnc, utcnow
+from waihu.service.models import DEFAULT_TENANT, Attempt, Campaign, Contact, Dnc, utcnow
 from waihu.service.outcomes import DNC_BLOCKED, IN_PROGRESS, RUNNABLE_STATES
 from waihu.service.policy import Schedule, decide_retry
 from waihu.service.views import attempt_view, contact_view
@@ -66,6 +66,8 @@ class Claim:
     lease_until: dt.datetime
     timezone: str = "UTC"
     extra: dict[str, Any] = field(default_factory=dict)
+    #: The campaign's tenant: seats for a transfer must be this tenant's (:func:`seats.available_seat`).
+    tenant: str = DEFAULT_TENANT
 
 
 def _ensure_writer(session: Session) -> None:
@@ -114,14 +116,25 @@ def _block_dnc_contacts(session: Session, campaign: Campaign, ids: list[int], no
         enqueue_event(session, campaign, "contact.finished", contact_view(contact), now)
 
 
+def blocking_entry(campaign: Campaign) -> Any:
+    """A correlated subquery: the id of a block-list entry for the contact's number that applies to
+    ``campaign`` (its tenant's list or the global list), or NULL."""
+    return (
+        select(Dnc.id)
+        .where(Dnc.phone == Contact.phone, or_(Dnc.tenant == campaign.tenant, Dnc.tenant.is_(None)))
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
 def due_contacts_query(campaign: Campaign, now: dt.datetime, today: dt.date, limit: int) -> Select[Any]:
     """Due pending contacts of ``campaign`` (id, DNC entry id or None), oldest due first.
 
-    Served by the index ``(campaign_id, state, next_attempt_at)``: no scan of the campaign's contacts.
+    Served by the index ``(campaign_id, state, next_attempt_at)``: no scan of the campaign's contacts;
+    the block-list look-up per contact uses the index on ``dnc.phone``.
     """
     return (
-        select(Contact.id, Dnc.id)
-        .outerjoin(Dnc, Dnc.phone == Contact.phone)
+        select(Contact.id, blocking_entry(campaign))
         .where(
             Contact.campaign_id == campaign.id,
             Contact.state == "pending",
@@ -248,6 +261,7 @@ def _claim_rows(
                 flow_version_id=campaign.flow_version_id,
                 lease_until=lease_until,
                 timezone=campaign.timezone,
+                tenant=campaign.tenant,
             )
         )
     if attempt_rows:
@@ -399,12 +413,13 @@ class Recorded:
     reason: str
 
 
-def _add_dnc(session: Session, phone: str, reason: str, source: str, now: dt.datetime) -> None:
+def _add_dnc(session: Session, tenant: str, phone: str, reason: str, source: str, now: dt.datetime) -> None:
+    """Put ``phone`` on ``tenant``'s block list (the tenant whose campaign called); no-op if there."""
     insert = pg_insert if _is_postgres(session) else sqlite_insert
     session.execute(
         insert(Dnc)
-        .values(phone=phone, reason=reason, source=source, created_at=now)
-        .on_conflict_do_nothing(index_elements=["phone"])
+        .values(tenant=tenant, phone=phone, reason=reason, source=source, created_at=now)
+        .on_conflict_do_nothing(index_elements=["tenant", "phone"])
     )
 
 
@@ -423,7 +438,9 @@ def _finish_attempt(session: Session, attempt_id: str, result: AttemptResult, no
     campaign = session.get(Campaign, attempt.campaign_id)
     assert contact is not None and campaign is not None  # foreign keys
     if result.dnc:
-        _add_dnc(session, attempt.phone, "asked not to be called (during a call)", "call", now)
+        _add_dnc(
+            session, campaign.tenant, attempt.phone, "asked not to be called (during a call)", "call", now
+        )
     schedule = Schedule.from_campaign(campaign)
     retries_used = int((contact.retry_counts or {}).get(result.outcome, 0))
     if result.dnc or campaign.state in ("cancelled", "failed", "succeeded"):

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from waihu import console
-from waihu.service.api import campaigns, contacts, dnc, flows, keys, metrics, results, seats
+from waihu.service.api import audit, campaigns, contacts, dnc, flows, keys, metrics, results, seats
 from waihu.service.api.deps import ServiceState
 from waihu.service.api.limits import BodySizeLimit
 from waihu.service.background import Chores
@@ -27,9 +27,13 @@ log = logging.getLogger(__name__)
 DESCRIPTION = """\
 Campaigns, contacts and call results for strategy systems; flows for operators; keys and seats for admins.
 
-Authenticate with `Authorization: Bearer <key>`. Roles: **strategy** (campaigns, contacts, results, DNC),
-**operator** (flows, seats' availability, DNC), **admin** (everything, keys, seats). Errors are 4xx with a
-`detail` naming the field. Lists use cursor pagination: pass `next_cursor` back as `cursor`.
+Authenticate with `Authorization: Bearer <key>`. Every key belongs to a **tenant** and sees only that
+tenant's campaigns, contacts, results, flows, seats and block list; another tenant's resource answers 404.
+Roles: **strategy** (campaigns, contacts, results, DNC), **operator** (flows, seats' availability, DNC;
+phone numbers masked), **admin** (everything in the tenant: keys, seats, removing DNC entries, the audit
+log). A **platform admin** (an admin key with `platform_admin`) also keeps the global block list and the
+keys of every tenant. Errors are 4xx with a `detail` naming the field. Lists use cursor pagination: pass
+`next_cursor` back as `cursor`.
 """
 
 
@@ -61,7 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="waihu", version="1", description=DESCRIPTION, lifespan=lifespan)
     app.state.service = state
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    for module in (campaigns, contacts, results, dnc, seats, flows, keys, metrics):
+    for module in (campaigns, contacts, results, dnc, seats, flows, keys, audit, metrics):
         app.include_router(module.router)
     console.install(app)  # the operator web console at /console
 

@@ -11,18 +11,21 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator, 
 from sqlalchemy import select, update
 
 from waihu.service.api.deps import SessionDep, SettingsDep, Strategy
-from waihu.service.api.errors import conflict, field_error, not_found
+from waihu.service.api.errors import conflict, field_error
 from waihu.service.api.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor, page
+from waihu.service.api.responses import AUTH, JSON_BODY, errors, existing
+from waihu.service.api.scope import campaign_of
+from waihu.service.audit import record_change
 from waihu.service.counters import campaign_counters
 from waihu.service.lifecycle import StateConflict, change_campaign_state, resume_state
-from waihu.service.models import Campaign, Contact, FlowVersion, utcnow
+from waihu.service.models import ApiKey, Campaign, Contact, FlowVersion, utcnow
 from waihu.service.outcomes import CANCELLED, AttemptOutcome, CampaignState
 from waihu.service.policy import DEFAULT_RETRY_POLICY, CallingWindow, RetryRule, zone
 from waihu.service.views import campaign_view
 from waihu.service.webhook_destinations import DestinationRefused, policy_from_settings
 from waihu.service.webhook_secrets import MIN_SECRET_CHARS, check_webhook_secret
 
-router = APIRouter(prefix="/v1/campaigns", tags=["campaigns"])
+router = APIRouter(prefix="/v1/campaigns", tags=["campaigns"], responses=errors(*AUTH))
 CampaignId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 DEFAULT_WINDOWS = [
@@ -84,18 +87,17 @@ class CampaignCreate(BaseModel):
         return self
 
 
-def _load(session: SessionDep, campaign_id: int) -> Campaign:
-    campaign = session.get(Campaign, campaign_id)
-    if campaign is None:
-        raise not_found(f"campaign {campaign_id}")
-    return campaign
-
-
 def _with_counters(session: SessionDep, campaign: Campaign) -> dict[str, Any]:
     return campaign_view(campaign) | {"counters": campaign_counters(session, campaign.id)}
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, summary="Create a campaign")
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a campaign",
+    responses=errors(*JSON_BODY, 409)
+    | existing("The tenant has a campaign with this reference_id: returned as it is."),
+)
 def create_campaign(
     body: CampaignCreate, session: SessionDep, state: SettingsDep, key: Strategy, response: Response
 ) -> dict[str, Any]:
@@ -111,11 +113,13 @@ def create_campaign(
         except DestinationRefused as exc:
             raise field_error(["body", "webhook_url"], str(exc)) from exc
     if body.reference_id is not None:
-        existing = session.scalars(select(Campaign).where(Campaign.reference_id == body.reference_id)).first()
+        existing = session.scalars(
+            select(Campaign).where(Campaign.tenant == key.tenant, Campaign.reference_id == body.reference_id)
+        ).first()
         if existing is not None:
             response.status_code = status.HTTP_200_OK
             return _with_counters(session, existing)
-    query = select(FlowVersion).where(FlowVersion.flow_id == body.flow_id)
+    query = select(FlowVersion).where(FlowVersion.tenant == key.tenant, FlowVersion.flow_id == body.flow_id)
     if body.flow_version is not None:
         query = query.where(FlowVersion.version == body.flow_version)
     flow = session.scalars(query.order_by(FlowVersion.version.desc())).first()
@@ -132,6 +136,7 @@ def create_campaign(
         secret = secrets.token_urlsafe(32)
     now = utcnow()
     campaign = Campaign(
+        tenant=key.tenant,
         name=body.name,
         reference_id=body.reference_id,
         flow_version_id=flow.id,
@@ -155,6 +160,16 @@ def create_campaign(
         updated_at=now,
     )
     session.add(campaign)
+    session.flush()
+    record_change(
+        session,
+        key,
+        "campaign.create",
+        "campaign",
+        campaign.id,
+        tenant=key.tenant,
+        after=campaign_view(campaign),
+    )
     session.commit()
     view = _with_counters(session, campaign)
     if generated:
@@ -162,10 +177,10 @@ def create_campaign(
     return view
 
 
-@router.get("", summary="List campaigns")
+@router.get("", summary="List campaigns", responses=errors(422))
 def list_campaigns(
     session: SessionDep,
-    _key: Strategy,
+    key: Strategy,
     state: Annotated[CampaignState | None, Query()] = None,
     flow_id: Annotated[str | None, Query(max_length=64)] = None,
     reference_id: Annotated[str | None, Query(max_length=128)] = None,
@@ -173,7 +188,9 @@ def list_campaigns(
     cursor: CursorQuery = None,
 ) -> dict[str, Any]:
     """Campaigns, newest first, filtered by state / flow / reference id; cursor-paginated."""
-    query = select(Campaign).order_by(Campaign.id.desc()).limit(limit + 1)
+    query = (
+        select(Campaign).where(Campaign.tenant == key.tenant).order_by(Campaign.id.desc()).limit(limit + 1)
+    )
     if state:
         query = query.where(Campaign.state == state)
     if flow_id:
@@ -189,20 +206,27 @@ def list_campaigns(
     return page([campaign_view(row) for row in rows], encode_cursor(rows[-1].id) if more else None)
 
 
-@router.get("/{campaign_id}", summary="Get a campaign with live counters")
-def get_campaign(campaign_id: CampaignId, session: SessionDep, _key: Strategy) -> dict[str, Any]:
+_ONE = errors(404, 422)
+_CHANGE = errors(404, 409, 422)
+
+
+@router.get("/{campaign_id}", summary="Get a campaign with live counters", responses=_ONE)
+def get_campaign(campaign_id: CampaignId, session: SessionDep, key: Strategy) -> dict[str, Any]:
     """Settings, state and counters: pending / dialling / in_call / done by outcome and grade."""
-    return _with_counters(session, _load(session, campaign_id))
+    return _with_counters(session, campaign_of(session, key, campaign_id))
 
 
-@router.get("/{campaign_id}/counters", summary="Live counters of a campaign")
-def get_counters(campaign_id: CampaignId, session: SessionDep, _key: Strategy) -> dict[str, Any]:
+@router.get("/{campaign_id}/counters", summary="Live counters of a campaign", responses=_ONE)
+def get_counters(campaign_id: CampaignId, session: SessionDep, key: Strategy) -> dict[str, Any]:
     """Only the counters (cheap enough to poll)."""
-    return campaign_counters(session, _load(session, campaign_id).id)
+    return campaign_counters(session, campaign_of(session, key, campaign_id).id)
 
 
-def _transition(session: SessionDep, campaign_id: int, target: str, reason: str) -> dict[str, Any]:
-    campaign = _load(session, campaign_id)
+def _transition(
+    session: SessionDep, key: ApiKey, campaign_id: int, target: str, action: str, reason: str
+) -> dict[str, Any]:
+    campaign = campaign_of(session, key, campaign_id)
+    before = campaign.state
     now = utcnow()
     if target == "resume":
         if campaign.state != "paused":
@@ -221,23 +245,35 @@ def _transition(session: SessionDep, campaign_id: int, target: str, reason: str)
             )
             .execution_options(synchronize_session=False)
         )
+    if campaign.state != before:
+        record_change(
+            session,
+            key,
+            action,
+            "campaign",
+            campaign.id,
+            tenant=campaign.tenant,
+            before={"state": before},
+            after={"state": campaign.state},
+            at=now,
+        )
     session.commit()
     return _with_counters(session, campaign)
 
 
-@router.post("/{campaign_id}/pause", summary="Pause dialling")
-def pause_campaign(campaign_id: CampaignId, session: SessionDep, _key: Strategy) -> dict[str, Any]:
+@router.post("/{campaign_id}/pause", summary="Pause dialling", responses=_CHANGE)
+def pause_campaign(campaign_id: CampaignId, session: SessionDep, key: Strategy) -> dict[str, Any]:
     """No new attempts start; calls in progress finish normally."""
-    return _transition(session, campaign_id, "paused", "paused by API")
+    return _transition(session, key, campaign_id, "paused", "campaign.pause", "paused by API")
 
 
-@router.post("/{campaign_id}/resume", summary="Resume a paused campaign")
-def resume_campaign(campaign_id: CampaignId, session: SessionDep, _key: Strategy) -> dict[str, Any]:
+@router.post("/{campaign_id}/resume", summary="Resume a paused campaign", responses=_CHANGE)
+def resume_campaign(campaign_id: CampaignId, session: SessionDep, key: Strategy) -> dict[str, Any]:
     """Back to scheduling/executing."""
-    return _transition(session, campaign_id, "resume", "resumed by API")
+    return _transition(session, key, campaign_id, "resume", "campaign.resume", "resumed by API")
 
 
-@router.post("/{campaign_id}/cancel", summary="Cancel a campaign")
-def cancel_campaign(campaign_id: CampaignId, session: SessionDep, _key: Strategy) -> dict[str, Any]:
+@router.post("/{campaign_id}/cancel", summary="Cancel a campaign", responses=_CHANGE)
+def cancel_campaign(campaign_id: CampaignId, session: SessionDep, key: Strategy) -> dict[str, Any]:
     """Pending contacts finish as ``cancelled``; calls in progress finish normally, without retries."""
-    return _transition(session, campaign_id, "cancelled", "cancelled by API")
+    return _transition(session, key, campaign_id, "cancelled", "campaign.cancel", "cancelled by API")

@@ -15,6 +15,10 @@ from waihu.service.api.deps import SessionDep, SettingsDep, Strategy
 from waihu.service.api.errors import conflict, field_error, not_found
 from waihu.service.api.limits import JsonDepthError, loads_json, read_body, with_body
 from waihu.service.api.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor, page
+from waihu.service.api.responses import AUTH, JSON_BODY, errors
+from waihu.service.api.schemas import inline_schema
+from waihu.service.api.scope import campaign_of
+from waihu.service.audit import record_change
 from waihu.service.db import begin_write
 from waihu.service.imports import (
     ImportFormatError,
@@ -25,13 +29,16 @@ from waihu.service.imports import (
     validate_rows,
 )
 from waihu.service.lifecycle import change_campaign_state
-from waihu.service.models import Attempt, Campaign, Contact, utcnow
+from waihu.service.masking import for_role
+from waihu.service.models import ApiKey, Attempt, Campaign, Contact, utcnow
 from waihu.service.outcomes import ContactState
 from waihu.service.phones import PhoneError, region_for_country_code
 from waihu.service.views import attempt_view, contact_view
 from waihu.service.webhooks import enqueue_event
 
-router = APIRouter(prefix="/v1/campaigns/{campaign_id}/contacts", tags=["contacts"])
+router = APIRouter(
+    prefix="/v1/campaigns/{campaign_id}/contacts", tags=["contacts"], responses=errors(*AUTH, 404, 422)
+)
 CampaignId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 ReferenceId = Annotated[str, Path(min_length=1, max_length=128)]
 MAX_ERRORS_SHOWN = 10_000
@@ -39,7 +46,10 @@ _IMPORT_TYPES = ("multipart/form-data", "text/csv", "application/csv", "text/pla
 
 
 class ContactIn(BaseModel):
-    """One contact to import. Aliases accepted: referenceId, phoneNumber, extras/properties."""
+    """One contact to import. Aliases accepted: referenceId, phoneNumber, extras/properties.
+
+    Other fields are rejected per row (put custom values under ``variables``); the rest still import.
+    """
 
     reference_id: str = Field(min_length=1, max_length=128)
     phone: str = Field(min_length=1, max_length=40, examples=["+8613800001234", "13800001234"])
@@ -58,7 +68,13 @@ _IMPORT_BODY = {
         "required": True,
         "content": {
             "application/json": {
-                "schema": ContactsImport.model_json_schema(ref_template="#/components/schemas/{model}")
+                # Inlined: the body is read by hand, so FastAPI would not register ContactIn's schema.
+                "schema": {
+                    "anyOf": [
+                        inline_schema(ContactsImport),
+                        {"type": "array", "items": inline_schema(ContactIn), "maxItems": 100_000},
+                    ]
+                }
             },
             "text/csv": {
                 "schema": {"type": "string", "description": "Header: reference_id,phone,name,<vars…>"}
@@ -83,13 +99,6 @@ class GradeIn(BaseModel):
     grade: str = Field(pattern=r"^[A-Z][0-9A-Za-z+-]{0,7}$", examples=["A", "B"])
     label: str = Field(default="", max_length=200)
     note: str = Field(default="", max_length=2000)
-
-
-def _campaign(session: SessionDep, campaign_id: int) -> Campaign:
-    campaign = session.get(Campaign, campaign_id)
-    if campaign is None:
-        raise not_found(f"campaign {campaign_id}")
-    return campaign
 
 
 async def _read_rows(request: Request, max_rows: int, max_bytes: int) -> list[RawRow]:
@@ -122,12 +131,17 @@ async def _read_rows(request: Request, max_rows: int, max_bytes: int) -> list[Ra
         raise field_error(["body"], f"invalid JSON: {exc}") from exc
 
 
-@router.post("", summary="Import contacts (JSON or CSV)", openapi_extra=_IMPORT_BODY)
+@router.post(
+    "",
+    summary="Import contacts (JSON or CSV)",
+    openapi_extra=_IMPORT_BODY,
+    responses=errors(*JSON_BODY, 409, 415),
+)
 async def import_contacts_endpoint(
     campaign_id: CampaignId,
     request: Request,
     state: SettingsDep,
-    _key: Strategy,
+    key: Strategy,
     country_code: Annotated[str | None, Query(pattern=r"^[1-9][0-9]{0,3}$")] = None,
 ) -> dict[str, Any]:
     """Add contacts; rows with errors are reported by row number and the valid ones are kept.
@@ -144,7 +158,7 @@ async def import_contacts_endpoint(
     rows = await _read_rows(request, settings.max_import_rows, settings.max_body_bytes)
 
     def check_campaign(session: Session) -> Campaign:
-        campaign = _campaign(session, campaign_id)
+        campaign = campaign_of(session, key, campaign_id)
         if campaign.state in ("cancelled", "failed"):
             raise conflict(f"campaign {campaign_id} is {campaign.state}: no more contacts")
         return campaign
@@ -159,6 +173,22 @@ async def import_contacts_endpoint(
             report = insert_contacts(session, campaign.id, checked)
             if report.created and campaign.state == "succeeded":
                 change_campaign_state(session, campaign, "executing", utcnow(), "new contacts imported")
+            summary = {
+                "received": report.received,
+                "created": report.created,
+                "existing": report.existing,
+                "rejected": len(report.errors),
+                "region": region,
+            }
+            record_change(
+                session,
+                key,
+                "contacts.import",
+                "campaign",
+                campaign.id,
+                tenant=campaign.tenant,
+                after=summary,
+            )
             session.commit()
         errors = [
             {k: v for k, v in vars(error).items() if v is not None or k == "reference_id"}
@@ -180,13 +210,13 @@ async def import_contacts_endpoint(
 def list_contacts(
     campaign_id: CampaignId,
     session: SessionDep,
-    _key: Strategy,
+    key: Strategy,
     state: Annotated[ContactState | None, Query()] = None,
     limit: LimitQuery = 100,
     cursor: CursorQuery = None,
 ) -> dict[str, Any]:
     """Contacts of a campaign in import order, optionally by state; cursor-paginated."""
-    _campaign(session, campaign_id)
+    campaign_of(session, key, campaign_id)
     query = select(Contact).where(Contact.campaign_id == campaign_id).order_by(Contact.id).limit(limit + 1)
     if state:
         query = query.where(Contact.state == state)
@@ -196,10 +226,12 @@ def list_contacts(
     rows = list(session.scalars(query))
     more = len(rows) > limit
     rows = rows[:limit]
-    return page([contact_view(row) for row in rows], encode_cursor(rows[-1].id) if more else None)
+    items = [for_role(contact_view(row), key.role) for row in rows]
+    return page(items, encode_cursor(rows[-1].id) if more else None)
 
 
-def _contact(session: SessionDep, campaign_id: int, reference_id: str) -> Contact:
+def _contact(session: SessionDep, key: ApiKey, campaign_id: int, reference_id: str) -> Contact:
+    campaign_of(session, key, campaign_id)
     contact = session.scalars(
         select(Contact).where(Contact.campaign_id == campaign_id, Contact.reference_id == reference_id)
     ).first()
@@ -210,23 +242,24 @@ def _contact(session: SessionDep, campaign_id: int, reference_id: str) -> Contac
 
 @router.get("/{reference_id}", summary="A contact with every attempt's result")
 def get_contact(
-    campaign_id: CampaignId, reference_id: ReferenceId, session: SessionDep, _key: Strategy
+    campaign_id: CampaignId, reference_id: ReferenceId, session: SessionDep, key: Strategy
 ) -> dict[str, Any]:
     """The contact's state and final result, and its attempts (with transcript and trace)."""
-    contact = _contact(session, campaign_id, reference_id)
+    contact = _contact(session, key, campaign_id, reference_id)
     attempts = session.scalars(
         select(Attempt).where(Attempt.contact_id == contact.id).order_by(Attempt.number)
     )
-    return contact_view(contact) | {"attempts_detail": [attempt_view(a, contact) for a in attempts]}
+    detail = [for_role(attempt_view(a, contact), key.role) for a in attempts]
+    return for_role(contact_view(contact), key.role) | {"attempts_detail": detail}
 
 
-@router.post("/{reference_id}/grade", summary="Re-grade a contact by hand")
+@router.post("/{reference_id}/grade", summary="Re-grade a contact by hand", responses=errors(*JSON_BODY))
 def regrade_contact(
     campaign_id: CampaignId, reference_id: ReferenceId, body: GradeIn, session: SessionDep, key: Strategy
 ) -> dict[str, Any]:
     """Set the contact's grade; emits ``contact.regraded`` with the previous grade."""
-    campaign = _campaign(session, campaign_id)
-    contact = _contact(session, campaign_id, reference_id)
+    campaign = campaign_of(session, key, campaign_id)
+    contact = _contact(session, key, campaign_id, reference_id)
     previous = {"grade": contact.final_grade, "label": contact.grade_label}
     now = utcnow()
     contact.final_grade = body.grade
@@ -241,5 +274,16 @@ def regrade_contact(
         contact_view(contact) | {"previous": previous, "note": body.note, "by": key.id},
         now,
     )
+    record_change(
+        session,
+        key,
+        "contact.regrade",
+        "contact",
+        f"{campaign.id}/{contact.reference_id}",
+        tenant=campaign.tenant,
+        before=previous,
+        after={"grade": body.grade, "label": body.label, "note": body.note},
+        at=now,
+    )
     session.commit()
-    return contact_view(contact)
+    return for_role(contact_view(contact), key.role)

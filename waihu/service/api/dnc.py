@@ -1,21 +1,32 @@
-"""/v1/dnc: the do-not-call list the scheduler checks before every dial."""
+"""/v1/dnc: the do-not-call list the scheduler checks before every dial.
+
+Each tenant keeps its own list; the global list (entries with no tenant) blocks a number for every
+tenant and is kept by platform admins. Listing shows the tenant's entries and the global ones. Removing
+an entry is for admins only.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import delete, select
+from sqlalchemy import or_, select
 
-from waihu.service.api.deps import AnyRole, SessionDep, SettingsDep
+from waihu.service.api.deps import Admin, AnyRole, SessionDep, SettingsDep
 from waihu.service.api.errors import field_error, not_found
 from waihu.service.api.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor, page
-from waihu.service.models import Dnc, utcnow
+from waihu.service.api.responses import AUTH, JSON_BODY, errors, existing
+from waihu.service.audit import record_change
+from waihu.service.masking import for_role
+from waihu.service.models import ApiKey, Dnc, utcnow
 from waihu.service.phones import PhoneError, normalise_phone
+from waihu.service.tenancy import is_platform_admin
 from waihu.service.views import iso
 
-router = APIRouter(prefix="/v1/dnc", tags=["dnc"])
+router = APIRouter(prefix="/v1/dnc", tags=["dnc"], responses=errors(*AUTH, 422))
+#: ``tenant``: the key's tenant's list; ``global``: the list every tenant obeys (platform admins).
+Scope = Literal["tenant", "global"]
 
 
 class DncIn(BaseModel):
@@ -26,10 +37,20 @@ class DncIn(BaseModel):
     phone: str = Field(min_length=1, max_length=40)
     reason: str = Field(default="", max_length=200)
     source: str = Field(default="api", max_length=32)
+    scope: Scope = Field(
+        default="tenant", description="`global` blocks the number for every tenant (platform admins only)."
+    )
 
 
-def _view(row: Dnc) -> dict[str, Any]:
-    return {"phone": row.phone, "reason": row.reason, "source": row.source, "created_at": iso(row.created_at)}
+def _view(row: Dnc, key: ApiKey) -> dict[str, Any]:
+    view = {
+        "phone": row.phone,
+        "reason": row.reason,
+        "source": row.source,
+        "scope": "global" if row.tenant is None else "tenant",
+        "created_at": iso(row.created_at),
+    }
+    return for_role(view, key.role)
 
 
 def _normalise(phone: str, loc: list[Any], region: str) -> str:
@@ -40,36 +61,80 @@ def _normalise(phone: str, loc: list[Any], region: str) -> str:
         raise field_error(loc, str(exc)) from exc
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, summary="Add a number to the DNC list")
+def _list_tenant(key: ApiKey, scope: Scope, loc: list[Any]) -> str | None:
+    """The tenant column value of entries in ``scope``; the global list needs a platform admin."""
+    if scope == "tenant":
+        return key.tenant
+    if not is_platform_admin(key):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            [
+                {
+                    "loc": loc,
+                    "msg": "only a platform admin may change the global block list",
+                    "type": "forbidden",
+                }
+            ],
+        )
+    return None
+
+
+def _entry(session: SessionDep, tenant: str | None, phone: str) -> Dnc | None:
+    owner = Dnc.tenant.is_(None) if tenant is None else Dnc.tenant == tenant
+    return session.scalars(select(Dnc).where(owner, Dnc.phone == phone)).first()
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Add a number to the DNC list",
+    responses=errors(*JSON_BODY, 409)
+    | existing("The number was on this list already: the entry is returned."),
+)
 def add_dnc(
-    body: DncIn, session: SessionDep, state: SettingsDep, _key: AnyRole, response: Response
+    body: DncIn, session: SessionDep, state: SettingsDep, key: AnyRole, response: Response
 ) -> dict[str, Any]:
-    """Add (idempotent: an existing entry is returned with 200)."""
+    """Add to the tenant's list, or with ``scope: global`` to every tenant's (idempotent: an existing
+    entry is returned with 200). Operators see the number masked in the answer."""
+    tenant = _list_tenant(key, body.scope, ["body", "scope"])
     phone = _normalise(body.phone, ["body", "phone"], state.settings.default_region)
-    existing = session.scalars(select(Dnc).where(Dnc.phone == phone)).first()
+    existing = _entry(session, tenant, phone)
     if existing is not None:
         response.status_code = status.HTTP_200_OK
-        return _view(existing)
-    row = Dnc(phone=phone, reason=body.reason, source=body.source, created_at=utcnow())
+        return _view(existing, key)
+    row = Dnc(tenant=tenant, phone=phone, reason=body.reason, source=body.source, created_at=utcnow())
     session.add(row)
+    session.flush()
+    record_change(
+        session, key, "dnc.add", "dnc", row.id, tenant=tenant, after=_view(row, key) | {"phone": phone}
+    )
     session.commit()
-    return _view(row)
+    return _view(row, key)
 
 
 @router.delete(
-    "/{phone}", status_code=status.HTTP_204_NO_CONTENT, summary="Remove a number from the DNC list"
+    "/{phone}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Remove a number from the DNC list (admins)",
+    responses=errors(404),
 )
 def remove_dnc(
     phone: Annotated[str, Path(min_length=1, max_length=40)],
     session: SessionDep,
     state: SettingsDep,
-    _key: AnyRole,
+    key: Admin,
+    scope: Annotated[
+        Scope, Query(description="`global`: from the global list (platform admins).")
+    ] = "tenant",
 ) -> Response:
-    """Remove; 404 when it was not listed."""
+    """Remove from the tenant's list (or the global one); 404 when it was not listed there."""
+    tenant = _list_tenant(key, scope, ["query", "scope"])
     normalised = _normalise(phone, ["path", "phone"], state.settings.default_region)
-    removed = session.execute(delete(Dnc).where(Dnc.phone == normalised))
-    if removed.rowcount == 0:  # type: ignore[attr-defined]
-        raise not_found(f"DNC entry {phone}")
+    row = _entry(session, tenant, normalised)
+    if row is None:
+        raise not_found("DNC entry")
+    record_change(session, key, "dnc.remove", "dnc", row.id, tenant=tenant, before=_view(row, key))
+    session.delete(row)
     session.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -78,13 +143,25 @@ def remove_dnc(
 def list_dnc(
     session: SessionDep,
     state: SettingsDep,
-    _key: AnyRole,
+    key: AnyRole,
     phone: Annotated[str | None, Query(max_length=40, description="Look up one number.")] = None,
+    scope: Annotated[
+        Literal["all", "tenant", "global"],
+        Query(description="Whose entries: `all` = the tenant's and global."),
+    ] = "all",
     limit: LimitQuery = 100,
     cursor: CursorQuery = None,
 ) -> dict[str, Any]:
-    """Entries in the order they were added; cursor-paginated."""
-    query = select(Dnc).order_by(Dnc.id).limit(limit + 1)
+    """The tenant's entries and the global ones, in the order they were added; cursor-paginated.
+
+    Operators see numbers masked (``138****1234``); strategy and admin keys see them in full.
+    """
+    owners = {
+        "all": or_(Dnc.tenant == key.tenant, Dnc.tenant.is_(None)),
+        "tenant": Dnc.tenant == key.tenant,
+        "global": Dnc.tenant.is_(None),
+    }[scope]
+    query = select(Dnc).where(owners).order_by(Dnc.id).limit(limit + 1)
     if phone:
         query = query.where(Dnc.phone == _normalise(phone, ["query", "phone"], state.settings.default_region))
     if cursor:
@@ -93,4 +170,4 @@ def list_dnc(
     rows = list(session.scalars(query))
     more = len(rows) > limit
     rows = rows[:limit]
-    return page([_view(row) for row in rows], encode_cursor(rows[-1].id) if more else None)
+    return page([_view(row, key) for row in rows], encode_cursor(rows[-1].id) if more else None)

@@ -13,11 +13,13 @@ from dialog.yaml_limits import MAX_YAML_BYTES
 from waihu.service.api.deps import AnyRole, Operator, SessionDep
 from waihu.service.api.errors import field_error, not_found
 from waihu.service.api.limits import read_body, with_body
+from waihu.service.api.responses import AUTH, errors, existing
+from waihu.service.audit import record_change
 from waihu.service.flows import FlowRejected, get_flow_version, store_flow
 from waihu.service.models import FlowVersion
 from waihu.service.views import iso
 
-router = APIRouter(prefix="/v1/flows", tags=["flows"])
+router = APIRouter(prefix="/v1/flows", tags=["flows"], responses=errors(*AUTH))
 FlowId = Annotated[str, Path(min_length=1, max_length=64)]
 MAX_FLOW_BYTES = MAX_YAML_BYTES
 _YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain")
@@ -81,7 +83,12 @@ async def _read_yaml(request: Request) -> tuple[str, str]:
 
 
 @router.post(
-    "", status_code=status.HTTP_201_CREATED, summary="Upload a flow YAML", openapi_extra=_UPLOAD_BODY
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Upload a flow YAML",
+    openapi_extra=_UPLOAD_BODY,
+    responses=errors(400, 409, 413, 415, 422)
+    | existing("This exact text is a stored version already: returned."),
 )
 async def upload_flow(request: Request, key: Operator, response: Response) -> dict[str, Any]:
     """Validate with ``dialog.loader`` and store as the next version of its ``flow.id``.
@@ -95,12 +102,23 @@ async def upload_flow(request: Request, key: Operator, response: Response) -> di
     def work() -> tuple[dict[str, Any], bool]:
         with factory() as session:
             try:
-                stored = store_flow(session, text, uploaded_by=key.id, filename=filename)
+                stored = store_flow(session, text, uploaded_by=key.id, filename=filename, tenant=key.tenant)
             except FlowRejected as exc:
                 raise HTTPException(
                     status.HTTP_422_UNPROCESSABLE_CONTENT,
                     {"message": "the flow has errors", "problems": exc.problems},
                 ) from exc
+            if stored.created:
+                row = stored.version
+                record_change(
+                    session,
+                    key,
+                    "flow.upload",
+                    "flow",
+                    f"{row.flow_id}@{row.version}",
+                    tenant=key.tenant,
+                    after=_view(row),
+                )
             session.commit()
             return _view(stored.version) | {"warnings": stored.warnings}, stored.created
 
@@ -111,27 +129,31 @@ async def upload_flow(request: Request, key: Operator, response: Response) -> di
 
 
 @router.get("", summary="List flows with their latest version")
-def list_flows(session: SessionDep, _key: AnyRole) -> dict[str, Any]:
-    """One entry per flow id: the latest version."""
+def list_flows(session: SessionDep, key: AnyRole) -> dict[str, Any]:
+    """One entry per flow id of the tenant: the latest version."""
     latest = (
         select(FlowVersion.flow_id, func.max(FlowVersion.version).label("version"))
+        .where(FlowVersion.tenant == key.tenant)
         .group_by(FlowVersion.flow_id)
         .subquery()
     )
     rows = session.scalars(
         select(FlowVersion)
         .join(latest, (FlowVersion.flow_id == latest.c.flow_id) & (FlowVersion.version == latest.c.version))
+        .where(FlowVersion.tenant == key.tenant)
         .order_by(FlowVersion.flow_id)
     )
     return {"items": [_view(row) for row in rows]}
 
 
-@router.get("/{flow_id}/versions", summary="Versions of a flow")
-def list_versions(flow_id: FlowId, session: SessionDep, _key: AnyRole) -> dict[str, Any]:
+@router.get("/{flow_id}/versions", summary="Versions of a flow", responses=errors(404, 422))
+def list_versions(flow_id: FlowId, session: SessionDep, key: AnyRole) -> dict[str, Any]:
     """Every stored version, newest first."""
     rows = list(
         session.scalars(
-            select(FlowVersion).where(FlowVersion.flow_id == flow_id).order_by(FlowVersion.version.desc())
+            select(FlowVersion)
+            .where(FlowVersion.tenant == key.tenant, FlowVersion.flow_id == flow_id)
+            .order_by(FlowVersion.version.desc())
         )
     )
     if not rows:
@@ -139,12 +161,12 @@ def list_versions(flow_id: FlowId, session: SessionDep, _key: AnyRole) -> dict[s
     return {"items": [_view(row) for row in rows]}
 
 
-@router.get("/{flow_id}/versions/{version}", summary="One version with its YAML")
+@router.get("/{flow_id}/versions/{version}", summary="One version with its YAML", responses=errors(404, 422))
 def get_version(
-    flow_id: FlowId, version: Annotated[int, Path(ge=1, le=2**31 - 1)], session: SessionDep, _key: AnyRole
+    flow_id: FlowId, version: Annotated[int, Path(ge=1, le=2**31 - 1)], session: SessionDep, key: AnyRole
 ) -> dict[str, Any]:
     """The stored YAML text and its hash."""
-    row = get_flow_version(session, flow_id, version)
+    row = get_flow_version(session, flow_id, version, key.tenant)
     if row is None:
         raise not_found(f"flow {flow_id!r} version {version}")
     return _view(row, with_yaml=True)

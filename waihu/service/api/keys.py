@@ -1,21 +1,29 @@
-"""/v1/keys: admins create and revoke API keys; the secret is shown once."""
+"""/v1/keys: admins create, list and revoke their tenant's API keys; the secret is shown once.
+
+A platform admin may also name another tenant (and so start a new one), make platform-admin keys, and
+list or revoke the keys of every tenant.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Response, status
+from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from waihu.service.api.deps import Admin, SessionDep
 from waihu.service.api.errors import not_found
+from waihu.service.api.responses import AUTH, JSON_BODY, errors
 from waihu.service.apikeys import create_api_key
+from waihu.service.audit import record_change
 from waihu.service.models import ApiKey, utcnow
 from waihu.service.outcomes import Role
+from waihu.service.tenancy import TENANT_PATTERN, is_platform_admin
 from waihu.service.views import iso
 
-router = APIRouter(prefix="/v1/keys", tags=["keys"])
+router = APIRouter(prefix="/v1/keys", tags=["keys"], responses=errors(*AUTH))
+TenantName = Annotated[str, Field(pattern=TENANT_PATTERN, max_length=64)]
 
 
 class KeyIn(BaseModel):
@@ -25,6 +33,13 @@ class KeyIn(BaseModel):
 
     name: str = Field(min_length=1, max_length=200)
     role: Role
+    tenant: TenantName | None = Field(
+        default=None, description="Default: the caller's tenant. Another tenant: platform admins only."
+    )
+    platform_admin: bool = Field(
+        default=False,
+        description="An admin key that also keeps the global block list and every tenant's keys.",
+    )
 
 
 def _view(key: ApiKey) -> dict[str, Any]:
@@ -32,34 +47,93 @@ def _view(key: ApiKey) -> dict[str, Any]:
         "id": key.id,
         "name": key.name,
         "role": key.role,
+        "tenant": key.tenant,
+        "platform_admin": bool(key.platform_admin),
         "created_at": iso(key.created_at),
         "last_used_at": iso(key.last_used_at),
         "revoked_at": iso(key.revoked_at),
     }
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, summary="Create an API key")
-def create_key(body: KeyIn, session: SessionDep, _key: Admin) -> dict[str, Any]:
+def _forbidden(field: str, message: str) -> HTTPException:
+    return HTTPException(
+        status.HTTP_403_FORBIDDEN, [{"loc": ["body", field], "msg": message, "type": "forbidden"}]
+    )
+
+
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, summary="Create an API key", responses=errors(*JSON_BODY)
+)
+def create_key(body: KeyIn, session: SessionDep, caller: Admin) -> dict[str, Any]:
     """The response's ``key`` is the only time the secret is shown."""
-    key, token = create_api_key(session, body.name, body.role)
+    tenant = body.tenant or caller.tenant
+    platform = is_platform_admin(caller)
+    if tenant != caller.tenant and not platform:
+        raise _forbidden("tenant", "only a platform admin may create keys in another tenant")
+    if body.platform_admin and not platform:
+        raise _forbidden("platform_admin", "only a platform admin may create platform-admin keys")
+    if body.platform_admin and body.role != "admin":
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            [
+                {
+                    "loc": ["body", "platform_admin"],
+                    "msg": "only admin keys can be platform admins",
+                    "type": "value_error",
+                }
+            ],
+        )
+    key, token = create_api_key(
+        session, body.name, body.role, tenant=tenant, platform_admin=body.platform_admin
+    )
+    session.flush()
+    record_change(session, caller, "key.create", "key", key.id, tenant=tenant, after=_view(key))
     session.commit()
     return _view(key) | {"key": token}
 
 
-@router.get("", summary="List API keys")
-def list_keys(session: SessionDep, _key: Admin) -> dict[str, Any]:
-    """Every key (never a secret)."""
-    return {"items": [_view(key) for key in session.scalars(select(ApiKey).order_by(ApiKey.created_at))]}
+@router.get("", summary="List API keys", responses=errors(422))
+def list_keys(
+    session: SessionDep,
+    caller: Admin,
+    tenant: Annotated[
+        str | None, Query(pattern=TENANT_PATTERN, max_length=64, description="Platform admins: one tenant.")
+    ] = None,
+) -> dict[str, Any]:
+    """The tenant's keys (a platform admin: every tenant's, or ``tenant``'s); never a secret."""
+    query = select(ApiKey).order_by(ApiKey.created_at, ApiKey.id)
+    if not is_platform_admin(caller):
+        query = query.where(ApiKey.tenant == caller.tenant)
+        if tenant is not None and tenant != caller.tenant:
+            return {"items": []}
+    elif tenant is not None:
+        query = query.where(ApiKey.tenant == tenant)
+    return {"items": [_view(key) for key in session.scalars(query)]}
 
 
-@router.delete("/{key_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Revoke an API key")
+@router.delete(
+    "/{key_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Revoke an API key",
+    responses=errors(404, 422),
+)
 def revoke_key(
-    key_id: Annotated[str, Path(min_length=1, max_length=24)], session: SessionDep, _key: Admin
+    key_id: Annotated[str, Path(min_length=1, max_length=24)], session: SessionDep, caller: Admin
 ) -> Response:
-    """Revoked keys answer 401 from then on."""
+    """Revoked keys answer 401 from then on. A platform admin's key can be revoked by platform admins only."""
     key = session.get(ApiKey, key_id)
-    if key is None:
+    platform = is_platform_admin(caller)
+    if key is None or (key.tenant != caller.tenant and not platform):
         raise not_found(f"key {key_id}")
-    key.revoked_at = key.revoked_at or utcnow()
+    if key.platform_admin and not platform:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, "only a platform admin may revoke a platform admin's key"
+        )
+    if key.revoked_at is None:
+        before = _view(key)
+        key.revoked_at = utcnow()
+        record_change(
+            session, caller, "key.revoke", "key", key.id, tenant=key.tenant, before=before, after=_view(key)
+        )
     session.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)

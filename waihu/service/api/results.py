@@ -9,13 +9,16 @@ from fastapi import APIRouter, Path, Query
 from sqlalchemy import and_, or_, select
 
 from waihu.service.api.deps import SessionDep, Strategy
-from waihu.service.api.errors import field_error, not_found
+from waihu.service.api.errors import field_error
 from waihu.service.api.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor, page
+from waihu.service.api.responses import AUTH, errors
+from waihu.service.api.scope import attempt_of, campaign_ids
+from waihu.service.masking import for_role
 from waihu.service.models import Attempt, Contact
 from waihu.service.outcomes import AttemptOutcome
 from waihu.service.views import attempt_view
 
-router = APIRouter(prefix="/v1/results", tags=["results"])
+router = APIRouter(prefix="/v1/results", tags=["results"], responses=errors(*AUTH, 422))
 
 
 def _aware(value: dt.datetime | None, name: str) -> dt.datetime | None:
@@ -29,7 +32,7 @@ def _aware(value: dt.datetime | None, name: str) -> dt.datetime | None:
 @router.get("", summary="Query results of finished attempts")
 def list_results(
     session: SessionDep,
-    _key: Strategy,
+    key: Strategy,
     campaign_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     outcome: Annotated[AttemptOutcome | None, Query()] = None,
     grade: Annotated[str | None, Query(max_length=8)] = None,
@@ -45,7 +48,7 @@ def list_results(
     query = (
         select(Attempt, Contact)
         .join(Contact, Contact.id == Attempt.contact_id)
-        .where(Attempt.status == "finished")
+        .where(Attempt.status == "finished", Attempt.campaign_id.in_(campaign_ids(key.tenant)))
         .order_by(Attempt.end_at, Attempt.id)
         .limit(limit + 1)
     )
@@ -73,7 +76,10 @@ def list_results(
     rows = session.execute(query).all()
     more = len(rows) > limit
     rows = rows[:limit]
-    items = [attempt_view(attempt, contact, with_transcript=transcript) for attempt, contact in rows]
+    items = [
+        for_role(attempt_view(attempt, contact, with_transcript=transcript), key.role)
+        for attempt, contact in rows
+    ]
     next_cursor = None
     if more and rows:
         last = rows[-1][0]
@@ -81,12 +87,10 @@ def list_results(
     return page(items, next_cursor)
 
 
-@router.get("/{attempt_id}", summary="One attempt's result with transcript and trace")
+@router.get("/{attempt_id}", summary="One attempt's result with transcript and trace", responses=errors(404))
 def get_result(
-    attempt_id: Annotated[str, Path(min_length=1, max_length=32)], session: SessionDep, _key: Strategy
+    attempt_id: Annotated[str, Path(min_length=1, max_length=32)], session: SessionDep, key: Strategy
 ) -> dict[str, Any]:
     """Outcome, SIP code, hang-up side, times, duration, rounds, grade, tags, KB hits, transcript."""
-    attempt = session.get(Attempt, attempt_id)
-    if attempt is None:
-        raise not_found(f"attempt {attempt_id}")
-    return attempt_view(attempt, session.get(Contact, attempt.contact_id))
+    attempt = attempt_of(session, key, attempt_id)
+    return for_role(attempt_view(attempt, session.get(Contact, attempt.contact_id)), key.role)

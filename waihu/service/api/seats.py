@@ -10,10 +10,12 @@ from sqlalchemy import select
 
 from waihu.service.api.deps import Admin, SeatManager, SessionDep
 from waihu.service.api.errors import not_found
+from waihu.service.api.responses import AUTH, JSON_BODY, errors, existing
+from waihu.service.audit import record_change
 from waihu.service.models import Seat, utcnow
 from waihu.service.views import iso
 
-router = APIRouter(prefix="/v1/seats", tags=["seats"])
+router = APIRouter(prefix="/v1/seats", tags=["seats"], responses=errors(*AUTH, 422))
 SeatId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 #: What an operator may change on a seat; name and skill group are for admins.
 OPERATOR_FIELDS = frozenset({"available"})
@@ -52,15 +54,22 @@ def _view(seat: Seat) -> dict[str, Any]:
     }
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, summary="Register a seat")
-def register_seat(body: SeatIn, session: SessionDep, _key: Admin, response: Response) -> dict[str, Any]:
-    """Create, or update the seat with the same URI (200)."""
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Register a seat",
+    responses=errors(*JSON_BODY, 409) | existing("The tenant had a seat with this URI: updated."),
+)
+def register_seat(body: SeatIn, session: SessionDep, key: Admin, response: Response) -> dict[str, Any]:
+    """Create, or update the tenant's seat with the same URI (200)."""
     now = utcnow()
-    seat = session.scalars(select(Seat).where(Seat.uri == body.uri)).first()
+    seat = session.scalars(select(Seat).where(Seat.tenant == key.tenant, Seat.uri == body.uri)).first()
+    before = None
     if seat is None:
-        seat = Seat(uri=body.uri, created_at=now)
+        seat = Seat(tenant=key.tenant, uri=body.uri, created_at=now)
         session.add(seat)
     else:
+        before = _view(seat)
         response.status_code = status.HTTP_200_OK
     seat.name, seat.skill_group, seat.available, seat.updated_at = (
         body.name,
@@ -68,19 +77,30 @@ def register_seat(body: SeatIn, session: SessionDep, _key: Admin, response: Resp
         body.available,
         now,
     )
+    session.flush()
+    after = _view(seat)
+    if before is None or _changed(before, after):
+        action = "seat.register" if before is None else "seat.update"
+        record_change(
+            session, key, action, "seat", seat.id, tenant=key.tenant, before=before, after=after, at=now
+        )
     session.commit()
-    return _view(seat)
+    return after
+
+
+def _changed(before: dict[str, Any], after: dict[str, Any]) -> bool:
+    return any(before[name] != after[name] for name in ("uri", "name", "skill_group", "available"))
 
 
 @router.get("", summary="List seats")
 def list_seats(
     session: SessionDep,
-    _key: SeatManager,
+    key: SeatManager,
     skill_group: Annotated[str | None, Query(max_length=64)] = None,
     available: bool | None = None,
 ) -> dict[str, Any]:
-    """Seats, filtered by group and availability."""
-    query = select(Seat).order_by(Seat.id)
+    """The tenant's seats, filtered by group and availability."""
+    query = select(Seat).where(Seat.tenant == key.tenant).order_by(Seat.id)
     if skill_group:
         query = query.where(Seat.skill_group == skill_group)
     if available is not None:
@@ -88,7 +108,7 @@ def list_seats(
     return {"items": [_view(seat) for seat in session.scalars(query)]}
 
 
-@router.patch("/{seat_id}", summary="Set a seat's availability")
+@router.patch("/{seat_id}", summary="Set a seat's availability", responses=errors(*JSON_BODY, 404))
 def update_seat(seat_id: SeatId, body: SeatPatch, session: SessionDep, key: SeatManager) -> dict[str, Any]:
     """Operators and admins mark seats available or away; only admins rename or regroup them."""
     changes = body.model_dump(exclude_none=True)
@@ -106,10 +126,16 @@ def update_seat(seat_id: SeatId, body: SeatPatch, session: SessionDep, key: Seat
             ],
         )
     seat = session.get(Seat, seat_id)
-    if seat is None:
+    if seat is None or seat.tenant != key.tenant:
         raise not_found(f"seat {seat_id}")
+    before = _view(seat)
     for name, value in changes.items():
         setattr(seat, name, value)
     seat.updated_at = utcnow()
+    after = _view(seat)
+    if _changed(before, after):
+        record_change(
+            session, key, "seat.update", "seat", seat.id, tenant=seat.tenant, before=before, after=after
+        )
     session.commit()
-    return _view(seat)
+    return after

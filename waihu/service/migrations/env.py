@@ -35,8 +35,16 @@ def run_migrations_online() -> None:
     )
     engine = make_engine(url)
     with engine.connect() as conn:
-        _run(conn)
-        conn.commit()
+        # SQLite batch migrations copy tables: no foreign-key enforcement (and no cascades) meanwhile.
+        raw = conn.connection.dbapi_connection if conn.dialect.name == "sqlite" else None
+        if raw is not None:
+            raw.execute("PRAGMA foreign_keys=OFF")
+        try:
+            _run(conn)
+            conn.commit()
+        finally:
+            if raw is not None:
+                raw.execute("PRAGMA foreign_keys=ON")
 
 
 def run_migrations_offline() -> None:

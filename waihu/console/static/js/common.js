@@ -176,7 +176,8 @@ export function startPage() {
   }
   const identity = who();
   if (identity) {
-    $("#who").textContent = `${identity.name} · ${identity.role}`;
+    const tenant = identity.tenant && identity.tenant !== "default" ? ` · ${identity.tenant}` : "";
+    $("#who").textContent = `${identity.name} · ${identity.role}${tenant}`;
     for (const link of document.querySelectorAll("header nav a[data-roles]")) {
       if (!link.dataset.roles.split(" ").includes(identity.role)) link.hidden = true;
     }

@@ -1,5 +1,7 @@
 // The block list: add, look up, remove numbers that must never be dialled.
-import { $, api, clear, fmtTime, h, run, showError, showOk } from "./common.js";
+// Removing an entry is for admins; the global list (every tenant) for platform admins.
+// Operators see numbers masked (138****1234), as the API gives them.
+import { $, api, clear, fmtTime, h, run, showError, showOk, who } from "./common.js";
 
 let cursor = null;
 
@@ -11,18 +13,24 @@ async function list(more = false, phone = "") {
   cursor = page.next_cursor;
   $("#more").hidden = !cursor;
   const rows = page.items.map((row) => h("tr", { "data-phone": row.phone },
-    h("td", {}, h("code", {}, row.phone)), h("td", {}, row.reason), h("td", { class: "small" }, row.source),
+    h("td", {}, h("code", {}, row.phone)), h("td", {}, row.reason),
+    h("td", { class: "small" }, row.source, row.scope === "global" ? h("span", { class: "badge warn" }, "global") : ""),
     h("td", { class: "small muted" }, fmtTime(row.created_at)),
-    h("td", {}, h("button", { type: "button", class: "danger", onclick: () => remove(row.phone) }, "Remove"))));
+    h("td", {}, canRemove(row) ? h("button", { type: "button", class: "danger", onclick: () => remove(row) }, "Remove") : "")));
   const body = $("#dnc-table tbody");
   if (more) body.append(...rows);
   else body.replaceChildren(...(rows.length ? rows : [h("tr", {}, h("td", { colspan: 5, class: "muted" }, phone ? "Not on the list." : "The list is empty."))]));
 }
 
-async function remove(phone) {
-  if (!confirm(`Allow calls to ${phone} again?`)) return;
+function canRemove(row) {
+  const me = who();
+  return me?.role === "admin" && (row.scope !== "global" || me.platform_admin === true);
+}
+
+async function remove(row) {
+  if (!confirm(`Allow calls to ${row.phone} again?`)) return;
   try {
-    await api(`/v1/dnc/${encodeURIComponent(phone)}`, { method: "DELETE" });
+    await api(`/v1/dnc/${encodeURIComponent(row.phone)}?scope=${row.scope === "global" ? "global" : "tenant"}`, { method: "DELETE" });
     await list();
   } catch (error) {
     showError("#page-error", error);
