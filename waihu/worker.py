@@ -79,6 +79,10 @@ class WorkerConfig:
     speech_url: str | None = None
     #: pjsip's own log lines on stderr (0: none, 1: errors, 3: info).
     pj_log_level: int = 1
+    #: Tries to save a call's result, this many seconds apart; then the attempt is released (its lease
+    #: no longer renewed) so the service recovers it as ``lost``.
+    result_tries: int = 3
+    result_retry_s: float = 1.0
 
 
 def _at(epoch: float | None) -> dt.datetime | None:
@@ -93,6 +97,8 @@ class Worker:
         self.config = config
         self._flows: dict[int, tuple[Flow, IntentClassifier]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        #: Attempts this worker is still handling: the only ones its heartbeat renews.
+        self._active: set[str] = set()
         self.handled = 0
         self._recognizers: dict[str, Any] = {}
         self._synthesizer: Any = None
@@ -193,7 +199,7 @@ class Worker:
             while not stop.is_set():
                 if loop.time() - last_beat >= beat_every:
                     with self.factory() as session:
-                        heartbeat(session, cfg.worker_id, lease_s=cfg.lease_s)
+                        self.beat(session)
                     last_beat = loop.time()
                 # A finished task's call may still hold a pjsua2 slot for a moment (CANCEL/BYE in flight),
                 # and a bridged transfer needs a free slot for the seat's leg.
@@ -205,6 +211,7 @@ class Worker:
                     with self.factory() as session:
                         claims = claim_due_contacts(session, cfg.worker_id, limit=free, lease_s=cfg.lease_s)
                     for claim in claims:
+                        self._active.add(claim.attempt_id)
                         task = asyncio.create_task(self._handle(engine, claim))
                         self._tasks.add(task)
                         task.add_done_callback(self._tasks.discard)
@@ -213,20 +220,48 @@ class Worker:
             if self._tasks:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
 
+    def beat(self, session: Session, now: dt.datetime | None = None) -> int:
+        """Renew the leases of the attempts this worker is still handling (not of any it gave up)."""
+        return heartbeat(
+            session, self.config.worker_id, now, lease_s=self.config.lease_s, attempt_ids=self._active
+        )
+
     async def _handle(self, engine: Any, claim: Claim) -> None:
         try:
-            result = await self._call(engine, claim)
-        except Exception as exc:  # a failed call must still be reported, never lost
-            log.exception("call %s failed", claim.attempt_id)
-            result = AttemptResult(
-                outcome="failed", sip_reason=f"worker error: {type(exc).__name__}: {exc}"[:200]
-            )
-        with self.factory() as session:
             try:
-                store_result(session, claim.attempt_id, result)
+                result = await self._call(engine, claim)
+            except Exception as exc:  # a failed call must still be reported, never lost
+                log.exception("call %s failed", claim.attempt_id)
+                result = AttemptResult(
+                    outcome="failed", sip_reason=f"worker error: {type(exc).__name__}: {exc}"[:200]
+                )
+            await self._save(claim, result)
+        finally:
+            # Saved, recovered or given up: either way the heartbeat must not renew it any more.
+            self._active.discard(claim.attempt_id)
+        self.handled += 1
+
+    async def _save(self, claim: Claim, result: AttemptResult) -> None:
+        """Store the result, retrying a failed write a few times; then leave the attempt to recovery."""
+        tries = max(1, self.config.result_tries)
+        for attempt in range(1, tries + 1):
+            try:
+                with self.factory() as session:
+                    store_result(session, claim.attempt_id, result)
+                return
             except AttemptNotInProgress:
                 log.warning("attempt %s was recovered before its result arrived", claim.attempt_id)
-        self.handled += 1
+                return
+            except Exception:
+                if attempt == tries:
+                    log.exception(
+                        "saving the result of attempt %s failed %d times: released for recovery",
+                        claim.attempt_id,
+                        tries,
+                    )
+                    return
+                log.warning("saving the result of attempt %s failed; retrying", claim.attempt_id)
+                await asyncio.sleep(self.config.result_retry_s)
 
     async def _call(self, engine: Any, claim: Claim) -> AttemptResult:
         from nlu.paths import data_dir

@@ -175,3 +175,22 @@ def test_a_voice_loop_runs_on_remote_parts(service: str, tmp_path: Path) -> None
                 break
     assert loop.timings and loop.timings[-1].text == "好的"
     assert loop.conversation.node == "done"
+
+
+def test_background_work_waits_for_calls() -> None:
+    queue = FairQueue(threads=1)
+    order: list[str] = []
+    gate = threading.Event()
+    blocker = queue.submit("x", lambda: gate.wait(5))
+    warm = [queue.submit("warm", lambda i=i: order.append(f"warm{i}"), background=True) for i in range(2)]
+    call = queue.submit("call-1", lambda: order.append("call"))
+    gate.set()
+    for future in [blocker, *warm, call]:
+        future.result(5)
+    queue.stop()
+    assert order == ["call", "warm0", "warm1"]  # the call's job jumped the warm-up
+
+
+def test_remote_synthesizer_can_ask_for_the_background_lane(service: str) -> None:
+    audio = RemoteSynthesizer(SpeechClient(service), background=True).synthesize("你好")
+    assert audio.duration_s > 0

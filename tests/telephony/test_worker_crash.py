@@ -1,8 +1,8 @@
-"""kill -9 of a telephony worker mid-campaign: no contact lost, no attempt dialled twice.
+"""kill -9 of a telephony worker mid-call: no contact lost, no customer who answered dialled again.
 
 Real pieces only: the `waihu worker` process, SQLite through SQLAlchemy, baresip customers on
 loopback. The worker is killed while its calls are up; after its lease expires the attempts are
-recovered as `lost`, a new worker finishes the campaign with the next attempt numbers.
+recovered as `lost` and, since the customers had answered, finished: a second worker dials nobody.
 """
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ import sys
 import time
 from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from tests.conftest import FLOWS, ROOT
 from tests.service.helpers import make_campaign
 from waihu.service.db import open_database
 from waihu.service.imports import RawRow, import_contacts
-from waihu.service.models import Attempt, Contact, utcnow
+from waihu.service.models import Attempt, Contact
 from waihu.service.scheduler import recover_stale
 from waihu.sip_peers.peers import Baresip, free_udp_port, write_pcm_wav
 
@@ -81,7 +81,6 @@ def test_kill_9_mid_campaign_loses_no_contact_and_dials_no_attempt_twice(tmp_pat
 
         _wait(lambda: in_call() == len(PHONES), 90, "three calls in progress")
         os.kill(first.pid, signal.SIGKILL)
-        killed_at = time.monotonic()
         first.wait(10)
         with factory() as session:
             attempts = session.scalars(select(Attempt)).all()
@@ -93,21 +92,12 @@ def test_kill_9_mid_campaign_loses_no_contact_and_dials_no_attempt_twice(tmp_pat
         time.sleep(LEASE_S + 1)
         with factory() as session:
             recovered = recover_stale(session)
-            assert len(recovered) == 3 and not any(r.final for r in recovered)
-            # The retry interval for lost calls is 10 minutes: let it pass.
-            session.execute(update(Contact).values(next_attempt_at=utcnow()))
-            session.commit()
-        # The customers hang up the orphaned calls when their 15 s of audio ends.
-        time.sleep(max(0.0, killed_at + 16 - time.monotonic()))
-
+            # The customers had answered: a call lost after an answer is never dialled again
+            # (the customer already talked to the robot); the retry policy may opt in.
+            assert len(recovered) == 3 and all(r.final for r in recovered)
         second = _worker(db_url, routes, log)
         try:
-
-            def all_done() -> bool:
-                with factory() as session:
-                    return all(c.state == "done" for c in session.scalars(select(Contact)).all())
-
-            _wait(all_done, 120, "every contact done")
+            time.sleep(6)  # a second worker finds nothing to dial
         finally:
             second.send_signal(signal.SIGTERM)
             second.wait(30)
@@ -122,10 +112,9 @@ def test_kill_9_mid_campaign_loses_no_contact_and_dials_no_attempt_twice(tmp_pat
     for attempt in attempts:
         by_contact.setdefault(attempt.contact_id, []).append(attempt)
     for history in by_contact.values():
-        assert [a.number for a in history] == [1, 2]
-        assert [a.outcome for a in history] == ["lost", "answered"], [
+        assert [(a.number, a.outcome) for a in history] == [(1, "lost")], [
             (a.outcome, a.sip_reason) for a in history
         ]
-    assert len({a.id for a in attempts}) == len(attempts) == 6
-    # Two attempts per contact, two calls per customer: the lost attempt was never dialled again.
-    assert [_calls_received(c) for c in customers] == [2, 2, 2], log.read_text(errors="replace")[-3000:]
+    assert len({a.id for a in attempts}) == len(attempts) == 3
+    # One call per customer: the lost attempt was never dialled again, by either worker.
+    assert [_calls_received(c) for c in customers] == [1, 1, 1], log.read_text(errors="replace")[-3000:]

@@ -1,4 +1,5 @@
-"""A thread that runs the periodic service chores: deliver webhooks, recover attempts of dead workers."""
+"""A thread that runs the periodic service chores: deliver webhooks, recover attempts of dead workers,
+expire contacts and end campaigns past their ``not_after``."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import threading
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from waihu.service.expiry import expire_overdue
 from waihu.service.scheduler import recover_stale
 from waihu.service.webhook_destinations import DestinationPolicy
 from waihu.service.webhooks import WebhookSender
@@ -15,7 +17,8 @@ log = logging.getLogger(__name__)
 
 
 class Chores:
-    """Runs :func:`recover_stale` and :meth:`WebhookSender.deliver_due` every ``interval_s``."""
+    """Runs :func:`recover_stale`, :func:`expire_overdue` and :meth:`WebhookSender.deliver_due` every
+    ``interval_s``."""
 
     def __init__(
         self,
@@ -37,6 +40,11 @@ class Chores:
                 recover_stale(session)
         except Exception:
             log.exception("recover_stale failed")
+        try:
+            with self.factory() as session:
+                expire_overdue(session)
+        except Exception:
+            log.exception("expire_overdue failed")
         try:
             self.sender.deliver_due()
         except Exception:

@@ -2,7 +2,9 @@
 
 Valid rows are stored even when others fail; each failure names its row (1-based data row; for CSV also
 the file line) and field. A ``reference_id`` already in the campaign is left untouched (``existing``), so
-re-sending a batch never duplicates contacts.
+re-sending a batch never duplicates contacts. A phone number is dialled once per campaign: a row whose
+number is already in the campaign (or on an earlier row of the same import) under another
+``reference_id`` is refused with a ``phone`` error naming that ``reference_id``.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import io
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -25,6 +27,8 @@ MAX_VARIABLES = 50
 MAX_VARIABLE_CHARS = 1000
 _CHUNK = 1000
 ANALYZE_AFTER_ROWS = 10_000
+#: First key of the advisory lock that serialises imports per campaign on PostgreSQL ("wimp").
+_IMPORT_LOCK = 0x77696D70
 #: Accepted spellings of the standard columns/keys (strategy systems use camelCase too).
 ALIASES = {
     "reference_id": "reference_id",
@@ -187,6 +191,8 @@ class ValidatedRows:
 
     valid: dict[str, dict[str, Any]]
     report: ImportReport
+    #: reference_id → (row number, CSV line) (for errors found against the database).
+    rows: dict[str, tuple[int, int | None]] = field(default_factory=dict)
 
 
 def import_contacts(
@@ -208,6 +214,7 @@ def validate_rows(rows: list[RawRow], *, region: str = DEFAULT_REGION) -> Valida
     """Check every row (no database access: run it before taking a write lock)."""
     report = ImportReport(received=len(rows))
     valid: dict[str, dict[str, Any]] = {}
+    rows_of: dict[str, tuple[int, int | None]] = {}
     for raw in rows:
         record, error = _validate(raw, region)
         if error is not None:
@@ -224,7 +231,52 @@ def validate_rows(rows: list[RawRow], *, region: str = DEFAULT_REGION) -> Valida
             )
         elif record is not None:
             valid[record["reference_id"]] = record
-    return ValidatedRows(valid, report)
+            rows_of[record["reference_id"]] = (raw.row, raw.line)
+    return ValidatedRows(valid, report, rows_of)
+
+
+def _one_contact_per_phone(session: Session, campaign_id: int, checked: ValidatedRows) -> None:
+    """Refuse (as row errors) valid rows whose phone the campaign already has under another
+    reference_id, or an earlier row of this import has; rows whose reference_id exists stay."""
+    valid, report = checked.valid, checked.report
+    refs = sorted(valid, key=lambda ref: checked.rows.get(ref, (0, None))[0])
+    taken: dict[str, tuple[str, int | None]] = {}  # phone → (reference_id, its row in this import)
+    for start in range(0, len(refs), _CHUNK):
+        chunk = refs[start : start + _CHUNK]
+        known_refs = set(
+            session.scalars(
+                select(Contact.reference_id).where(
+                    Contact.campaign_id == campaign_id, Contact.reference_id.in_(chunk)
+                )
+            )
+        )
+        for phone, holder in session.execute(
+            select(Contact.phone, Contact.reference_id).where(
+                Contact.campaign_id == campaign_id,
+                Contact.phone.in_(sorted({valid[ref]["phone"] for ref in chunk})),
+            )
+        ):
+            taken.setdefault(phone, (holder, None))
+        for ref in chunk:
+            if ref in known_refs:
+                continue  # an existing reference_id is left as it is ("existing")
+            phone = valid[ref]["phone"]
+            holder, holder_row = taken.setdefault(phone, (ref, checked.rows.get(ref, (0, None))[0]))
+            if holder == ref:
+                continue
+            del valid[ref]
+            row, line = checked.rows.get(ref, (0, None))
+            where = "already in the campaign" if holder_row is None else f"on row {holder_row} of this import"
+            report.errors.append(
+                RowError(
+                    row,
+                    "phone",
+                    f"same phone as reference_id {holder!r} {where}: a number is dialled once per campaign",
+                    ref,
+                    line,
+                )
+            )
+    report.errors.sort(key=lambda error: error.row)
 
 
 def insert_contacts(
@@ -232,8 +284,12 @@ def insert_contacts(
 ) -> ImportReport:
     """Insert the valid rows of ``checked`` as pending contacts due ``now`` (caller commits)."""
     now = now or utcnow()
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:  # imports into one campaign serialise: two cannot both add the same new phone
+        session.execute(text("SELECT pg_advisory_xact_lock(:a, :b)"), {"a": _IMPORT_LOCK, "b": campaign_id})
+    _one_contact_per_phone(session, campaign_id, checked)
     valid, report = checked.valid, checked.report
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    insert = pg_insert if postgres else sqlite_insert
     refs = list(valid)
     table = Contact.__table__
     # ON CONFLICT DO NOTHING on the (campaign_id, reference_id) unique index decides what is new: no

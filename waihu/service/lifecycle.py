@@ -67,7 +67,9 @@ def resume_state(session: Session, campaign: Campaign) -> str:
     return "executing" if dialled else "scheduling"
 
 
-def finish_campaign_if_done(session: Session, campaign: Campaign, now: dt.datetime) -> bool:
+def finish_campaign_if_done(
+    session: Session, campaign: Campaign, now: dt.datetime, reason: str = "every contact is done"
+) -> bool:
     """Mark a running campaign succeeded when it has contacts and every one of them is done."""
     if campaign.state in TERMINAL_STATES or campaign.state == "paused":
         return False
@@ -82,5 +84,5 @@ def finish_campaign_if_done(session: Session, campaign: Campaign, now: dt.dateti
     )
     if open_left:
         return False
-    change_campaign_state(session, campaign, "succeeded", now, "every contact is done")
+    change_campaign_state(session, campaign, "succeeded", now, reason)
     return True

@@ -33,3 +33,18 @@ IN_PROGRESS: tuple[str, ...] = ("dialling", "in_call")
 DNC_BLOCKED = "dnc_blocked"
 CANCELLED = "cancelled"
 EXPIRED = "expired"
+#: Retry-policy key (not an outcome) for a ``lost`` attempt whose callee had answered: no rule, no
+#: re-dial (the default; a customer who was talking is never called again by surprise).
+LOST_AFTER_ANSWER = "lost_after_answer"
+#: Keys of a campaign's retry policy: the attempt outcomes plus :data:`LOST_AFTER_ANSWER`.
+RetryKey = Literal[
+    "answered",
+    "no_answer",
+    "busy",
+    "invalid_number",
+    "rejected",
+    "unavailable",
+    "failed",
+    "lost",
+    "lost_after_answer",
+]

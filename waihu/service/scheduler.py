@@ -18,7 +18,7 @@ import contextlib
 import datetime as dt
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,7 +33,7 @@ from waihu.service.attempt_result import AttemptResult
 from waihu.service.db import begin_write
 from waihu.service.lifecycle import StateConflict, change_campaign_state, finish_campaign_if_done
 from waihu.service.models import DEFAULT_TENANT, Attempt, Campaign, Contact, Dnc, utcnow
-from waihu.service.outcomes import DNC_BLOCKED, IN_PROGRESS, RUNNABLE_STATES
+from waihu.service.outcomes import DNC_BLOCKED, IN_PROGRESS, LOST_AFTER_ANSWER, RUNNABLE_STATES
 from waihu.service.policy import Schedule, decide_retry
 from waihu.service.views import attempt_view, contact_view
 from waihu.service.webhooks import enqueue_event
@@ -98,6 +98,21 @@ def _in_progress_count(session: Session, campaign_id: int) -> int:
         )
         or 0
     )
+
+
+def _lock_campaign(session: Session, campaign: Campaign) -> bool:
+    """Take the campaign row's lock before counting its lines; False when it stopped being runnable.
+
+    Claimers of one campaign serialise here (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite's
+    ``BEGIN IMMEDIATE`` already made this transaction the only writer), so the in-progress count read
+    next includes every attempt another claimer committed: two workers can never both fill the same
+    free lines. The row is reloaded (concurrency or state may have changed since it was listed).
+    """
+    query = select(Campaign).where(Campaign.id == campaign.id).execution_options(populate_existing=True)
+    if _is_postgres(session):
+        query = query.with_for_update()
+    fresh = session.scalars(query).one_or_none()
+    return fresh is not None and fresh.state in RUNNABLE_STATES
 
 
 def _block_dnc_contacts(session: Session, campaign: Campaign, ids: list[int], now: dt.datetime) -> None:
@@ -291,7 +306,9 @@ def claim_due_contacts(
     """Claim up to ``limit`` due contacts for ``worker_id`` and write their attempt rows; commits.
 
     Campaigns are served by priority (highest first), each only inside its calling windows and date
-    bounds, and never beyond its line concurrency (in-progress attempts count). Contacts are due when
+    bounds, and never beyond its line concurrency (in-progress attempts count, read under the campaign
+    row's lock so that concurrent claimers, on any number of hosts, serialise per campaign and each
+    takes only the remaining lines). Contacts are due when
     pending with ``next_attempt_at <= now`` and under the total and per-day attempt limits; numbers on
     the DNC list are finished as ``dnc_blocked`` instead. On PostgreSQL rows are locked with
     ``FOR UPDATE SKIP LOCKED`` (concurrent claimers skip each other); on SQLite the transaction is
@@ -312,6 +329,8 @@ def claim_due_contacts(
             if len(claims) >= limit:
                 break
             if not Schedule.from_campaign(campaign).is_open(now):
+                continue
+            if not _lock_campaign(session, campaign):
                 continue
             free = campaign.concurrency - _in_progress_count(session, campaign.id)
             wanted = min(free, limit - len(claims))
@@ -383,19 +402,32 @@ def mark_answered(
 
 
 def heartbeat(
-    session: Session, worker_id: str, now: dt.datetime | None = None, *, lease_s: int = DEFAULT_LEASE_S
+    session: Session,
+    worker_id: str,
+    now: dt.datetime | None = None,
+    *,
+    lease_s: int = DEFAULT_LEASE_S,
+    attempt_ids: Iterable[str] | None = None,
 ) -> int:
-    """Extend the lease of every in-progress attempt of ``worker_id``; returns how many; commits.
+    """Extend the lease of in-progress attempts of ``worker_id``; returns how many; commits.
 
+    ``attempt_ids``: only these (the calls the worker is still handling; an attempt whose result could
+    not be saved must be left out so that :func:`recover_stale` takes it); None: all of the worker's.
     Call it every ``lease_s / 3`` seconds while calls are up; a worker that stops calling it loses its
     attempts to :func:`recover_stale` once the lease expires.
     """
     now = now or utcnow()
+    conditions = [Attempt.claimed_by == worker_id, Attempt.status.in_(IN_PROGRESS)]
+    if attempt_ids is not None:
+        ids = list(attempt_ids)
+        if not ids:
+            return 0
+        conditions.append(Attempt.id.in_(ids))
     _ensure_writer(session)
     with _commit_or_rollback(session):
         result = session.execute(
             update(Attempt)
-            .where(Attempt.claimed_by == worker_id, Attempt.status.in_(IN_PROGRESS))
+            .where(*conditions)
             .values(lease_until=now + dt.timedelta(seconds=lease_s))
             .execution_options(synchronize_session=False)
         )
@@ -423,8 +455,19 @@ def _add_dnc(session: Session, tenant: str, phone: str, reason: str, source: str
     )
 
 
-def _finish_attempt(session: Session, attempt_id: str, result: AttemptResult, now: dt.datetime) -> Recorded:
-    """The shared body of :func:`record_result` and :func:`recover_stale` (caller commits)."""
+def _finish_attempt(
+    session: Session,
+    attempt_id: str,
+    result: AttemptResult,
+    now: dt.datetime,
+    *,
+    retry_key: str | None = None,
+) -> Recorded:
+    """The shared body of :func:`record_result` and :func:`recover_stale` (caller commits).
+
+    ``retry_key``: the retry-policy rule to apply (default: the result's outcome).
+    """
+    retry_key = retry_key or result.outcome
     query = select(Attempt).where(Attempt.id == attempt_id)
     if _is_postgres(session):
         query = query.with_for_update()
@@ -442,13 +485,13 @@ def _finish_attempt(session: Session, attempt_id: str, result: AttemptResult, no
             session, campaign.tenant, attempt.phone, "asked not to be called (during a call)", "call", now
         )
     schedule = Schedule.from_campaign(campaign)
-    retries_used = int((contact.retry_counts or {}).get(result.outcome, 0))
+    retries_used = int((contact.retry_counts or {}).get(retry_key, 0))
     if result.dnc or campaign.state in ("cancelled", "failed", "succeeded"):
         final, next_at, reason = True, None, "dnc" if result.dnc else f"campaign {campaign.state}"
     else:
         today = schedule.local_date(now)
         decision = decide_retry(
-            outcome=result.outcome,
+            outcome=retry_key,
             retry_policy=campaign.retry_policy or {},
             retries_used=retries_used,
             attempts_total=contact.attempts_total,
@@ -471,7 +514,7 @@ def _finish_attempt(session: Session, attempt_id: str, result: AttemptResult, no
         }
     else:
         counts = dict(contact.retry_counts or {})
-        counts[result.outcome] = retries_used + 1
+        counts[retry_key] = retries_used + 1
         values |= {"state": "pending", "next_attempt_at": next_at, "retry_counts": counts}
     moved = session.execute(
         update(Contact)
@@ -521,13 +564,15 @@ def recover_stale(session: Session, now: dt.datetime | None = None, *, limit: in
     """Finish attempts whose worker stopped heart-beating (lease expired) as ``lost``; commits.
 
     Each one's contact is scheduled per the ``lost`` retry rule (a new attempt with the next number) or
-    finished. The lost attempt itself is never dialled again.
+    finished. The lost attempt itself is never dialled again. An attempt whose callee had answered
+    (``in_call`` or ``answer_at`` set) follows the ``lost_after_answer`` rule instead, and a policy
+    without one (the default) finishes the contact: a customer who was talking is not called again.
     """
     now = now or utcnow()
     _ensure_writer(session)
     with _commit_or_rollback(session):
         query = (
-            select(Attempt.id, Attempt.status)
+            select(Attempt.id, Attempt.status, Attempt.ring_at, Attempt.answer_at)
             .where(Attempt.status.in_(IN_PROGRESS), Attempt.lease_until < now)
             .order_by(Attempt.lease_until)
             .limit(limit)
@@ -535,9 +580,18 @@ def recover_stale(session: Session, now: dt.datetime | None = None, *, limit: in
         if _is_postgres(session):
             query = query.with_for_update(skip_locked=True)
         recorded = []
-        for attempt_id, status in session.execute(query).all():
-            reason = "worker lease expired while " + ("in call" if status == "in_call" else "dialling")
-            lost = AttemptResult(outcome="lost", hangup_by="system", sip_reason=reason, end_at=now)
-            recorded.append(_finish_attempt(session, attempt_id, lost, now))
+        for attempt_id, status, ring_at, answer_at in session.execute(query).all():
+            answered = status == "in_call" or answer_at is not None
+            reason = "worker lease expired while " + ("in call" if answered else "dialling")
+            lost = AttemptResult(
+                outcome="lost",
+                hangup_by="system",
+                sip_reason=reason,
+                ring_at=ring_at,  # what the worker recorded before it died stays on the attempt
+                answer_at=answer_at,
+                end_at=now,
+            )
+            key = LOST_AFTER_ANSWER if answered else None
+            recorded.append(_finish_attempt(session, attempt_id, lost, now, retry_key=key))
             log.warning("attempt %s lost: %s", attempt_id, reason)
     return recorded

@@ -136,8 +136,10 @@ class RemoteClassifier:
 class RemoteSynthesizer:
     """:class:`tts.base.Synthesizer` on the service (the worker's prompt cache stays local)."""
 
-    def __init__(self, client: SpeechClient) -> None:
+    def __init__(self, client: SpeechClient, *, background: bool = False) -> None:
         self.client = client
+        #: Ahead-of-call synthesis: the service runs it only when no call is waiting.
+        self.background = background
         info = client.request("GET", "/v1/tts/info").json()
         self.version: str = f"remote:{info['version']}"
         self._voices: dict[str, str] = info["voices"]
@@ -149,6 +151,9 @@ class RemoteSynthesizer:
     def synthesize(self, text: str, *, language: str = "zh", rate: int | None = None) -> Audio:
         """Synthesise on the service."""
         response = self.client.request(
-            "POST", "/v1/tts/synthesize", json={"text": text, "language": language, "rate": rate}
+            "POST",
+            "/v1/tts/synthesize",
+            params={"background": "true"} if self.background else None,
+            json={"text": text, "language": language, "rate": rate},
         )
         return Audio(response.content, int(response.headers["X-Sample-Rate"]))

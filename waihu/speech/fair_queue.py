@@ -1,7 +1,9 @@
 """A fair queue for model work: calls take turns, so one chatty call cannot starve the others.
 
 Jobs are queued per *session* (a call); ``threads`` workers take the next job round-robin across the
-sessions that have work. Each job's queue wait and run time are measured for the metrics.
+sessions that have work. *Background* jobs (prompts synthesised ahead of calls) run only when no call
+is waiting: a live reply never queues behind a warm-up. Each job's queue wait and run time are
+measured for the metrics.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ class FairQueue:
     def __init__(self, threads: int = 2, max_queued: int = 256) -> None:
         self.max_queued = max_queued
         self._sessions: OrderedDict[str, deque[_Job]] = OrderedDict()
+        self._background: deque[_Job] = deque()
         self._queued = 0
         self._cond = threading.Condition()
         self._stopping = False
@@ -50,8 +53,11 @@ class FairQueue:
         """Jobs waiting (not yet running)."""
         return self._queued
 
-    def submit(self, session: str, fn: Callable[[], Any]) -> concurrent.futures.Future[tuple[Any, JobTiming]]:
-        """Queue ``fn`` for ``session``; the future gives (result, timing).
+    def submit(
+        self, session: str, fn: Callable[[], Any], *, background: bool = False
+    ) -> concurrent.futures.Future[tuple[Any, JobTiming]]:
+        """Queue ``fn`` for ``session`` (or behind every call, ``background``); the future gives
+        (result, timing).
 
         Raises :class:`OverflowError` when ``max_queued`` jobs already wait (the caller answers 503).
         """
@@ -61,17 +67,24 @@ class FairQueue:
                 raise RuntimeError("queue stopped")
             if self._queued >= self.max_queued:
                 raise OverflowError("speech queue full")
-            self._sessions.setdefault(session, deque()).append(_Job(fn, future, time.perf_counter()))
+            job = _Job(fn, future, time.perf_counter())
+            if background:
+                self._background.append(job)
+            else:
+                self._sessions.setdefault(session, deque()).append(job)
             self._queued += 1
             self._cond.notify()
         return future
 
     def _next(self) -> _Job | None:
         with self._cond:
-            while not self._stopping and not self._sessions:
+            while not self._stopping and not self._sessions and not self._background:
                 self._cond.wait()
             if self._stopping:
                 return None
+            if not self._sessions:
+                self._queued -= 1
+                return self._background.popleft()
             session, jobs = next(iter(self._sessions.items()))
             job = jobs.popleft()
             del self._sessions[session]
@@ -99,10 +112,11 @@ class FairQueue:
         """Stop the workers; queued jobs are cancelled."""
         with self._cond:
             self._stopping = True
-            for jobs in self._sessions.values():
+            for jobs in [*self._sessions.values(), self._background]:
                 for job in jobs:
                     job.future.cancel()
             self._sessions.clear()
+            self._background.clear()
             self._queued = 0
             self._cond.notify_all()
         for worker in self._workers:

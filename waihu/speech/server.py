@@ -173,9 +173,11 @@ def create_speech_app(engines: SpeechEngines | None = None, *, threads: int = 2)
 
     app = FastAPI(title="waihu speech service", version="1", lifespan=lifespan)
 
-    async def run(kind: str, session: str, fn: Callable[[], Any]) -> tuple[Any, JobTiming]:
+    async def run(
+        kind: str, session: str, fn: Callable[[], Any], background: bool = False
+    ) -> tuple[Any, JobTiming]:
         try:
-            future = queue.submit(session, fn)
+            future = queue.submit(session, fn, background=background)
         except OverflowError as exc:
             metrics.requests.labels(kind, "busy").inc()
             raise HTTPException(503, "speech queue full, retry later") from exc
@@ -258,10 +260,17 @@ def create_speech_app(engines: SpeechEngines | None = None, *, threads: int = 2)
         return TtsInfo(version=synthesizer.version, voices={lang: voice_for(lang) for lang in LANGUAGES})
 
     @app.post("/v1/tts/synthesize")
-    async def synthesize(body: SynthesizeRequest, session: str = Query("-", max_length=64)) -> Response:
+    async def synthesize(
+        body: SynthesizeRequest,
+        session: str = Query("-", max_length=64),
+        background: bool = Query(False, description="Ahead-of-call work: runs when no call waits."),
+    ) -> Response:
         synthesizer = engines.synthesizer()
         audio, _timing = await run(
-            "tts", session, lambda: synthesizer.synthesize(body.text, language=body.language, rate=body.rate)
+            "tts",
+            session,
+            lambda: synthesizer.synthesize(body.text, language=body.language, rate=body.rate),
+            background,
         )
         return Response(
             audio.pcm,

@@ -19,7 +19,7 @@ from waihu.service.audit import record_change
 from waihu.service.counters import campaign_counters
 from waihu.service.lifecycle import StateConflict, change_campaign_state, resume_state
 from waihu.service.models import ApiKey, Campaign, Contact, FlowVersion, utcnow
-from waihu.service.outcomes import CANCELLED, AttemptOutcome, CampaignState
+from waihu.service.outcomes import CANCELLED, CampaignState, RetryKey
 from waihu.service.policy import DEFAULT_RETRY_POLICY, CallingWindow, RetryRule, zone
 from waihu.service.views import campaign_view
 from waihu.service.webhook_destinations import DestinationRefused, policy_from_settings
@@ -51,7 +51,11 @@ class CampaignCreate(BaseModel):
     not_after: dt.date | None = None
     max_attempts: int = Field(default=3, ge=1, le=20)
     max_attempts_per_day: int = Field(default=2, ge=1, le=20)
-    retry_policy: dict[AttemptOutcome, RetryRule] = Field(default=DEFAULT_RETRY_POLICY)
+    retry_policy: dict[RetryKey, RetryRule] = Field(
+        default=DEFAULT_RETRY_POLICY,
+        description="Per outcome; `lost_after_answer`: a call lost after the callee answered "
+        "(default: none, never re-dialled).",
+    )
     concurrency: int = Field(default=4, ge=1, le=10_000, description="Lines this campaign may use at once.")
     caller_numbers: list[Annotated[str, Field(pattern=r"^\+?[0-9]{3,20}$")]] = Field(
         default_factory=list, max_length=200
