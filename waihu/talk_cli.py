@@ -33,13 +33,14 @@ def warm(flow_path: Annotated[Path, typer.Argument(metavar="FLOW")]) -> None:
     speech = SpeechOutput(
         default_synthesizer(), data_dir() / "cache" / "prompts", language=flow.flow.language
     )
-    new = 0
+    new = cached = 0
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("synthesising prompts", total=len(texts))
         for text in texts:
-            new += speech.warm([text])[0]
+            made, had = speech.warm([text])
+            new, cached = new + made, cached + had
             progress.advance(task)
-    console.print(f"{len(texts)} fixed prompts: {new} synthesised, {len(texts) - new} already cached")
+    console.print(f"{len(texts)} fixed prompts, by clause: {new} synthesised, {cached} already cached")
 
 
 def talk(

@@ -154,7 +154,7 @@ def default_recognizer(language: str, flow: Flow | None = None) -> UtteranceReco
 
 
 def default_synthesizer() -> Synthesizer:
-    """espeak-ng 1.52 through pyttsx3's binding."""
-    from tts.espeak import EspeakSynthesizer
+    """The robot's voice: Kokoro-82M when prepared, else espeak-ng (see :func:`tts.default_synthesizer`)."""
+    from tts import default_synthesizer as tts_default
 
-    return EspeakSynthesizer()
+    return tts_default()

@@ -50,15 +50,34 @@ class SpeechOutput:
                 return load_recorded(path, self.sample_rate)
             except (OSError, EOFError, ValueError) as exc:  # never lose the prompt: fall back to TTS
                 log.error("recorded prompt %s unusable (%s); synthesising instead", path, exc)
+        return self._tts(text)
+
+    def _tts(self, text: str) -> Audio:
+        """Synthesise clause by clause through the cache.
+
+        A prompt with a variable ("{name}您好，您本期账单{amount}元，现在可以…") then costs a call only
+        its variable clauses: the others were cached by an earlier call or by :meth:`warm`.
+        """
+        from tts.kokoro import split_clauses
+
+        clauses = split_clauses(text)
+        if len(clauses) <= 1:
+            return self._cached(text)
+        pcm = b"".join(
+            self._cached(clause.text).pcm + bytes(int(clause.pause_s * self.sample_rate) * 2)
+            for clause in clauses
+        )
+        return Audio(pcm, self.sample_rate)
+
+    def _cached(self, text: str) -> Audio:
         return self.cache.get(text, language=self.language, rate=self.rate, sample_rate=self.sample_rate)
 
     def warm(self, texts: list[str]) -> tuple[int, int]:
-        """Synthesise ``texts`` into the cache ahead of calls; returns (new, already cached)."""
-        before = self.cache.misses
+        """Synthesise ``texts`` into the cache ahead of calls; returns (new, already cached) clauses."""
+        before_misses, before_hits = self.cache.misses, self.cache.hits
         for text in texts:
-            self.cache.get(text, language=self.language, rate=self.rate, sample_rate=self.sample_rate)
-        new = self.cache.misses - before
-        return new, len(texts) - new
+            self._tts(text)
+        return self.cache.misses - before_misses, self.cache.hits - before_hits
 
 
 def fixed_texts(flow: Flow) -> list[str]:
