@@ -194,3 +194,16 @@ def test_background_work_waits_for_calls() -> None:
 def test_remote_synthesizer_can_ask_for_the_background_lane(service: str) -> None:
     audio = RemoteSynthesizer(SpeechClient(service), background=True).synthesize("你好")
     assert audio.duration_s > 0
+
+
+def test_background_work_leaves_a_thread_for_calls() -> None:
+    queue = FairQueue(threads=2)
+    gate = threading.Event()
+    warm = [queue.submit("warm", lambda: gate.wait(5), background=True) for _ in range(3)]
+    time.sleep(0.1)  # one warm job runs; the others wait: a thread stays free
+    call = queue.submit("call-1", lambda: "reply")
+    assert call.result(2)[0] == "reply"
+    gate.set()
+    for future in warm:
+        future.result(5)
+    queue.stop()

@@ -30,6 +30,7 @@ class _Job:
     fn: Callable[[], Any]
     future: concurrent.futures.Future[tuple[Any, JobTiming]]
     queued_at: float
+    background: bool = False
 
 
 class FairQueue:
@@ -39,6 +40,9 @@ class FairQueue:
         self.max_queued = max_queued
         self._sessions: OrderedDict[str, deque[_Job]] = OrderedDict()
         self._background: deque[_Job] = deque()
+        #: Background jobs never hold every thread: a call arriving mid-warm-up finds one free.
+        self._background_limit = max(1, threads - 1)
+        self._background_running = 0
         self._queued = 0
         self._cond = threading.Condition()
         self._stopping = False
@@ -78,13 +82,16 @@ class FairQueue:
 
     def _next(self) -> _Job | None:
         with self._cond:
-            while not self._stopping and not self._sessions and not self._background:
+            while not self._stopping and not self._sessions and not self._background_ready():
                 self._cond.wait()
             if self._stopping:
                 return None
             if not self._sessions:
                 self._queued -= 1
-                return self._background.popleft()
+                self._background_running += 1
+                job = self._background.popleft()
+                job.background = True
+                return job
             session, jobs = next(iter(self._sessions.items()))
             job = jobs.popleft()
             del self._sessions[session]
@@ -93,20 +100,34 @@ class FairQueue:
             self._queued -= 1
             return job
 
+    def _background_ready(self) -> bool:
+        return bool(self._background) and self._background_running < self._background_limit
+
+    def _done(self, job: _Job) -> None:
+        if job.background:
+            with self._cond:
+                self._background_running -= 1
+                self._cond.notify()
+
     def _work(self) -> None:
         while (job := self._next()) is not None:
-            if not job.future.set_running_or_notify_cancel():
-                continue
-            started = time.perf_counter()
             try:
-                result = job.fn()
-            except BaseException as exc:  # handed to the waiting request
-                job.future.set_exception(exc)
-                continue
-            done = time.perf_counter()
-            job.future.set_result(
-                (result, JobTiming((started - job.queued_at) * 1000, (done - started) * 1000))
-            )
+                self._run(job)
+            finally:
+                self._done(job)
+
+    @staticmethod
+    def _run(job: _Job) -> None:
+        if not job.future.set_running_or_notify_cancel():
+            return
+        started = time.perf_counter()
+        try:
+            result = job.fn()
+        except BaseException as exc:  # handed to the waiting request
+            job.future.set_exception(exc)
+            return
+        done = time.perf_counter()
+        job.future.set_result((result, JobTiming((started - job.queued_at) * 1000, (done - started) * 1000)))
 
     def stop(self) -> None:
         """Stop the workers; queued jobs are cancelled."""
