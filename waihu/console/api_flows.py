@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Response, status
 from pydantic import BaseModel, ConfigDict, Field
@@ -213,7 +213,10 @@ def sim_turn(
     "/tts",
     summary="Robot speech as WAV",
     response_class=Response,
-    responses={200: {"content": {"audio/wav": {"schema": {"type": "string", "format": "binary"}}}}}
+    responses=cast(
+        dict[int | str, dict[str, Any]],
+        {200: {"content": {"audio/wav": {"schema": {"type": "string", "format": "binary"}}}}},
+    )
     | errors(*JSON_BODY),
 )
 def tts(body: TtsIn, state: State, _key: Operator) -> Response:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path as FsPath
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Depends, Path
 from fastapi.responses import FileResponse
@@ -74,13 +74,16 @@ def recording_file(recording_path: str | None, root: FsPath | None) -> FsPath | 
     "/attempts/{attempt_id}/recording",
     summary="An attempt's call recording",
     response_class=FileResponse,
-    responses={
-        200: {
-            "content": {
-                kind: {"schema": {"type": "string", "format": "binary"}} for kind in _AUDIO_TYPES.values()
+    responses=cast(
+        dict[int | str, dict[str, Any]],
+        {
+            200: {
+                "content": {
+                    kind: {"schema": {"type": "string", "format": "binary"}} for kind in _AUDIO_TYPES.values()
+                }
             }
-        }
-    }
+        },
+    )
     | errors(404, 422),
 )
 def recording(

@@ -27,7 +27,8 @@ def _funnel(session: Session, campaign_id: int) -> list[dict[str, Any]]:
         ).where(Attempt.campaign_id == campaign_id)
     ).one()
     stages = ("dialled", "answered", "talked", "graded A/B", "transferred")
-    return [{"stage": stage, "count": int(value or 0)} for stage, value in zip(stages, row, strict=True)]
+    counts: list[Any] = list(row)  # SQL sums: int or None
+    return [{"stage": stage, "count": int(value or 0)} for stage, value in zip(stages, counts, strict=True)]
 
 
 def _latency(attempt: Attempt) -> tuple[float, str] | None:

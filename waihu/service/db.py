@@ -71,7 +71,7 @@ def begin_write(session: Session) -> None:
     On SQLite this is ``BEGIN IMMEDIATE`` (one writer at a time, no lock upgrade failure later); on
     PostgreSQL a plain transaction (row locks do the work). Call it before the first statement.
     """
-    session.connection(execution_options={WRITE_OPTION: True})
+    session.connection(execution_options={WRITE_OPTION: True})  # type: ignore[misc]  # our own option key
 
 
 @contextmanager

@@ -13,9 +13,9 @@ import csv
 import datetime as dt
 import io
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, text
+from sqlalchemy import Table, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -291,7 +291,7 @@ def insert_contacts(
     valid, report = checked.valid, checked.report
     insert = pg_insert if postgres else sqlite_insert
     refs = list(valid)
-    table = Contact.__table__
+    table = cast(Table, Contact.__table__)
     # ON CONFLICT DO NOTHING on the (campaign_id, reference_id) unique index decides what is new: no
     # look-up query per chunk, and a concurrent import of the same ids cannot duplicate them either.
     statement = (
@@ -317,7 +317,7 @@ def insert_contacts(
             for ref in refs[start : start + _CHUNK]
         ]
         # executemany through Core: one compiled statement, batched by SQLAlchemy's insertmanyvalues.
-        created = list(session.connection().execute(statement, values).scalars())
+        created: list[str] = list(session.connection().execute(statement, values).scalars())
         report.created += len(created)
         report.existing += len(values) - len(created)
         report.created_reference_ids += created

@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from waihu.service.outcomes import RetryKey
+
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
 
 
@@ -65,7 +67,7 @@ class RetryRule(BaseModel):
     max: int = Field(ge=0, le=20)
 
 
-DEFAULT_RETRY_POLICY: dict[str, RetryRule] = {
+DEFAULT_RETRY_POLICY: dict[RetryKey, RetryRule] = {
     "no_answer": RetryRule(interval_s=3600, max=2),
     "busy": RetryRule(interval_s=1800, max=2),
     "unavailable": RetryRule(interval_s=3600, max=1),

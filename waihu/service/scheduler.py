@@ -21,9 +21,9 @@ import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, and_, case, func, or_, select, update
+from sqlalchemy import Select, Table, and_, case, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -179,7 +179,7 @@ def _claim_in_campaign(
         query = due_contacts_query(campaign, now, today, need)
         if _is_postgres(session):
             query = query.with_for_update(skip_locked=True, of=Contact)
-        rows = session.execute(query).all()
+        rows: list[Any] = list(session.execute(query).all())
         if not rows:
             break
         blocked = [contact_id for contact_id, dnc_id in rows if dnc_id is not None]
@@ -203,7 +203,7 @@ def _claim_rows(
     lease_s: int,
 ) -> list[Claim]:
     """Guarded UPDATE pending → dialling, then one attempt row per contact actually claimed."""
-    claimed = session.execute(
+    claimed: list[Any] = session.execute(  # RETURNING rows: (id, attempts, reference, phone, name, vars)
         update(Contact)
         .where(Contact.id.in_(ids), Contact.state == "pending")
         .values(
@@ -228,7 +228,7 @@ def _claim_rows(
             Contact.variables,
         )
         .execution_options(synchronize_session=False)
-    ).all()
+    ).all()  # type: ignore[assignment]  # Sequence[Row] of plain column values
     lease_until = now + dt.timedelta(seconds=lease_s)
     callers = list(campaign.caller_numbers or [])
     claims = []
@@ -280,7 +280,7 @@ def _claim_rows(
             )
         )
     if attempt_rows:
-        session.execute(Attempt.__table__.insert(), attempt_rows)
+        session.execute(cast(Table, Attempt.__table__).insert(), attempt_rows)
         session.execute(
             update(Contact)
             .execution_options(synchronize_session=False)

@@ -93,7 +93,7 @@ def metrics(session: SessionDep, key: Annotated[ApiKey | None, Depends(metrics_a
     )
     lines += ["# HELP waihu_live_calls Attempts dialling or in a call.", "# TYPE waihu_live_calls gauge"]
     lines.append(f"waihu_live_calls {live or 0}")
-    transcripts = session.scalars(
+    transcripts: Any = session.scalars(
         select(Attempt.transcript)
         .where(Attempt.status == "finished", Attempt.outcome == "answered", *mine_attempts)
         .order_by(Attempt.end_at.desc())
