@@ -87,7 +87,10 @@ def test_voice_tarball_is_checked(tmp_path: Path) -> None:
 
     tarball = tmp_path / "kokoro-js.tgz"
     with tarfile.open(tarball, "w:gz") as archive:
-        for name, data in (("package/voices/zf_test.bin", b"\0" * VOICE_BYTES), ("package/LICENSE", b"Apache")):
+        for name, data in (
+            ("package/voices/zf_test.bin", b"\0" * VOICE_BYTES),
+            ("package/LICENSE", b"Apache"),
+        ):
             info = tarfile.TarInfo(name)
             info.size = len(data)
             archive.addfile(info, io.BytesIO(data))
@@ -183,7 +186,9 @@ def test_voice_and_lexicon_change_audio_and_version(kokoro: KokoroSynthesizer) -
 @pytest.mark.models
 def test_numbers_are_normalised_before_g2p(kokoro: KokoroSynthesizer) -> None:
     assert kokoro.phonemize("尾号1234") == kokoro.phonemize("尾号幺二三四")
-    assert kokoro.phonemize("12 payments", language="en") == kokoro.phonemize("twelve payments", language="en")
+    assert kokoro.phonemize("12 payments", language="en") == kokoro.phonemize(
+        "twelve payments", language="en"
+    )
 
 
 @pytest.mark.models
