@@ -91,6 +91,9 @@ def browser() -> Iterator[Any]:
     sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} missing: apt-get install chromium")
+    # The first synthesis with the neural voice (model and G2P loading, a cold prompt cache) takes
+    # seconds on a busy 2-core machine: assertions wait up to 30 s instead of Playwright's 5 s.
+    sync_api.expect.set_options(timeout=30_000)
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield browser
@@ -99,7 +102,7 @@ def browser() -> Iterator[Any]:
 
 def _page(browser: Any, console: Console, key: str | None, role: str) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="en-GB")
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(30_000)
     if key:  # logged in already: what the login page stores
         who = json.dumps({"id": "x", "name": f"test {role}", "role": role})
         context.add_init_script(
