@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from waihu.sip_peers.peers import Baresip, Sipp, free_udp_port, tone, write_pcm_
 from waihu.voice.call_builder import default_synthesizer
 from waihu.voice.customer import clip_library
 from waihu.voice.customer_audio import customer_library
-from waihu.voice.speech_output import SpeechOutput
+from waihu.voice.speech_output import SpeechOutput, fixed_texts
 
 VARS = {"name": "张先生", "amount": "12000"}
 
@@ -66,7 +67,20 @@ def _dial(tmp_path: Path, target: str, flow_path: Path, **kwargs) -> dict:  # ty
 
 @pytest.fixture(scope="module")
 def card_flow():
-    return load_flow(FLOWS / "credit_card_installment.yaml")
+    """The credit-card flow, with everything the robot will say here already in the prompt cache.
+
+    The customers' WAVs are timed against the prompts' lengths: a cold cache (a fresh clone) would
+    delay the robot's first words by the neural voice's synthesis time and shift every turn.
+    """
+    flow = load_flow(FLOWS / "credit_card_installment.yaml")
+    speech = SpeechOutput(default_synthesizer(), data_dir() / "cache" / "prompts", language="zh")
+    speech.warm(fixed_texts(flow))
+    values = {"bank": "星河银行", "hotline": "四零零八八八六六六六", **VARS}
+    for node in flow.nodes.values():
+        for text in node.prompt:
+            with contextlib.suppress(KeyError, IndexError):
+                speech.render(Say(text.format(**values)))
+    return flow
 
 
 def test_refusing_customer_over_sip(tmp_path: Path, card_flow) -> None:
