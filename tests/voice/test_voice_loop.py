@@ -100,7 +100,10 @@ def test_false_interruption_resumes_the_prompt_where_it_stopped(tmp_path, recogn
     # at 6 s: every 0.1 s piece of its first 5 s is in the robot track, in order (one piece may
     # straddle the pause).
     played = robot.tobytes()
-    pieces = [prompt[i : i + 800].tobytes() for i in range(0, 40000, 800)]
+    # Silent pieces (the pauses between clauses) match anywhere: only pieces with speech are located.
+    pieces = [
+        prompt[i : i + 800].tobytes() for i in range(0, 40000, 800) if np.abs(prompt[i : i + 800]).max() > 500
+    ]
     positions = [played.find(piece) for piece in pieces]
     found = [pos for pos in positions if pos >= 0]
     assert len(found) >= len(pieces) - 1 and found == sorted(found)
