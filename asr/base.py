@@ -22,7 +22,9 @@ class Transcript:
 
     ``is_final`` is False for streaming partials. Times are seconds of audio fed to the recogniser
     (for an utterance recogniser: relative to the start of the utterance). ``confidence`` is in
-    [0, 1] when the backend provides one.
+    [0, 1] when the backend provides one. ``alternatives`` is the n-best list of a backend that
+    gives one: distinct (text, log-probability per token) pairs, best first, the first being
+    ``text``; empty when the backend gives a single hypothesis.
     """
 
     text: str
@@ -31,6 +33,7 @@ class Transcript:
     end_s: float
     confidence: float | None = None
     words: tuple[Word, ...] = ()
+    alternatives: tuple[tuple[str, float], ...] = ()
 
 
 @runtime_checkable

@@ -129,6 +129,16 @@ def to_simplified(text: str) -> str:
     return zhconv.convert(text, "zh-hans")
 
 
+def distinct_hypotheses(hypotheses: list[tuple[str, float | None]]) -> tuple[tuple[str, float], ...]:
+    """An n-best list for :attr:`asr.base.Transcript.alternatives`: repeated texts dropped (the
+    first, best-scored kept), scores rounded; empty for fewer than two distinct texts."""
+    distinct: dict[str, float] = {}
+    for text, score in hypotheses:
+        if score is not None and text not in distinct:
+            distinct[text] = round(score, 4)
+    return tuple(distinct.items()) if len(distinct) > 1 else ()
+
+
 @dataclass(frozen=True)
 class WhisperConfig:
     """Decoding settings; ``language`` is ``"zh"`` or ``"en"`` (None lets Whisper detect it)."""
@@ -155,6 +165,9 @@ class WhisperConfig:
     repetition_penalty: float = 1.3
     """Short-window decoder, Mandarin (measured: stops the loops short windows invite). English is
     decoded without it: it penalised common words ("to", "he") and garbled LibriVox sentences."""
+    num_hypotheses: int = 1
+    """n-best size of the short-window decoder: above 1, beam search of ``max(beam_size,
+    num_hypotheses)`` returns that many hypotheses on :attr:`asr.base.Transcript.alternatives`."""
 
 
 class WhisperRecognizer:
@@ -184,19 +197,21 @@ class WhisperRecognizer:
             return Transcript("", True, 0.0, end_s, None)
         prompt = initial_prompt if initial_prompt is not None else cfg.initial_prompt
         if cfg.window_s is not None and end_s + 1.0 <= 30.0:
-            text, confidence = self._decode_window(audio, end_s, prompt)
+            hypotheses = self._decode_window(audio, end_s, prompt)
         else:
-            text, confidence = self._decode_full(
-                audio, end_s, prompt, hotwords if hotwords is not None else cfg.hotwords
-            )
-        if cfg.simplified and text:
-            text = to_simplified(text)
-        return Transcript(text, True, 0.0, end_s, confidence)
+            hypotheses = [
+                self._decode_full(audio, end_s, prompt, hotwords if hotwords is not None else cfg.hotwords)
+            ]
+        if cfg.simplified:
+            hypotheses = [(to_simplified(text) if text else text, score) for text, score in hypotheses]
+        text, score = hypotheses[0]
+        confidence = math.exp(score) if score is not None else None
+        return Transcript(text, True, 0.0, end_s, confidence, alternatives=distinct_hypotheses(hypotheses))
 
     def _decode_full(
         self, audio: Any, end_s: float, prompt: str | None, hotwords: str | None
     ) -> tuple[str, float | None]:
-        """faster-whisper's own pipeline (30 s window)."""
+        """faster-whisper's own pipeline (30 s window): the text and its mean log-prob per token."""
         cfg = self.config
         segments, _info = self._model.transcribe(
             audio,
@@ -220,10 +235,14 @@ class WhisperRecognizer:
             n += 1
         sep = " " if cfg.language == "en" else ""
         text = collapse_repeats(sep.join(t for t in texts if t).strip())
-        return text, (math.exp(logprob_sum / n) if n else None)
+        return text, (logprob_sum / n if n else None)
 
-    def _decode_window(self, audio: Any, end_s: float, prompt: str | None) -> tuple[str, float | None]:
-        """CTranslate2's Whisper on a short encoder window (see :attr:`WhisperConfig.window_s`)."""
+    def _decode_window(self, audio: Any, end_s: float, prompt: str | None) -> list[tuple[str, float | None]]:
+        """CTranslate2's Whisper on a short encoder window (see :attr:`WhisperConfig.window_s`).
+
+        Returns (text, log-prob per token) hypotheses, best first: one, or the n-best of a beam
+        search when :attr:`WhisperConfig.num_hypotheses` > 1.
+        """
         import numpy as np
         from faster_whisper.tokenizer import Tokenizer
 
@@ -245,17 +264,19 @@ class WhisperRecognizer:
         encoded = model.encode(mel)
         english = cfg.language == "en"
         per_s = 10 if english else 6  # tokens per second of speech: a bound, not a target
+        n_best = max(1, cfg.num_hypotheses)
         result = model.model.generate(
             encoded,
             [tokens],
-            beam_size=cfg.beam_size,
+            beam_size=max(cfg.beam_size, n_best),
+            num_hypotheses=n_best,
             repetition_penalty=1.0 if english else cfg.repetition_penalty,
             max_length=len(tokens) + min(200, int(3 + per_s * end_s) + 1),  # counts the prompt too
             return_scores=True,
             suppress_blank=True,
         )[0]
-        ids = result.sequences_ids[0]
-        text = collapse_repeats(tokenizer.decode(ids).strip())
-        score = result.scores[0] if result.scores else None
-        confidence = math.exp(score) if score is not None else None
-        return text, confidence
+        scores = list(result.scores) if result.scores else []
+        return [
+            (collapse_repeats(tokenizer.decode(ids).strip()), scores[i] if i < len(scores) else None)
+            for i, ids in enumerate(result.sequences_ids)
+        ]

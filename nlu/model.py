@@ -128,6 +128,17 @@ class EmbeddingIntentModel:
             self._query_cache[text] = vector
         return vector
 
+    def prime(self, texts: Sequence[str]) -> None:
+        """Embed the uncached ``texts`` in one batch (cheaper than one by one; n-best, repairs)."""
+        missing = list(dict.fromkeys(t for t in texts if t and t not in self._query_cache))
+        if not missing:
+            return
+        vectors = np.asarray(self.embedder.embed(missing), dtype=np.float32)
+        for text, vector in zip(missing, vectors, strict=True):
+            if len(self._query_cache) >= QUERY_CACHE_SIZE:
+                self._query_cache.pop(next(iter(self._query_cache)))
+            self._query_cache[text] = vector
+
     def scores(
         self, text: str, candidates: Sequence[str] | None = None
     ) -> tuple[dict[str, float], dict[str, float]]:

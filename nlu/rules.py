@@ -15,11 +15,18 @@ from dialog.schema import FAQ_PREFIX, Flow
 from nlu.base import NO_MATCH, NluResult
 from nlu.entities import extract_entities
 from nlu.normalize import core_form, is_cjk, normalize
-from nlu.phonetic import find_phonetic, phonetic_key
+from nlu.phonetic import find_phonetic, near_spans, phonetic_key, phonetic_tokens
 
 EXAMPLE_CONFIDENCE = 1.0
 PATTERN_CONFIDENCE = 0.95
 PHONETIC_WEIGHT = 0.8
+#: Phrases (keywords, examples) a transcript may be repaired towards: 2 to 8 Chinese characters.
+REPAIR_PHRASE_CHARS = (2, 8)
+#: Near-syllable budget of a repair by phrase length in syllables (2, 3, 4 and more): one near
+#: syllable up to three syllables, two from four on. (No near syllable in two-syllable phrases lost
+#: 2-3 clips on each spoken dev set and rejected no more out-of-domain clips.)
+REPAIR_BUDGETS = (0.5, 0.5, 1.0)
+MAX_REPAIRS = 4
 
 
 @dataclass
@@ -81,6 +88,8 @@ class RuleClassifier:
         self._keywords: list[tuple[re.Pattern[str], str, str]] = []
         # Single characters are left out: folded, one syllable matches far too much (行 → jin → 今).
         self._phonetic_keywords: list[tuple[str, str]] = []
+        # Keywords and examples in pinyin tokens, for repairing near-homophone transcripts.
+        self._repair_phrases: list[tuple[list[str], frozenset[str], str, str]] = []
         # Neutral phrases hide the keywords inside them without scoring: 是不是 hides 不是.
         self._neutral = [_keyword_regex(normalize(phrase)) for phrase in neutral if normalize(phrase)]
         for rules in self.intents.values():
@@ -91,6 +100,12 @@ class RuleClassifier:
                 self._keywords.append((_keyword_regex(keyword), keyword, rules.name))
                 if phonetic and len(keyword) >= 2 and all(is_cjk(ch) for ch in keyword):
                     self._phonetic_keywords.append((phonetic_key(keyword), rules.name))
+            if phonetic:
+                shortest, longest = REPAIR_PHRASE_CHARS
+                for phrase in dict.fromkeys([*rules.keywords, *rules.examples]):
+                    if shortest <= len(phrase) <= longest and all(is_cjk(ch) for ch in phrase):
+                        syllables = phonetic_tokens(phrase)
+                        self._repair_phrases.append((syllables, frozenset(syllables), phrase, rules.name))
 
     @classmethod
     def from_flow(cls, flow: Flow) -> RuleClassifier:
@@ -132,6 +147,38 @@ class RuleClassifier:
                         if (start, end, intent) not in literal:
                             spans.append((start, end, intent, PHONETIC_WEIGHT))
         return spans
+
+    def phonetic_repairs(
+        self, normalized: str, candidates: Sequence[str] | None = None
+    ) -> list[tuple[str, float]]:
+        """Transcripts repaired towards the flow's vocabulary, with their near-syllable cost.
+
+        A window of ``normalized`` that sounds like a keyword or an example of a candidate intent
+        (same folded pinyin, or near syllables within the budget: 影响中心吗 → 影响征信吗) is
+        replaced by that phrase. At most :data:`MAX_REPAIRS`, cheapest and longest first; none for
+        text without Chinese characters.
+        """
+        if not self._repair_phrases or not any(is_cjk(ch) for ch in normalized):
+            return []
+        allowed = set(candidates) if candidates is not None else set(self.intents)
+        tokens = phonetic_tokens(normalized)
+        if len(tokens) != len(normalized):  # pinyin must align with characters
+            return []
+        present = set(tokens)
+        found: dict[str, tuple[float, int]] = {}
+        for phrase_tokens, syllables, phrase, intent in self._repair_phrases:
+            # Every budget leaves at least one syllable exact: skip phrases sharing none (fast).
+            if intent not in allowed or len(phrase_tokens) > len(tokens) or not syllables & present:
+                continue
+            budget = REPAIR_BUDGETS[min(len(phrase_tokens), 4) - 2]
+            for start, end, cost in near_spans(phrase_tokens, tokens, budget):
+                if normalized[start:end] == phrase:
+                    continue
+                repaired = normalized[:start] + phrase + normalized[end:]
+                if repaired not in found or cost < found[repaired][0]:
+                    found[repaired] = (cost, end - start)
+        ranked = sorted(found.items(), key=lambda item: (item[1][0], -item[1][1], item[0]))
+        return [(text, cost) for text, (cost, _length) in ranked[:MAX_REPAIRS]]
 
     def _keyword_scores(self, text: str, allowed: set[str]) -> dict[str, float]:
         """Coverage of the text by each intent's keywords; a longer overlapping keyword wins."""

@@ -7,7 +7,7 @@ call builder and the drivers run unchanged in milliseconds.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -50,11 +50,14 @@ class EnergyVad:
 class ScriptedRecognizer:
     """Returns the given texts in order, one per utterance (then empty text).
 
-    ``gate``: when set, each transcription waits for it (a decode that takes as long as the test
+    An item may be an n-best list of (text, log-prob) pairs, best first: the transcript's text is
+    the first, its ``alternatives`` the list. ``gate``: when set, each transcription waits for it (a decode that takes as long as the test
     wants); ``calls`` counts transcriptions.
     """
 
-    def __init__(self, texts: Iterable[str], gate: threading.Event | None = None) -> None:
+    def __init__(
+        self, texts: Iterable[str | Sequence[tuple[str, float]]], gate: threading.Event | None = None
+    ) -> None:
         self.texts = list(texts)
         self.gate = gate
         self.calls = 0
@@ -64,8 +67,13 @@ class ScriptedRecognizer:
         if self.gate is not None:
             self.gate.wait(10)
         self.calls += 1
-        text = self.texts.pop(0) if self.texts else ""
-        return Transcript(text, True, 0.0, len(pcm) / 2 / sample_rate, 1.0)
+        item = self.texts.pop(0) if self.texts else ""
+        if isinstance(item, str):
+            return Transcript(item, True, 0.0, len(pcm) / 2 / sample_rate, 1.0)
+        alternatives = tuple(item)
+        return Transcript(
+            alternatives[0][0], True, 0.0, len(pcm) / 2 / sample_rate, 1.0, alternatives=alternatives
+        )
 
 
 class ToneSynthesizer:

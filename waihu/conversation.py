@@ -6,7 +6,7 @@ SIP loops wrap it with VAD/ASR in front and TTS behind, so all of them behave th
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from dialog import actions as act
@@ -16,6 +16,7 @@ from dialog.schema import Flow
 from dialog.state import CallResult
 from nlu.base import IntentClassifier, NluResult
 from nlu.intent_space import candidates
+from nlu.nbest import classify_nbest
 from nlu.rules import RuleClassifier
 
 
@@ -78,9 +79,20 @@ class Conversation:
         """The callee answered: the robot greets."""
         return TurnOutput(self.engine.start(self.variables), None, self.node, [ev.Answered()])
 
-    def understand(self, text: str) -> NluResult:
-        """NLU for ``text`` at the current node."""
-        return self.classifier.classify(text, candidates(self.flow, self.node))
+    def understand(self, text: str, alternatives: Sequence[tuple[str, float]] = ()) -> NluResult:
+        """NLU for ``text`` at the current node.
+
+        ``alternatives``: the recogniser's n-best ((text, log-prob) pairs, best first, as on
+        ``asr.base.Transcript.alternatives``); the intent then combines ASR and NLU scores across
+        them (:func:`nlu.nbest.classify_nbest`).
+        """
+        allowed = candidates(self.flow, self.node)
+        if alternatives:
+            remote = getattr(self.classifier, "classify_nbest", None)
+            if callable(remote):  # a speech-service classifier: one request for the n-best
+                return remote(text, alternatives, allowed)  # type: ignore[no-any-return]
+            return classify_nbest(self.classifier, text, alternatives, allowed)
+        return self.classifier.classify(text, allowed)
 
     def user_says(self, text: str, nlu: NluResult | None = None) -> TurnOutput:
         """The callee said ``text``; blank text is a no-input timeout.

@@ -86,6 +86,23 @@ def test_remote_parts_speak_the_protocol(service: str) -> None:
     assert 'waihu_speech_requests_total{kind="asr",status="ok"}' in metrics
 
 
+def test_the_n_best_crosses_the_service() -> None:
+    """Whisper's n-best reaches the worker, and one classify request weighs it on the service."""
+    n_best = [("不要改", -0.2), ("不要", -0.3), ("不要改", -0.5)]
+    with serving(_engines([n_best])) as base:
+        client = SpeechClient(base)
+        transcript = RemoteRecognizer(client, "zh").transcribe(bytes(3200), 8000)
+        assert transcript.text == "不要改" and transcript.alternatives == tuple(n_best)
+        classifier = RemoteClassifier(client, MINIMAL_FLOW, "rules")
+        alone = classifier.classify("嗯那个", ["affirm", "deny"])
+        assert alone.intent == "no_match"
+        # the first reading has no intent; the second, close behind in ASR score, decides
+        result = classifier.classify_nbest("嗯那个", [("嗯那个", -0.1), ("不用了", -0.2)], ["affirm", "deny"])
+        assert result.intent == "deny"
+        too_many = {"flow": "x", "text": "a", "hypotheses": [["a", 0.0]] * 9}
+        assert httpx.post(f"{base}/v1/nlu/classify", json=too_many).status_code == 422
+
+
 def test_hostile_requests_get_clear_4xx(service: str) -> None:
     base = f"{service}/v1"
     assert httpx.post(f"{base}/asr/transcribe?sample_rate=44100", content=b"\0\0").status_code == 422

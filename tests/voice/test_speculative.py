@@ -75,3 +75,18 @@ def test_an_open_question_waits_for_the_full_endpoint(tmp_path: Path) -> None:
     assert loop.stats.early_ends == 0
     timing = loop.timings[-1]
     assert (timing.reply_start_s - timing.speech_end_s) * 1000 >= 600
+
+
+@pytest.mark.parametrize("adaptive", [False, True])
+def test_the_recognisers_n_best_reaches_the_nlu(tmp_path: Path, adaptive: bool) -> None:
+    """The first reading has no intent; the second, close behind, is a refusal: the call hears it
+    (through the speculative guess and, without it, through the endpoint's decode)."""
+    n_best = [("嗯那个", -0.1), ("不用了", -0.2)]
+    recognizer = ScriptedRecognizer([n_best, n_best])
+    loop = _loop(tmp_path, recognizer, InlineRunner())
+    loop.adaptive_endpointing = adaptive
+    loop.start()
+    _until_listening(loop)
+    _answer(loop, [0.6])
+    assert loop.timings[-1].text == "嗯那个"
+    assert "no" in loop.conversation.result().tags

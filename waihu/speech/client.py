@@ -85,7 +85,10 @@ class RemoteRecognizer:
             content=pcm,
             headers={"Content-Type": "audio/L16"},
         ).json()
-        return Transcript(body["text"], True, 0.0, body["end_s"], body["confidence"])
+        alternatives = tuple((text, score) for text, score in body.get("alternatives", ()))
+        return Transcript(
+            body["text"], True, 0.0, body["end_s"], body["confidence"], alternatives=alternatives
+        )
 
 
 class RemoteClassifier:
@@ -111,9 +114,17 @@ class RemoteClassifier:
 
     def classify(self, text: str, candidates: Sequence[str] | None = None) -> NluResult:
         """Classify on the service (registering the flow again if the service restarted)."""
+        return self.classify_nbest(text, (), candidates)
+
+    def classify_nbest(
+        self, text: str, alternatives: Sequence[tuple[str, float]], candidates: Sequence[str] | None = None
+    ) -> NluResult:
+        """:func:`nlu.nbest.classify_nbest` on the service: one request for the whole n-best."""
         body: dict[str, Any] = {"flow": self._register(), "text": text}
         if candidates is not None:
             body["candidates"] = list(candidates)
+        if alternatives:
+            body["hypotheses"] = [[hyp, score] for hyp, score in alternatives[:8]]
         try:
             answer = self.client.request("POST", "/v1/nlu/classify", json=body).json()
         except SpeechServiceError as exc:

@@ -24,6 +24,7 @@ from asr.base import UtteranceRecognizer
 from dialog.flow_files import NO_FILES
 from dialog.loader import load_flow_text
 from nlu.base import IntentClassifier
+from nlu.nbest import classify_nbest
 from tts.base import Synthesizer
 from waihu.speech.fair_queue import FairQueue, JobTiming
 
@@ -41,6 +42,12 @@ class ClassifyRequest(BaseModel):
     flow: str = Field(description="Key returned by POST /v1/nlu/flows.")
     text: str = Field(max_length=2000)
     candidates: list[str] | None = Field(default=None, max_length=500)
+    hypotheses: list[tuple[str, float]] = Field(
+        default_factory=list,
+        max_length=8,
+        description="The recogniser's n-best ((text, log-prob per token), best first): the intent "
+        "then combines ASR and NLU scores across them (nlu.nbest).",
+    )
 
 
 class ClassifyResponse(BaseModel):
@@ -81,6 +88,9 @@ class TranscribeResponse(BaseModel):
     text: str
     confidence: float | None
     end_s: float
+    alternatives: list[tuple[str, float]] = Field(
+        default_factory=list, description="n-best (text, log-prob per token), best first; may be empty."
+    )
     queue_ms: float
     decode_ms: float
 
@@ -216,6 +226,7 @@ def create_speech_app(engines: SpeechEngines | None = None, *, threads: int = 2)
             text=transcript.text,
             confidence=transcript.confidence,
             end_s=transcript.end_s,
+            alternatives=[(text, score) for text, score in transcript.alternatives],
             queue_ms=round(timing.queue_ms, 1),
             decode_ms=round(timing.run_ms, 1),
         )
@@ -243,7 +254,10 @@ def create_speech_app(engines: SpeechEngines | None = None, *, threads: int = 2)
         classifier = flows.get(body.flow)
         if classifier is None:
             raise HTTPException(404, "flow: unknown key, register the flow first")
-        result, _timing = await run("nlu", session, lambda: classifier.classify(body.text, body.candidates))
+        hypotheses = [(text[:2000], score) for text, score in body.hypotheses]
+        result, _timing = await run(
+            "nlu", session, lambda: classify_nbest(classifier, body.text, hypotheses, body.candidates)
+        )
         return ClassifyResponse(
             intent=result.intent,
             confidence=result.confidence,

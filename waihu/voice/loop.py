@@ -36,7 +36,7 @@ from dialog.events import BargeIn
 from dialog.schema import FAQ_PREFIX, Flow
 from nlu.base import NluResult
 from nlu.intent_space import candidates
-from nlu.normalize import normalize
+from nlu.normalize import is_cjk, normalize
 from tts.base import Audio
 from waihu.conversation import Conversation, TurnOutput
 from waihu.voice.speech_output import SpeechOutput
@@ -50,24 +50,33 @@ HINT_CHARS = 120  # measured: longer prompts recognised fewer intents (bench/spe
 
 
 def vocabulary_hint(flow: Flow, node: str | None) -> str:
-    """Key terms the callee may use at ``node``: the FAQs' and intents' short keywords.
+    """Key terms the callee may use at ``node``, given to Whisper as a prompt.
 
-    Given to Whisper as a prompt it biases recognition towards the flow's words (手续费, 征信…).
-    Only short terms are used: whole example sentences in a prompt get copied into the transcript
-    of short or unclear audio.
+    It biases recognition towards the flow's words (手续费, 征信…). Only short terms are used: whole
+    example sentences in a prompt get copied into the transcript of short or unclear audio.
+    Mandarin: one term per candidate intent, its first keyword of 2-4 characters, so every
+    knowledge-base entry is named and the prompt stays short (measured in bench/speech_intent.py:
+    with n-best it recognised more intents than three terms per intent cut at 120 characters, which
+    left 征信 and 提前还 out). English: up to three keywords per intent.
     """
     english = flow.flow.language == "en"
     terms: list[str] = []
     for intent in candidates(flow, node):
-        if intent.startswith(FAQ_PREFIX):
-            entry = flow.kb_entry(intent.removeprefix(FAQ_PREFIX))
-            keywords = entry.keywords if entry else []
+        keywords = intent_keywords(flow, intent)
+        if english:
+            terms.extend(k for k in keywords[:3] if k.isascii() and 2 <= len(k) <= 12)
         else:
-            keywords = flow.intents[intent].keywords
-        longest = 12 if english else 4
-        terms.extend(k for k in keywords[:3] if k.isascii() == english and 2 <= len(k) <= longest)
+            terms.extend([k for k in keywords if 2 <= len(k) <= 4 and all(is_cjk(ch) for ch in k)][:1])
     separator = ", " if english else "，"
     return separator.join(dict.fromkeys(terms))[:HINT_CHARS]
+
+
+def intent_keywords(flow: Flow, intent: str) -> list[str]:
+    """The keywords of an intent or of a knowledge-base entry (``faq:<id>``)."""
+    if intent.startswith(FAQ_PREFIX):
+        entry = flow.kb_entry(intent.removeprefix(FAQ_PREFIX))
+        return list(entry.keywords) if entry else []
+    return list(flow.intents[intent].keywords)
 
 
 def copied_from_hint(text: str, hint: str) -> bool:
@@ -527,6 +536,8 @@ class VoiceLoop:
             return Understood(text, _ms_since(started) + overrun_ms, false_interruption=True)
         if not text:
             return Understood(text, _ms_since(started) + overrun_ms)
+        if nlu is None:
+            nlu = self.conversation.understand(text, transcript.alternatives)
         output = self.conversation.user_says(text, nlu)
         audio = [self.speech.render(a) for a in output.actions if isinstance(a, act.Say)]
         return Understood(text, _ms_since(started) + overrun_ms, output=output, audio=audio)
@@ -551,7 +562,7 @@ class VoiceLoop:
             started = time.perf_counter()
             transcript = self._transcribe(event.pcm, event.sample_rate, hint)
             text = transcript.text.strip()
-            nlu = self.conversation.understand(text) if text else None
+            nlu = self.conversation.understand(text, transcript.alternatives) if text else None
             return Guess(transcript, nlu, _ms_since(started), at_s)
 
         self.stats.speculations += 1
