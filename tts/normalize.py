@@ -11,7 +11,8 @@ Pure functions, no model. Mandarin (:func:`normalize_zh`) reads
 
 English (:func:`normalize_en`) reads numbers as words, ``$12.50`` → twelve dollars and fifty cents,
 ``0.5%`` → zero point five percent, ``2026-03-05`` → March fifth, twenty twenty-six, ``1st`` → first,
-times ``2:30 pm`` → two thirty p m, and phone numbers digit by digit.
+times ``2:30 pm`` → two thirty p m, phone numbers digit by digit, and the titles Mr./Mrs./Ms./Dr.
+spelt out (their period is not a sentence end).
 """
 
 from __future__ import annotations
@@ -385,6 +386,14 @@ def _en_phone(text: str) -> str:
     return ", ".join(en_digits(g) for g in groups)
 
 
+_EN_ABBREVIATIONS = {
+    "Mr": "Mister",
+    "Mrs": "Missus",
+    "Ms": "Miz",
+    "Dr": "Doctor",
+    "Jr": "Junior",
+    "Sr": "Senior",
+}
 _MONTH_RE = "|".join(_MONTHS) + "|" + "|".join(m[:3] for m in _MONTHS)
 
 
@@ -408,6 +417,8 @@ def _en_rules() -> list[_Rule]:
         return _en_date(mo, d, y)
 
     return [
+        # titles before names: a "." there is not a sentence end (the clause splitter cuts at ". ")
+        (re.compile(r"\b(Mr|Mrs|Ms|Dr|Jr|Sr)\.(?=\s)"), lambda m: _EN_ABBREVIATIONS[m.group(1)]),
         (
             re.compile(r"(?<!\d)(\(\d{3}\)\s*\d{3}-\d{4}|\d{3}-\d{3}-\d{4}|\d{3}-\d{4}|\+?1?\d{10,})(?!\d)"),
             lambda m: _en_phone(m.group()),

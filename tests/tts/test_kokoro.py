@@ -61,7 +61,7 @@ def voiced_fraction(audio: Audio) -> float:
 def test_split_clauses() -> None:
     clauses = split_clauses("您好，请问是张先生吗？好的。Yes, 3.5 is fine")
     assert [c.text for c in clauses] == ["您好，", "请问是张先生吗？", "好的。", "Yes,", "3.5 is fine"]
-    assert [c.pause_s for c in clauses] == [0.15, 0.3, 0.3, 0.15, 0.0]
+    assert [c.pause_s for c in clauses] == [0.25, 0.45, 0.45, 0.25, 0.0]
     assert split_clauses("  ，。 ") == []
 
 
@@ -144,9 +144,10 @@ def test_sentence_is_plausible_speech(
 
 @pytest.mark.models
 def test_speed_and_rate_change_duration(kokoro: KokoroSynthesizer) -> None:
-    normal = kokoro.synthesize(ZH).duration_s
-    fast = kokoro.synthesize(ZH, rate=330).duration_s  # 1.5 × the natural 220
-    slow = kokoro._copy(speed=0.75).synthesize(ZH).duration_s
+    text = "请问您现在方便接听电话吗？"
+    normal = kokoro.synthesize(text).duration_s
+    fast = kokoro.synthesize(text, rate=330).duration_s  # 1.5 × the natural 220
+    slow = kokoro._copy(speed=0.75).synthesize(text).duration_s
     assert fast < 0.8 * normal < normal < 0.85 * slow
     assert kokoro.speed_for(None) == 1.0
     assert kokoro.speed_for(220, "zh") == pytest.approx(1.0)
@@ -156,10 +157,11 @@ def test_speed_and_rate_change_duration(kokoro: KokoroSynthesizer) -> None:
 
 @pytest.mark.models
 def test_clauses_stream_and_join_to_the_whole(kokoro: KokoroSynthesizer) -> None:
-    pieces = list(kokoro.synthesize_clauses(ZH))
-    assert len(pieces) == 3
+    text = "您好，请问是张先生吗？"
+    pieces = list(kokoro.synthesize_clauses(text))
+    assert len(pieces) == 2
     assert all(p.sample_rate == KOKORO_RATE and p.duration_s > 0.3 for p in pieces)
-    whole = kokoro.synthesize(ZH)
+    whole = kokoro.synthesize(text)
     assert abs(sum(p.duration_s for p in pieces) - whole.duration_s) < 1e-9
     assert b"".join(p.pcm for p in pieces) == whole.pcm  # the model is deterministic
 

@@ -20,12 +20,14 @@ from tts.kokoro_data import is_prepared, prepare
 from tts.normalize import normalize_zh
 
 SENTENCES = [
-    "您好，这里是星河银行信用卡中心，请问您是张先生吗？",
-    "您本期账单一万二千元，可以申请分十二期还款。",
-    "办理分期不会影响您的征信，请问您需要了解一下吗？",
+    "请问您现在方便接听电话吗？",
+    "如果您有兴趣，我可以帮您转接人工客服。",
+    "您的信用卡额度是五万元，本期最低还款五百元。",
 ]
-# Measured 2026-11-25 (Whisper-base int8 greedy, 8 kHz): zf_xiaoyi CER 0.05, espeak-ng 1.52 cmn at
-# rate 220 CER 0.68. The notes' 10-sentence set: zf_xiaoyi 0.08, espeak-ng ~1.5.
+# Measured 2026-11-25 (Whisper-base int8 greedy, 8 kHz): zf_xiaoyi CER 0.00 / 0.06 / 0.05, espeak-ng
+# 1.52 cmn at rate 220 CER 1.00 / 0.94 / 0.80. Whisper-base is a noisy judge on single sentences
+# (您好，这里是星河银行信用卡中心 scores 0.36: 银行 heard as 岩航), so the bound is loose; the figures
+# over every prompt of the shipped flows are in bench/tts_intelligibility.py.
 CER_BOUND = 0.35
 
 
@@ -58,7 +60,7 @@ def phone_cer(audios: list[Audio], recognizer) -> tuple[float, list[tuple[str, s
     pairs = []
     for sentence, audio in zip(SENTENCES, audios, strict=True):
         phone = resample(audio, 8000)
-        framed = b"\0\0" * 2400 + phone.pcm + b"\0\0" * 4000  # 0.3 s before, 0.5 s after
+        framed = b"\0\0" * 2400 + phone.pcm + b"\0\0" * 8000  # 0.3 s before, 1 s after
         hypothesis = recognizer.transcribe(framed, 8000).text
         pairs.append((normalize_zh(sentence), normalize_zh(hypothesis)))
     return corpus_error_rate(pairs, unit="char"), pairs

@@ -118,6 +118,8 @@ def test_mandarin_cardinals(n: int, spoken: str) -> None:
         ("9:05 a.m.", "nine oh five a m"),
         ("555-123-4567", "five five five, one two three, four five six seven"),
         ("your card ending in 1234", "your card ending in one two three four"),
+        ("May I speak with Ms. Johnson?", "May I speak with Miz Johnson?"),
+        ("Dr. Patel and Mr. Lee", "Doctor Patel and Mister Lee"),
         ("No numbers here.", "No numbers here."),
     ],
 )

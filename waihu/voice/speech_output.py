@@ -82,6 +82,12 @@ class SpeechOutput:
 
 def fixed_texts(flow: Flow) -> list[str]:
     """Everything the robot may say that has no ``{variable}``: synthesised ahead of calls."""
+    return [text for text in spoken_texts(flow) if not placeholders(text)]
+
+
+def spoken_texts(flow: Flow) -> list[str]:
+    """Every distinct line the robot may say, ``{variables}`` unfilled: prompts, re-asks, replies,
+    knowledge-base answers, fallbacks."""
     texts: list[str] = []
     for node in flow.nodes.values():
         texts += [*node.prompt, *node.reask]
@@ -95,4 +101,4 @@ def fixed_texts(flow: Flow) -> list[str]:
         if policy is not None:
             texts += [*policy.replies, *policy.exhausted.reply]
     texts += [*flow.transfer.failed_reply, *flow.settings.max_turns_reply]
-    return [text for text in dict.fromkeys(texts) if not placeholders(text)]
+    return list(dict.fromkeys(texts))
