@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import importlib.util
-import os
 from pathlib import Path
+
+from waihu_env import environment
 
 MODELS_DIR_ENV = "WAIHU_MODELS_DIR"
 
@@ -15,12 +16,7 @@ def default_models_dir() -> Path:
     ``$WAIHU_MODELS_DIR`` if set, else ``models/`` under the waihu data directory
     (``$WAIHU_DATA_DIR``, default ``~/.local/share/waihu``).
     """
-    env = os.environ.get(MODELS_DIR_ENV)
-    if env:
-        return Path(env)
-    from nlu.paths import data_dir
-
-    return data_dir() / "models"
+    return environment().speech_models_dir
 
 
 def package_dir(package: str) -> Path:

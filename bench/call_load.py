@@ -158,8 +158,14 @@ def running(workdir: Path) -> Iterator[Processes]:
         procs.stop()
 
 
-def run(calls: int, seconds: float, clips_dir: Path, workdir: Path, seed: int) -> dict[str, Any]:
-    """One load run; returns the measurements."""
+def run(
+    calls: int, seconds: float, clips_dir: Path, workdir: Path, seed: int, rounds: int = 1
+) -> dict[str, Any]:
+    """One load run of ``rounds`` campaigns of ``calls`` simultaneous calls; returns the measurements.
+
+    Each round is its own campaign with new numbers, started when the previous one has finished, so
+    that exactly ``calls`` calls are up at once and each customer process holds at most 4.
+    """
     from waihu.service.apikeys import create_api_key
     from waihu.service.db import open_database
 
@@ -170,7 +176,7 @@ def run(calls: int, seconds: float, clips_dir: Path, workdir: Path, seed: int) -
     with factory() as session:
         _row, admin_key = create_api_key(session, "bench admin", "admin")
         session.commit()
-    phones = [f"1380000{2000 + i:04d}" for i in range(calls)]
+    by_round = [[f"13800{r:02d}{2000 + i:04d}" for i in range(calls)] for r in range(rounds)]
     groups = math.ceil(calls / CALLS_PER_PROCESS)
     routes: dict[str, str] = {}
     with running(workdir) as procs:
@@ -178,7 +184,9 @@ def run(calls: int, seconds: float, clips_dir: Path, workdir: Path, seed: int) -
         procs.start("speech", [*WAIHU, "speech", "serve", "--port", str(speech_port)])
         procs.start("api", [*WAIHU, "serve", "--db", database_url, "--port", str(api_port)])
         for g in range(groups):
-            mine = phones[g * CALLS_PER_PROCESS : (g + 1) * CALLS_PER_PROCESS]
+            mine = [
+                p for phones in by_round for p in phones[g * CALLS_PER_PROCESS : (g + 1) * CALLS_PER_PROCESS]
+            ]
             script = {
                 "customers": {phone: customer_script(rng, clips) for phone in mine},
                 "gap_ms": [300, 800],
@@ -200,6 +208,9 @@ def run(calls: int, seconds: float, clips_dir: Path, workdir: Path, seed: int) -
         )
         wait_http(f"http://127.0.0.1:{speech_port}/healthz", 300)
         wait_http(f"http://127.0.0.1:{api_port}/healthz")
+        # The fixed prompts are synthesised ahead, as at a flow's upload: calls pay only for variables.
+        with console.status("warming the flow's prompts (waihu tts warm)"):
+            subprocess.run([*WAIHU, "tts", "warm", str(FLOW)], check=True, capture_output=True)
         for w in range(groups):
             procs.start(
                 f"worker-{w}",
@@ -221,46 +232,59 @@ def run(calls: int, seconds: float, clips_dir: Path, workdir: Path, seed: int) -
             "/v1/flows", content=FLOW.read_bytes(), headers={"content-type": "application/yaml"}
         )
         uploaded.raise_for_status()
-        campaign = strategy.post(
-            "/v1/campaigns",
-            json={
-                "name": f"load {calls}",
-                "flow_id": "credit_card_installment",
-                "windows": [{"weekdays": [1, 2, 3, 4, 5, 6, 7], "start": "00:00", "end": "23:59"}],
-                "concurrency": calls,
-            },
-        )
-        campaign.raise_for_status()
-        campaign_id = campaign.json()["id"]
-        contacts = [
-            {"reference_id": f"load-{p}", "phone": p, "name": "张先生", "variables": {"amount": "12000"}}
-            for p in phones
-        ]
-        strategy.post(f"/v1/campaigns/{campaign_id}/contacts", json={"contacts": contacts}).raise_for_status()
         cpu_before, started = procs.cpu_s(), time.monotonic()
-        done = 0
+        results: list[dict[str, Any]] = []
         with console.status("calls in progress") as status:
-            while time.monotonic() - started < seconds:
-                procs.sample_rss()
-                results = strategy.get(
-                    "/v1/results", params={"campaign_id": campaign_id, "limit": 500, "transcript": "true"}
-                ).json()["items"]
-                done = len(results)
-                status.update(f"{done}/{calls} calls finished, {time.monotonic() - started:.0f} s")
-                if done >= calls:
-                    break
-                time.sleep(1.0)
+            for r, phones in enumerate(by_round):
+                results += campaign_round(
+                    strategy, calls, r, phones, started + seconds * (r + 1), status, procs
+                )
         wall = time.monotonic() - started
         cpu = procs.cpu_s() - cpu_before
-        results = strategy.get(
-            "/v1/results", params={"campaign_id": campaign_id, "limit": 500, "transcript": "true"}
-        ).json()["items"]
     reports = []
     for g in range(groups):
         path = workdir / f"customers-{g}.jsonl"
         if path.exists():
             reports += [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     return measure(calls, results, reports, cpu / wall if wall else 0.0, procs.peak_rss, wall)
+
+
+def campaign_round(
+    strategy: httpx.Client,
+    calls: int,
+    index: int,
+    phones: list[str],
+    deadline: float,
+    status: Any,
+    procs: Any,
+) -> list[dict[str, Any]]:
+    """One campaign calling ``phones`` all at once; its results when finished (or at ``deadline``)."""
+    campaign = strategy.post(
+        "/v1/campaigns",
+        json={
+            "name": f"load {calls} round {index + 1}",
+            "flow_id": "credit_card_installment",
+            "windows": [{"weekdays": [1, 2, 3, 4, 5, 6, 7], "start": "00:00", "end": "23:59"}],
+            "concurrency": calls,
+        },
+    )
+    campaign.raise_for_status()
+    campaign_id = campaign.json()["id"]
+    contacts = [
+        {"reference_id": f"load-{p}", "phone": p, "name": "张先生", "variables": {"amount": "12000"}}
+        for p in phones
+    ]
+    strategy.post(f"/v1/campaigns/{campaign_id}/contacts", json={"contacts": contacts}).raise_for_status()
+    query = {"campaign_id": campaign_id, "limit": 500, "transcript": "true"}
+    while time.monotonic() < deadline:
+        procs.sample_rss()
+        done = len(strategy.get("/v1/results", params=query).json()["items"])
+        status.update(f"round {index + 1}: {done}/{calls} calls finished")
+        if done >= calls:
+            break
+        time.sleep(1.0)
+    items: list[dict[str, Any]] = strategy.get("/v1/results", params=query).json()["items"]
+    return items
 
 
 def measure(
@@ -305,9 +329,12 @@ def main() -> None:
     """Parse arguments, run, print the table and the contract line."""
     parser = argparse.ArgumentParser(description="Reacting customers against the whole service.")
     parser.add_argument("--calls", type=int, default=4)
-    parser.add_argument("--seconds", type=float, default=180.0, help="Give up after this long.")
+    parser.add_argument("--seconds", type=float, default=180.0, help="Give up a round after this long.")
     parser.add_argument("--clips", type=Path, default=None, help="Clip library (manifest.tsv).")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="Campaigns of --calls calls run one after another (more turns)."
+    )
     parser.add_argument("--keep", type=Path, default=None, help="Keep logs and results here.")
     args = parser.parse_args()
     clips = args.clips or default_clips()
@@ -315,7 +342,7 @@ def main() -> None:
         raise SystemExit(f"no clip library at {clips}: run `waihu models prepare` (or pass --clips)")
     workdir = args.keep or Path(tempfile.mkdtemp(prefix="waihu-load-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    m = run(args.calls, args.seconds, clips, workdir, args.seed)
+    m = run(args.calls, args.seconds, clips, workdir, args.seed, args.rounds)
     table = Table(title=f"{args.calls} reacting customers ({os.cpu_count()} cores, logs in {workdir})")
     for column in ("calls", "answered", "turns", "reply p50 ms", "reply p95 ms", "barge-in p95 ms",
                    "intent acc", "CPU (cores)", "RSS MiB", "wall s"):  # fmt: skip

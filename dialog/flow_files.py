@@ -7,13 +7,13 @@ resolve attacker-chosen paths on its own disk, tell whether they exist and serve
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from dialog.schema import Flow
 from dialog.yaml_positions import Path as YamlPath
+from waihu_env import environment
 
 #: Environment switch for the command line: ``1`` lets local flows name files outside their directory.
 ALLOW_OUTSIDE_ENV = "WAIHU_FLOW_ALLOW_OUTSIDE_FILES"
@@ -39,7 +39,7 @@ class FileAccess:
     def local(cls, allow_outside: bool | None = None) -> FileAccess:
         """Files next to the flow; ``allow_outside`` defaults to :data:`ALLOW_OUTSIDE_ENV`."""
         if allow_outside is None:
-            allow_outside = os.environ.get(ALLOW_OUTSIDE_ENV, "").strip().lower() in {"1", "true", "yes"}
+            allow_outside = environment().flow_allow_outside_files
         return cls(allowed=True, allow_outside=allow_outside)
 
     def resolve(self, reference: str, base_dir: Path) -> Path:

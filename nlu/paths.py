@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+
+from waihu_env import environment
 
 
 def data_dir() -> Path:
-    """``$WAIHU_DATA_DIR``, else ``~/.local/share/waihu``."""
-    configured = os.environ.get("WAIHU_DATA_DIR")
-    if configured:
-        return Path(configured).expanduser()
-    return Path.home() / ".local" / "share" / "waihu"
+    """``$WAIHU_DATA_DIR``, else ``~/.local/share/waihu`` (see :mod:`waihu_env`)."""
+    return environment().data_dir

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -118,3 +119,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         relative = Path(str(item.fspath)).resolve().relative_to(tests_dir).as_posix()
         tier = next((marker for prefix, marker in HEAVY if relative.startswith(prefix)), "unit")
         item.add_marker(getattr(pytest.mark, tier))
+
+
+@pytest.fixture(autouse=True)
+def _fresh_environment() -> Iterator[None]:
+    """Each test reads the ``WAIHU_*`` variables afresh; one that sets a variable mid-test calls
+    ``waihu_env.reload_environment()``."""
+    from waihu_env import environment
+
+    environment.cache_clear()
+    yield
+    environment.cache_clear()

@@ -6,11 +6,11 @@ Importing this package is cheap: onnxruntime, misaki, pyttsx3/espeak-ng and soxr
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from tts.base import Audio, Synthesizer
+from waihu_env import environment
 
 if TYPE_CHECKING:
     from tts.lexicon import Lexicon
@@ -39,10 +39,7 @@ def default_synthesizer(
     returned (8 kHz output) and a warning is logged when that is a fallback; ``voice``, ``lexicon``
     and ``speed`` then do not apply.
     """
-    choice = os.environ.get(TTS_ENV, "kokoro").strip().lower()
-    if choice not in ("kokoro", "espeak"):
-        raise ValueError(f"{TTS_ENV} must be kokoro or espeak, not {choice!r}")
-    if choice == "kokoro":
+    if environment().tts == "kokoro":
         from tts.kokoro_data import is_prepared, kokoro_dir
 
         if is_prepared():

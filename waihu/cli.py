@@ -15,6 +15,7 @@ from dialog.flow_files import FileAccess
 from dialog.loader import load_flow, load_flow_file
 from dialog.problems import FlowError
 from dialog.schema import Flow, json_schema
+from waihu.config_cli import config
 from waihu.dial_cli import dial
 from waihu.kb_cli import kb_app
 from waihu.models_cli import models_app
@@ -39,6 +40,7 @@ app.command("worker")(worker)
 app.add_typer(keys_app, name="keys")
 app.add_typer(db_app, name="db")
 app.add_typer(speech_app, name="speech")
+app.command("config")(config)
 
 console = Console()
 ClassifierOption = Annotated[

@@ -17,6 +17,7 @@ from dialog.problems import FlowError
 from tests.conftest import MINIMAL_FLOW
 from tests.security.test_service_attacks import KB_SECRET, _flow_with_kb, alias_bomb
 from tests.test_cli import waihu
+from waihu_env import reload_environment
 
 AUDIO_LINE = "    prompt: 好的，再见。\n"
 
@@ -68,6 +69,7 @@ def test_local_flow_cannot_escape_its_directory(
     allowed = load_flow_file(_write_flow(flows, reference), files=FileAccess.local(allow_outside=True))
     assert [entry.id for entry in allowed.flow.kb_entries] == ["leaked"]  # the operator asked for it
     monkeypatch.setenv(ALLOW_OUTSIDE_ENV, "1")
+    reload_environment()
     assert not load_flow_file(_write_flow(flows, reference)).errors
 
 

@@ -26,6 +26,7 @@ from waihu.service.webhook_destinations import (
     redact_url,
 )
 from waihu.service.webhooks import WebhookSender, enqueue_event
+from waihu_env import reload_environment
 
 SECRET = "k9Vq2LmX7pR4tZ8wN3bH6cJ1dF5gS0aE"
 
@@ -187,6 +188,7 @@ def test_allow_list_entries_and_settings(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("WAIHU_WEBHOOK_ALLOW_HTTP", "1")
     monkeypatch.setenv("WAIHU_METRICS_PUBLIC", "0")
     monkeypatch.setenv("WAIHU_DEFAULT_REGION", "us")
+    reload_environment()
     settings = Settings.from_env()
     assert settings.webhook_allow == ("127.0.0.1", "hooks.internal") and settings.webhook_allow_http
     assert settings.default_region == "US" and not settings.metrics_public

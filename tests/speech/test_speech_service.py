@@ -79,7 +79,7 @@ def test_remote_parts_speak_the_protocol(service: str) -> None:
     result = classifier.classify("可以", ["affirm", "deny"])
     assert result.intent == "affirm" and result.confidence > 0.5
     synthesizer = RemoteSynthesizer(client)
-    assert synthesizer.version == "remote:tone-1" and synthesizer.voice_for("zh") == "tone"
+    assert synthesizer.version == "tone-1" and synthesizer.voice_for("zh") == "tone"
     audio = synthesizer.synthesize("你好", language="zh")
     assert audio.sample_rate == 8000 and audio.duration_s == pytest.approx(0.12)
     metrics = httpx.get(f"{service}/metrics").text

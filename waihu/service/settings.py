@@ -1,28 +1,20 @@
-"""Settings of the campaign service (plain data; read from the environment by :meth:`Settings.from_env`)."""
+"""Settings of the campaign service (plain data; from the environment by :meth:`Settings.from_env`)."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
-DEFAULT_DATABASE_URL = "sqlite:///var/waihu.db"
-_FALSE = {"0", "false", "no", "off"}
+from waihu_env import DEFAULT_DATABASE_URL, Environment, environment
+
+__all__ = ["DEFAULT_DATABASE_URL", "Settings"]
 
 
-def _flag(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None:
-        return default
-    return value.strip().lower() not in _FALSE
-
-
-def _default_region() -> str:
+def _default_region(env: Environment) -> str:
     from waihu.service.phones import check_region, region_for_country_code
 
-    region = os.environ.get("WAIHU_DEFAULT_REGION")
-    if region:
-        return check_region(region)
-    country_code = os.environ.get("WAIHU_DEFAULT_COUNTRY_CODE")  # the older setting, still honoured
+    if env.default_region:
+        return check_region(env.default_region)
+    country_code = env.default_country_code  # the older setting, still honoured
     return region_for_country_code(country_code) if country_code else "CN"
 
 
@@ -56,12 +48,12 @@ class Settings:
         """``WAIHU_DATABASE_URL``, ``WAIHU_BACKGROUND`` (1/0), ``WAIHU_DEFAULT_REGION`` (or the older
         ``WAIHU_DEFAULT_COUNTRY_CODE``), ``WAIHU_WEBHOOK_ALLOW_HTTP`` (1/0), ``WAIHU_WEBHOOK_ALLOW``
         (comma-separated hosts, IPs, CIDRs), ``WAIHU_METRICS_PUBLIC`` (1/0)."""
-        allow = os.environ.get("WAIHU_WEBHOOK_ALLOW", "")
+        env = environment()
         return cls(
-            database_url=os.environ.get("WAIHU_DATABASE_URL", DEFAULT_DATABASE_URL),
-            background=_flag("WAIHU_BACKGROUND", True),
-            default_region=_default_region(),
-            webhook_allow_http=_flag("WAIHU_WEBHOOK_ALLOW_HTTP", False),
-            webhook_allow=tuple(entry.strip() for entry in allow.split(",") if entry.strip()),
-            metrics_public=_flag("WAIHU_METRICS_PUBLIC", False),
+            database_url=env.database_url,
+            background=env.background,
+            default_region=_default_region(env),
+            webhook_allow_http=env.webhook_allow_http,
+            webhook_allow=tuple(entry.strip() for entry in env.webhook_allow.split(",") if entry.strip()),
+            metrics_public=env.metrics_public,
         )

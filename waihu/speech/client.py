@@ -152,7 +152,9 @@ class RemoteSynthesizer:
         #: Ahead-of-call synthesis: the service runs it only when no call is waiting.
         self.background = background
         info = client.request("GET", "/v1/tts/info").json()
-        self.version: str = f"remote:{info['version']}"
+        # The service's own version: its audio is the local synthesiser's, so workers, `waihu tts
+        # warm` and the service share one prompt cache.
+        self.version: str = info["version"]
         self._voices: dict[str, str] = info["voices"]
 
     def voice_for(self, language: str) -> str:

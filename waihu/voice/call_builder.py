@@ -7,7 +7,6 @@ same missing-variables check, the same endpointing, prompt cache and recorded pr
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from tts.base import Synthesizer
 from waihu.conversation import Conversation
 from waihu.voice.loop import CallControl, SpeechRunner, VoiceLoop
 from waihu.voice.speech_output import SpeechOutput
+from waihu_env import environment
 
 
 class MissingVariables(ValueError):
@@ -137,16 +137,15 @@ def default_recognizer(language: str, flow: Flow | None = None) -> UtteranceReco
     vosk reads its model from ``WAIHU_VOSK_MODEL`` (see ``waihu models install vosk``); with
     ``WAIHU_VOSK_GRAMMAR=1`` and a flow it is restricted to the flow's phrases.
     """
-    if os.environ.get("WAIHU_ASR", "whisper") == "vosk":
+    env = environment()
+    if env.asr == "vosk":
         from asr.adapters import StreamingAsUtterance
         from asr.vosk_backend import VoskRecognizer
 
-        model = os.environ.get("WAIHU_VOSK_MODEL")
-        if not model:
+        model = env.vosk_model
+        if model is None:
             raise ValueError("WAIHU_ASR=vosk needs WAIHU_VOSK_MODEL (a model directory)")
-        grammar = (
-            flow_grammar(flow) if flow is not None and os.environ.get("WAIHU_VOSK_GRAMMAR") == "1" else None
-        )
+        grammar = flow_grammar(flow) if flow is not None and env.vosk_grammar else None
         return StreamingAsUtterance(VoskRecognizer(model, 8000, grammar))
     from asr.whisper_backend import WhisperConfig, WhisperRecognizer
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
-
 from alembic import context
 
 from waihu.service.db import make_engine
 from waihu.service.models import Base
+from waihu_env import environment
 
 config = context.config
 target_metadata = Base.metadata
@@ -30,9 +29,7 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    url = config.get_main_option("sqlalchemy.url") or os.environ.get(
-        "WAIHU_DATABASE_URL", "sqlite:///var/waihu.db"
-    )
+    url = config.get_main_option("sqlalchemy.url") or environment().database_url
     engine = make_engine(url)
     with engine.connect() as conn:
         # SQLite batch migrations copy tables: no foreign-key enforcement (and no cascades) meanwhile.
@@ -49,7 +46,7 @@ def run_migrations_online() -> None:
 
 def run_migrations_offline() -> None:
     """Emit SQL instead of running it (``alembic upgrade head --sql``)."""
-    url = config.get_main_option("sqlalchemy.url") or os.environ.get("WAIHU_DATABASE_URL", "")
+    url = config.get_main_option("sqlalchemy.url") or environment().database_url
     context.configure(url=url, target_metadata=target_metadata, literal_binds=True)
     with context.begin_transaction():
         context.run_migrations()

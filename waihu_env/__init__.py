@@ -1,0 +1,94 @@
+"""Every ``WAIHU_*`` environment variable, read once into one typed, validated object.
+
+The innermost package: the engine, NLU, speech, telephony and the service read their settings here
+instead of calling ``os.environ`` themselves, so one place documents every variable and a bad value
+(``WAIHU_BACKGROUND=maybe``) fails at start-up with the variable's name, not deep inside a call.
+
+    from waihu_env import environment
+    environment().data_dir
+
+The object is built at the first call and kept for the life of the process (the service, a
+worker and the CLI are started with their environment). Tests that change a variable call
+:func:`reload_environment`.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///var/waihu.db"
+
+
+class Environment(BaseSettings):
+    """The ``WAIHU_*`` variables (the field name upper-cased, prefixed with ``WAIHU_``).
+
+    Booleans accept 1/0, true/false, yes/no, on/off.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="WAIHU_", extra="ignore", frozen=True, env_ignore_empty=True)
+
+    # --- where things live
+    data_dir: Path = Field(
+        default=Path.home() / ".local" / "share" / "waihu",
+        description="Converted models, prompt caches, demo data (default ~/.local/share/waihu).",
+    )
+    models_dir: Path | None = Field(default=None, description="Speech models; default <data_dir>/models.")
+
+    # --- speech
+    tts: Literal["kokoro", "espeak"] = Field(default="kokoro", description="The robot's voice engine.")
+    asr: Literal["whisper", "vosk"] = Field(default="whisper", description="The recogniser of calls.")
+    vosk_model: Path | None = Field(default=None, description="A vosk model directory (WAIHU_ASR=vosk).")
+    vosk_grammar: bool = Field(default=False, description="Restrict vosk to the flow's phrases.")
+
+    # --- flows
+    flow_allow_outside_files: bool = Field(
+        default=False, description="Local flows may reference files outside their directory."
+    )
+
+    # --- the campaign service
+    database_url: str = Field(default=DEFAULT_DATABASE_URL, description="SQLAlchemy URL.")
+    background: bool = Field(default=True, description="Webhook sender and recovery in the app.")
+    default_region: str | None = Field(default=None, description="ISO region of numbers without +.")
+    default_country_code: str | None = Field(default=None, description="Older form of default_region.")
+    webhook_allow_http: bool = Field(default=False, description="Allow plain http:// webhooks.")
+    webhook_allow: str = Field(
+        default="", description="Comma-separated hosts, IPs, CIDRs webhooks may reach though private."
+    )
+    metrics_public: bool = Field(default=False, description="Serve /metrics without an API key.")
+    frequency_cap: str = Field(
+        default="", description="N/Dd: at most N answered calls per phone per D days (e.g. 2/7d)."
+    )
+
+    # --- the operator console
+    recordings_dir: Path | None = Field(default=None, description="Recordings are served from below it.")
+    console_nlu: Literal["default", "rules", "model"] = Field(
+        default="default", description="The NLU of the console's simulator."
+    )
+    console_flows_dir: Path | None = Field(default=None, description="Shipped flows and their tests.")
+
+    @field_validator("data_dir", "models_dir", "vosk_model", "recordings_dir", "console_flows_dir")
+    @classmethod
+    def _expand_home(cls, value: Path | None) -> Path | None:
+        return value.expanduser() if value is not None else None
+
+    @property
+    def speech_models_dir(self) -> Path:
+        """``models_dir``, else ``<data_dir>/models``."""
+        return self.models_dir if self.models_dir is not None else self.data_dir / "models"
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    """The process's settings, read from the environment at the first call."""
+    return Environment()
+
+
+def reload_environment() -> Environment:
+    """Read the environment again (tests that change a variable)."""
+    environment.cache_clear()
+    return environment()
