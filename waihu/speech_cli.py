@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+if TYPE_CHECKING:
+    from waihu.speech.server import SpeechEngines
+
 speech_app = typer.Typer(help="The speech service.", no_args_is_help=True)
+
+
+def warm_up(engines: SpeechEngines) -> None:
+    """Load the models and run each once: a first synthesis also loads the Mandarin G2P's
+    dictionaries (jieba, pypinyin; seconds), which the first caller would otherwise wait for."""
+    for language in ("zh", "en"):
+        engines.recognizer(language).transcribe(bytes(8000), 8000)  # 0.5 s of silence
+    synthesizer = engines.synthesizer()
+    synthesizer.synthesize("您好，张先生。", language="zh")
+    synthesizer.synthesize("Hello, Mr. Smith.", language="en")
 
 
 @speech_app.command("serve")
@@ -27,8 +40,6 @@ def serve(
 
     engines = default_engines()
     if warm:  # the first call should not pay for loading Whisper and the voice
-        for language in ("zh", "en"):
-            engines.recognizer(language)
-        engines.synthesizer()
+        warm_up(engines)
     app = create_speech_app(engines, threads=threads)
     uvicorn.run(app, host=host, port=port, log_level="warning")

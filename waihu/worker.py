@@ -102,6 +102,7 @@ class Worker:
         self.handled = 0
         self._recognizers: dict[str, Any] = {}
         self._synthesizer: Any = None
+        self._ahead: Any = None  # synthesis ahead of need: the speech service's background lane
         self._speech: Any = None  # SpeechClient when config.speech_url is set
 
     # ------------------------------------------------------------------ resources
@@ -130,11 +131,9 @@ class Worker:
         from nlu.paths import data_dir
         from waihu.voice.speech_output import SpeechOutput, fixed_texts
 
-        if self._synthesizer is None:
+        if self._ahead is None:
             return
-        speech = SpeechOutput(
-            self._synthesizer, data_dir() / "cache" / "prompts", language=flow.flow.language
-        )
+        speech = SpeechOutput(self._ahead, data_dir() / "cache" / "prompts", language=flow.flow.language)
         texts = fixed_texts(flow)
 
         def warm() -> None:
@@ -145,6 +144,25 @@ class Worker:
                 log.exception("warming the prompts of %s failed", flow.flow.id)
 
         threading.Thread(target=warm, name=f"warm-{flow.flow.id}", daemon=True).start()
+
+    def _prerender(self, flow: Flow, variables: dict[str, str]) -> None:
+        """Synthesise this contact's variable prompts ("{name}您好，" → "张先生您好，") while the
+        phone rings, so the greeting and replies that name the callee start without a synthesis."""
+        from nlu.paths import data_dir
+        from waihu.voice.speech_output import SpeechOutput, variable_texts
+
+        if self._ahead is None:
+            return
+        speech = SpeechOutput(self._ahead, data_dir() / "cache" / "prompts", language=flow.flow.language)
+        texts = variable_texts(flow, variables)
+
+        def prerender() -> None:
+            try:
+                speech.warm(texts)
+            except Exception:  # only costs latency later
+                log.exception("synthesising the variable prompts of %s ahead failed", flow.flow.id)
+
+        threading.Thread(target=prerender, name="prerender", daemon=True).start()
 
     def _recognizer(self, flow: Flow) -> Any:
         key = flow.flow.language
@@ -179,8 +197,9 @@ class Worker:
 
             self._speech = SpeechClient(cfg.speech_url)
             self._synthesizer = RemoteSynthesizer(self._speech)
+            self._ahead = RemoteSynthesizer(self._speech, background=True)
         else:
-            self._synthesizer = default_synthesizer()
+            self._synthesizer = self._ahead = default_synthesizer()
         sip = SipConfig(
             bind_address=cfg.bind,
             sip_port=cfg.sip_port,
@@ -285,6 +304,7 @@ class Worker:
         except MissingVariables as exc:  # calling would only embarrass the callee: let the strategy fix it
             return AttemptResult(outcome="failed", sip_reason=str(exc))
         target = cfg.dial_plan.uri_for(claim.phone)
+        self._prerender(flow, dict(spec.variables))
         log.info(
             "dialling %s (attempt %s #%d)", mask_phone(claim.phone), claim.attempt_id, claim.attempt_number
         )

@@ -6,6 +6,7 @@ behind the same API in ``make demo`` and bench/call_load.py.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import threading
 import time
@@ -19,6 +20,7 @@ import uvicorn
 from nlu.rules import RuleClassifier
 from tests.conftest import MINIMAL_FLOW
 from tests.fakes import ScriptedRecognizer, ToneSynthesizer
+from tts.base import Audio
 from waihu.sip_peers.peers import free_udp_port
 from waihu.speech.client import (
     RemoteClassifier,
@@ -224,3 +226,34 @@ def test_background_work_leaves_a_thread_for_calls() -> None:
     for future in warm:
         future.result(5)
     queue.stop()
+
+
+class _SlowCountingVoice(ToneSynthesizer):
+    """A voice that takes 0.3 s and counts its syntheses."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+
+    def synthesize(self, text: str, *, language: str = "zh", rate: int | None = None) -> Audio:
+        self.count += 1
+        time.sleep(0.3)
+        return super().synthesize(text, language=language, rate=rate)
+
+
+def test_calls_needing_the_same_clause_at_once_share_one_synthesis() -> None:
+    """A campaign's lines start together: 8 calls want the same greeting clause at the same moment."""
+    voice = _SlowCountingVoice()
+    engines = SpeechEngines(
+        recognizer_for=lambda language: ScriptedRecognizer([]),
+        synthesizer_for=lambda: voice,
+        classifier_for=lambda flow, kind: RuleClassifier.from_flow(flow),
+    )
+    with serving(engines) as base:
+        client = SpeechClient(base)
+        synthesizer = RemoteSynthesizer(client)
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            audios = list(pool.map(lambda _i: synthesizer.synthesize("张先生您好，"), range(8)))
+        assert voice.count == 1 and len({a.pcm for a in audios}) == 1
+        synthesizer.synthesize("张先生您好，")  # later requests synthesise again (the worker caches)
+        assert voice.count == 2

@@ -206,3 +206,17 @@ def test_vosk_backend_is_selected_by_configuration(monkeypatch) -> None:
     assert isinstance(recognizer, StreamingAsUtterance)
     silence = recognizer.transcribe(bytes(8000 * 2), 8000)  # one second of silence: no words
     assert silence.is_final and silence.text == ""
+
+
+def test_a_calls_variable_prompts_are_known_before_it_is_answered() -> None:
+    """What the worker synthesises while the phone rings: every line naming a variable, filled in."""
+    from waihu.voice.speech_output import variable_texts
+
+    flow = load_flow(FLOWS / "credit_card_installment.yaml")
+    texts = variable_texts(flow, {"name": "王女士", "amount": "8000"})
+    assert texts and all("{" not in text for text in texts)
+    assert any("王女士" in text for text in texts) and any("8000" in text for text in texts)
+    # a line naming a variable the call lacks (no value, no default) is left out
+    loaded = load_flow_text(MINIMAL_FLOW.replace("{name}您好", "{title}您好"), "x.yaml")
+    assert loaded.flow is not None
+    assert not any("{" in text for text in variable_texts(loaded.flow, {}))

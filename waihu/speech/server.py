@@ -175,6 +175,7 @@ def create_speech_app(engines: SpeechEngines | None = None, *, threads: int = 2)
     metrics = _Metrics()
     flows: dict[str, IntentClassifier] = {}
     flows_lock = threading.Lock()
+    synthesizing: dict[tuple[str, str, int | None, bool], asyncio.Future[tuple[Any, JobTiming]]] = {}
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -280,12 +281,22 @@ def create_speech_app(engines: SpeechEngines | None = None, *, threads: int = 2)
         background: bool = Query(False, description="Ahead-of-call work: runs when no call waits."),
     ) -> Response:
         synthesizer = engines.synthesizer()
-        audio, _timing = await run(
-            "tts",
-            session,
-            lambda: synthesizer.synthesize(body.text, language=body.language, rate=body.rate),
-            background,
-        )
+        # Single flight: calls that need the same clause at once (the same greeting when a campaign's
+        # lines start together) share one synthesis instead of queueing N copies of it.
+        key = (body.text, body.language, body.rate, background)
+        job = synthesizing.get(key)
+        if job is None:
+            job = asyncio.ensure_future(
+                run(
+                    "tts",
+                    session,
+                    lambda: synthesizer.synthesize(body.text, language=body.language, rate=body.rate),
+                    background,
+                )
+            )
+            synthesizing[key] = job
+            job.add_done_callback(lambda _done: synthesizing.pop(key, None))
+        audio, _timing = await asyncio.shield(job)
         return Response(
             audio.pcm,
             media_type="audio/L16",

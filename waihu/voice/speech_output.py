@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 
 from dialog.actions import Say
@@ -83,6 +84,24 @@ class SpeechOutput:
 def fixed_texts(flow: Flow) -> list[str]:
     """Everything the robot may say that has no ``{variable}``: synthesised ahead of calls."""
     return [text for text in spoken_texts(flow) if not placeholders(text)]
+
+
+def variable_texts(flow: Flow, variables: Mapping[str, str]) -> list[str]:
+    """The lines with ``{variables}``, filled in for one call (synthesised while its phone rings).
+
+    ``variables`` are the call's (flow defaults under the contact's); lines naming a variable the
+    call lacks are left out.
+    """
+    from dialog.templates import render
+
+    values = {name: v.default for name, v in flow.variables.items() if v.default}
+    values.update(variables)
+    texts = [
+        render(text, values)
+        for text in spoken_texts(flow)
+        if placeholders(text) and set(placeholders(text)) <= values.keys()
+    ]
+    return list(dict.fromkeys(texts))
 
 
 def spoken_texts(flow: Flow) -> list[str]:
