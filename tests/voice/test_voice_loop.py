@@ -220,3 +220,14 @@ def test_a_calls_variable_prompts_are_known_before_it_is_answered() -> None:
     loaded = load_flow_text(MINIMAL_FLOW.replace("{name}您好", "{title}您好"), "x.yaml")
     assert loaded.flow is not None
     assert not any("{" in text for text in variable_texts(loaded.flow, {}))
+
+
+def test_reacting_customers_time_latencies_from_their_words() -> None:
+    """The load bench's customers measure from the words, not from the silence around them."""
+    from tests.fakes import tone_pcm
+    from waihu.sip_peers.customers import speech_bounds
+
+    clip = bytes(2 * 3200) + tone_pcm(500.0, 1.0) + bytes(2 * 4000)  # 0.4 s, 1 s of speech, 0.5 s
+    lead_s, trail_s = speech_bounds(clip)
+    assert lead_s == pytest.approx(0.4, abs=0.021) and trail_s == pytest.approx(0.5, abs=0.021)
+    assert speech_bounds(bytes(1600)) == (0.0, 0.0)

@@ -14,8 +14,9 @@ The script maps the number dialled (user part of the request URI) to a customer:
 A customer waits for the robot's prompt to end, then after a pause of ``gap_ms`` (random in range)
 plays its answer; an ``interrupt_s`` turn speaks that long into the robot's prompt instead (barge-in);
 a ``silence`` turn says nothing until the robot speaks again. It measures what a caller experiences:
-**reply latency** (end of its own speech → first robot audio received) and **barge-in stop** (start
-of its speech over a prompt → the robot's audio stops). One JSON line per call goes to ``--out``.
+**reply latency** (end of its own words → first robot audio received) and **barge-in stop** (start
+of its words over a prompt → the robot's audio stops), both timed from the words, not from the
+silence around them in the clip (:func:`speech_bounds`). One JSON line per call goes to ``--out``.
 """
 
 from __future__ import annotations
@@ -106,6 +107,20 @@ def _rms(pcm: bytes) -> float:
     return float(np.sqrt(np.mean(x * x))) if x.size else 0.0
 
 
+def speech_bounds(pcm: bytes, sample_rate: int = 8000) -> tuple[float, float]:
+    """(leading, trailing) seconds of silence around the speech in a clip (20 ms frames).
+
+    Synthesised clips carry ~0.4 s of silence before the words and ~0.5 s after them: latencies are
+    timed from the words, as a caller perceives them, not from the ends of the file.
+    """
+    step = int(FRAME_S * sample_rate) * 2
+    frames = [pcm[i : i + step] for i in range(0, len(pcm), step)]
+    loud = [i for i, frame in enumerate(frames) if _rms(frame) > LOUD_RMS]
+    if not loud:
+        return 0.0, 0.0
+    return loud[0] * FRAME_S, (len(frames) - 1 - loud[-1]) * FRAME_S
+
+
 async def _until(ears: Ears, predicate: Any, limit_s: float = MAX_WAIT_S) -> bool:
     deadline = time.monotonic() + limit_s
     while time.monotonic() < deadline and not ears.ended:
@@ -139,6 +154,7 @@ async def converse(call: Call, customer: dict[str, Any], rng: random.Random, gap
             await _until(ears, lambda: ears.spoke_since_mark)
             continue
         pcm = load_recorded(Path(turn["wav"]), 8000).pcm
+        lead_s, trail_s = speech_bounds(pcm)
         if kind == "interrupt":
             await _until(ears, lambda: ears.speaking)
             into_s = float(turn["interrupt_s"])
@@ -146,7 +162,7 @@ async def converse(call: Call, customer: dict[str, Any], rng: random.Random, gap
             started = time.monotonic()
             call.play(pcm, 8000)
             if await _until(ears, lambda: not ears.speaking, 5.0):
-                tr.barge_in_stop_ms = round((ears.changed_at - started) * 1000, 1)
+                tr.barge_in_stop_ms = round((ears.changed_at - started - lead_s) * 1000, 1)
         else:
             await _until(ears, lambda: not ears.speaking)
             gap = rng.uniform(gap_ms[0], gap_ms[1]) / 1000
@@ -154,7 +170,7 @@ async def converse(call: Call, customer: dict[str, Any], rng: random.Random, gap
             await _until(ears, lambda w=waited, g=gap: time.monotonic() - w >= g or ears.speaking, gap + 1)
             call.play(pcm, 8000)
         await call.wait_played()
-        spoke_until = time.monotonic()
+        spoke_until = time.monotonic() - trail_s  # the end of the words, not of the file
         ears.drain()
         ears.speaking = ears.spoke_since_mark = False
         await ears.frame()
