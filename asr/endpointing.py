@@ -46,8 +46,9 @@ class SpeechEnded:
 
 
 @dataclass(frozen=True)
-class NoInput:
-    """No speech started within ``timeout_s`` after :meth:`Endpointer.arm_no_input`."""
+class ListenTimeout:
+    """No speech started within ``timeout_s`` after :meth:`Endpointer.arm_no_input` (the dialog
+    engine turns it into its own ``dialog.events.NoInput``)."""
 
     time_s: float
     timeout_s: float
@@ -73,7 +74,7 @@ class SpeechResumed:
     time_s: float
 
 
-Event = SpeechStarted | SpeechEnded | NoInput | SpeechPaused | SpeechResumed
+Event = SpeechStarted | SpeechEnded | ListenTimeout | SpeechPaused | SpeechResumed
 
 
 class FrameVad(Protocol):
@@ -126,7 +127,7 @@ class _State(Enum):
 
 
 class Endpointer:
-    """Turns a PCM stream into SpeechStarted / SpeechEnded / NoInput events.
+    """Turns a PCM stream into SpeechStarted / SpeechEnded / ListenTimeout events.
 
     Decisions are made per VAD chunk (32 ms with Silero), so event times are quantised to chunks.
     """
@@ -178,7 +179,7 @@ class Endpointer:
         return self._state is _State.SPEECH
 
     def arm_no_input(self, timeout_s: float) -> None:
-        """Emit NoInput if no speech starts within ``timeout_s`` of audio from now."""
+        """Emit ListenTimeout if no speech starts within ``timeout_s`` of audio from now."""
         if timeout_s < 0:
             raise ValueError("timeout_s must be >= 0")
         self._no_input_timeout = timeout_s
@@ -311,7 +312,7 @@ class Endpointer:
             and frame.end_sample >= self._no_input_deadline
         ):
             self._no_input_deadline = None
-            events.append(NoInput(frame.end_s, self._no_input_timeout))
+            events.append(ListenTimeout(frame.end_s, self._no_input_timeout))
 
     def _end(self, end_sample: int, detected_sample: int, reason: str) -> SpeechEnded:
         rate = self.sample_rate

@@ -166,7 +166,7 @@ def chat(
 ) -> None:
     """Chat with a flow as the callee: an empty line is a no-input timeout, /hangup hangs up."""
     from nlu.factory import build_classifier
-    from waihu.simulator import run_chat
+    from waihu.terminal_chat import run_chat
 
     flow = _load_or_exit(flow_path)
     variables = parse_vars(var)
@@ -192,7 +192,7 @@ def demo(
 ) -> None:
     """Run the demo campaign end to end: API, SQLite, scheduler, worker, SIP peers, webhooks."""
     if simulator:
-        from waihu.demo import run_demo
+        from waihu.scripted_demo import run_demo
 
         run_demo(campaign, console, classifier)
         return

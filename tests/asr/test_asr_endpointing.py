@@ -8,7 +8,7 @@ import pytest
 from asr.endpointing import (
     Endpointer,
     EndpointerConfig,
-    NoInput,
+    ListenTimeout,
     SpeechEnded,
     SpeechPaused,
     SpeechResumed,
@@ -162,7 +162,7 @@ def test_no_input_fires_once_at_deadline() -> None:
     run(ep, chunks(10, False))
     ep.arm_no_input(2.0)  # deadline at 0.32 + 2.0 s
     events = run(ep, chunks(150, False))
-    assert len(events) == 1 and isinstance(events[0], NoInput)
+    assert len(events) == 1 and isinstance(events[0], ListenTimeout)
     assert events[0].timeout_s == 2.0
     assert events[0].time_s == pytest.approx(73 * CHUNK / RATE)  # first chunk end >= 2.32 s
 
@@ -171,10 +171,10 @@ def test_speech_cancels_no_input() -> None:
     ep = make()
     ep.arm_no_input(1.0)
     events = run(ep, chunks(10, False) + chunks(10, True) + chunks(100, False))
-    assert not any(isinstance(e, NoInput) for e in events)
+    assert not any(isinstance(e, ListenTimeout) for e in events)
     ep.arm_no_input(0.5)  # re-armed for the next question
     events = run(ep, chunks(30, False))
-    assert [type(e) for e in events] == [NoInput]
+    assert [type(e) for e in events] == [ListenTimeout]
 
 
 def test_speech_candidate_at_deadline_is_not_no_input() -> None:

@@ -9,10 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dialog.engine import EngineError
 from dialog.yaml_limits import MAX_YAML_BYTES
+from waihu.console.chat_sessions import act, turn_view
 from waihu.console.flowtools import FlowTextError, answer_table, parse_flow, run_tests, shipped_tests
 from waihu.console.flowtools import validate_text as validate_flow_text
 from waihu.console.kb import kb_entries, search_kb
-from waihu.console.simulator import act, turn_view
 from waihu.console.state import ConsoleState, StoredFlow, console_state
 from waihu.service.api.deps import AnyRole, Operator, SessionDep
 from waihu.service.api.errors import not_found

@@ -10,9 +10,9 @@ from fastapi import Request
 from sqlalchemy.orm import Session
 
 from dialog.schema import Flow
+from waihu.console.chat_sessions import SimulatorStore
 from waihu.console.config import ConsoleConfig
 from waihu.console.flowtools import ClassifierCache, parse_flow
-from waihu.console.simulator import SimulatorStore
 from waihu.console.speech import SpeechRenderer
 from waihu.service.flows import get_flow_version
 from waihu.service.models import DEFAULT_TENANT, FlowVersion

@@ -25,7 +25,7 @@ from typing import Protocol, TypeVar
 from asr.base import Transcript, UtteranceRecognizer
 from asr.endpointing import (
     Endpointer,
-    NoInput,
+    ListenTimeout,
     SpeechEnded,
     SpeechPaused,
     SpeechResumed,
@@ -354,7 +354,7 @@ class VoiceLoop:
                 self._discard_speculation()
             elif isinstance(event, SpeechEnded):
                 self._on_speech_ended(event)
-            elif isinstance(event, NoInput):
+            elif isinstance(event, ListenTimeout):
                 self._on_no_input()
         if self._speculation is not None and self._speculation.future.done():
             self._maybe_end_early()

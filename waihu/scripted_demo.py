@@ -1,6 +1,7 @@
-"""``waihu demo``: a demo campaign run in the simulator, with a results table.
+"""``waihu demo --simulator``: the demo campaign without SIP, with a results table.
 
-Until telephony lands, each contact is a scripted callee talking to the real engine and NLU.
+Each contact is a scripted callee typing to the real engine and NLU (``waihu demo`` without
+``--simulator`` runs the real campaign: :mod:`waihu.campaign_demo`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from dialog.yaml_positions import load_yaml
 from nlu.factory import build_classifier
 from waihu.conversation import Conversation
 from waihu.privacy import mask_phone
-from waihu.simulator import result_table
+from waihu.terminal_chat import result_table
 
 
 class DemoContact(BaseModel):
