@@ -60,6 +60,9 @@ def worker(
     rtp_port: Annotated[int, typer.Option(help="First RTP port (one range per worker).")] = 41000,
     bind: Annotated[str, typer.Option(help="Local address.")] = "127.0.0.1",
     max_calls: Annotated[int, typer.Option(min=1, max=4, help="Concurrent calls (pjsua2 allows 4).")] = 4,
+    metrics_port: Annotated[
+        int, typer.Option(min=0, max=65535, help="Serve this worker's Prometheus metrics here (0: off).")
+    ] = 0,
     lease_s: Annotated[
         int, typer.Option(min=5, help="Seconds before a silent worker's calls are recovered.")
     ] = 60,
@@ -92,6 +95,7 @@ def worker(
         rtp_port=rtp_port,
         bind=bind,
         max_calls=max_calls,
+        metrics_port=metrics_port,
         lease_s=lease_s,
         ring_timeout_s=ring_timeout,
         seat_uri=seat,

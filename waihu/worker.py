@@ -36,6 +36,7 @@ from waihu.service.scheduler import (
     mark_ringing,
 )
 from waihu.service.scheduler import record_result as store_result
+from waihu.worker_metrics import WorkerMetrics
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,8 @@ class WorkerConfig:
     #: Tries to save a call's result, this many seconds apart; then the attempt is released (its lease
     #: no longer renewed) so the service recovers it as ``lost``.
     result_tries: int = 3
+    #: Serve this worker's own Prometheus metrics on this port (0: none; :mod:`waihu.worker_metrics`).
+    metrics_port: int = 0
     result_retry_s: float = 1.0
 
 
@@ -103,6 +106,7 @@ class Worker:
         self._recognizers: dict[str, Any] = {}
         self._synthesizer: Any = None
         self._ahead: Any = None  # synthesis ahead of need: the speech service's background lane
+        self.metrics = WorkerMetrics(config.worker_id)
         self._speech: Any = None  # SpeechClient when config.speech_url is set
 
     # ------------------------------------------------------------------ resources
@@ -208,6 +212,8 @@ class Worker:
             recordings_dir=cfg.recordings_dir,
             pj_log_level=cfg.pj_log_level,
         )
+        if cfg.metrics_port:
+            self.metrics.serve(cfg.metrics_port, cfg.bind)
         async with SipEngine(sip) as engine:
             log.info(
                 "worker %s ready on %s:%d (≤ %d calls)", cfg.worker_id, cfg.bind, cfg.sip_port, cfg.max_calls
@@ -247,6 +253,7 @@ class Worker:
 
     async def _handle(self, engine: Any, claim: Claim) -> None:
         try:
+            self.metrics.call_started()
             try:
                 result = await self._call(engine, claim)
             except Exception as exc:  # a failed call must still be reported, never lost
@@ -254,6 +261,8 @@ class Worker:
                 result = AttemptResult(
                     outcome="failed", sip_reason=f"worker error: {type(exc).__name__}: {exc}"[:200]
                 )
+            latencies = [t.latency_ms for t in (result.call.trace if result.call else []) if t.latency_ms]
+            self.metrics.call_finished(claim.campaign_id, result.outcome, latencies)
             await self._save(claim, result)
         finally:
             # Saved, recovered or given up: either way the heartbeat must not renew it any more.

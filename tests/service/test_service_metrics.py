@@ -1,4 +1,5 @@
-"""/metrics in Prometheus text format: calls by outcome, live calls, latency histogram, webhook backlog."""
+"""/metrics (prometheus_client): calls by campaign and outcome, live calls, webhook backlog; a worker's
+own metrics (reply latency per turn) as its calls happen."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from tests.service.helpers import Server, add_contacts, make_campaign
 from waihu.service.attempt_result import AttemptResult
 from waihu.service.db import open_database
 from waihu.service.scheduler import claim_due_contacts, mark_answered, record_result
+from waihu.sip_peers.peers import free_udp_port
 from waihu.voice.sip_driver import attach_latencies
+from waihu.worker_metrics import WorkerMetrics
 
 
 def _finished_call():  # type: ignore[no-untyped-def]
@@ -43,13 +46,29 @@ def test_metrics_report_calls_live_latency_and_backlog(server: Server) -> None:
     assert httpx.get(f"{server.base_url}/metrics", timeout=10).status_code == 401  # a key is needed
     with server.client() as client:
         text = client.get("/metrics").text
-    assert 'waihu_calls_total{outcome="answered"} 1' in text and 'waihu_calls_total{outcome="busy"} 1' in text
-    assert "waihu_live_calls 1" in text  # the third claim is still dialling
-    assert 'waihu_turn_latency_seconds_bucket{le="0.5"} 0' in text
-    assert (
-        'waihu_turn_latency_seconds_bucket{le="0.8"} 1' in text
-        and "waihu_turn_latency_seconds_count 1" in text
-    )
-    backlog = int(re.search(r"^waihu_webhook_backlog (\d+)$", text, re.MULTILINE).group(1))
+    calls = f'waihu_calls_total{{campaign="{campaign.id}",outcome="%s"}} 1.0'
+    assert calls % "answered" in text and calls % "busy" in text
+    assert "waihu_live_calls 1.0" in text  # the third claim is still dialling
+    assert 'waihu_live_calls_by_worker{worker="metrics-worker"} 1.0' in text
+    assert "transcript" not in text and "waihu_turn_latency" not in text  # no transcripts read
+    backlog = float(re.search(r"^waihu_webhook_backlog (\S+)$", text, re.MULTILINE).group(1))
     assert backlog >= 2  # call.finished events waiting for a receiver that is not there
     assert live.attempt_id
+
+
+def test_a_worker_counts_its_calls_and_reply_latencies_as_they_happen() -> None:
+    metrics = WorkerMetrics("w1")
+    port = free_udp_port()
+    metrics.serve(port)
+    metrics.call_started()
+    metrics.call_started()
+    metrics.call_finished(7, "answered", [640.0, 910.0])
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    assert 'waihu_worker_active_calls{worker="w1"} 1.0' in text
+    assert 'waihu_worker_calls_total{campaign="7",outcome="answered",worker="w1"} 1.0' in text
+    bucket = 'waihu_worker_reply_latency_seconds_bucket{campaign="7",le="%s",worker="w1"}'
+    assert (
+        f"{bucket % '0.65'} 1.0" in text
+        and f"{bucket % '0.9'} 1.0" in text
+        and f"{bucket % '1.0'} 2.0" in text
+    )

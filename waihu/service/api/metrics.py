@@ -1,4 +1,9 @@
-"""/metrics: Prometheus text exposition of calls, live calls, turn latency and webhook backlog.
+"""/metrics: Prometheus exposition (``prometheus_client``) of what the database knows.
+
+Attempts by campaign and outcome, live calls by campaign and by worker, the webhook backlog: a few
+``GROUP BY`` queries per scrape, no transcripts read. What happens inside calls (reply latency per
+turn, calls in progress as the worker sees them) is counted by each worker as it happens and served
+by ``waihu worker --metrics-port`` (:mod:`waihu.worker_metrics`).
 
 A key of any role is needed (Prometheus: ``authorization: {credentials: <key>}``), unless the server
 runs with ``WAIHU_METRICS_PUBLIC=1`` (e.g. behind a firewall that only lets the scraper in). With a key
@@ -8,12 +13,17 @@ cover every tenant.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from waihu.service.api.deps import SessionDep, bearer, require, service_state
 from waihu.service.api.responses import errors
@@ -24,29 +34,57 @@ from waihu.service.tenancy import is_platform_admin
 
 router = APIRouter(tags=["health"])
 
-#: Seconds; the target is 0.8 s from end of speech to the first robot audio.
-LATENCY_BUCKETS = (0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 3.0, 5.0)
-#: The histogram covers the most recent answered attempts (bounded work per scrape).
-LATENCY_WINDOW = 2000
 
+class DatabaseCollector(Collector):
+    """One scrape's metrics, from aggregate queries limited to a tenant (None: every tenant)."""
 
-def _latency_histogram(transcripts: list[list[Any]]) -> list[str]:
-    values = [
-        turn["latency_ms"] / 1000
-        for transcript in transcripts
-        for turn in transcript or []
-        if isinstance(turn, dict) and turn.get("latency_ms") is not None
-    ]
-    lines = [
-        "# HELP waihu_turn_latency_seconds End of callee speech to first robot audio (recent calls).",
-        "# TYPE waihu_turn_latency_seconds histogram",
-    ]
-    for bound in LATENCY_BUCKETS:
-        lines.append(f'waihu_turn_latency_seconds_bucket{{le="{bound}"}} {sum(v <= bound for v in values)}')
-    lines.append(f'waihu_turn_latency_seconds_bucket{{le="+Inf"}} {len(values)}')
-    lines.append(f"waihu_turn_latency_seconds_sum {sum(values):.3f}")
-    lines.append(f"waihu_turn_latency_seconds_count {len(values)}")
-    return lines
+    def __init__(self, session: Session, tenant: str | None) -> None:
+        self.session = session
+        self.tenant = tenant
+
+    def collect(self) -> Iterator[Any]:
+        """Yield the metric families (called by ``generate_latest``)."""
+        attempts = [Attempt.campaign_id.in_(campaign_ids(self.tenant))] if self.tenant is not None else []
+        events = [WebhookEvent.campaign_id.in_(campaign_ids(self.tenant))] if self.tenant is not None else []
+        calls = CounterMetricFamily(
+            "waihu_calls", "Finished call attempts by campaign and outcome.", labels=["campaign", "outcome"]
+        )
+        for campaign, outcome, count in self.session.execute(
+            select(Attempt.campaign_id, Attempt.outcome, func.count())
+            .where(Attempt.status == "finished", Attempt.outcome.is_not(None), *attempts)
+            .group_by(Attempt.campaign_id, Attempt.outcome)
+            .order_by(Attempt.campaign_id, Attempt.outcome)
+        ):
+            calls.add_metric([str(campaign), str(outcome)], count)
+        yield calls
+        live = GaugeMetricFamily("waihu_live_calls", "Attempts dialling or in a call.")
+        live.add_metric([], self._count(select(func.count()).select_from(Attempt), *attempts, live=True))
+        yield live
+        by_worker = GaugeMetricFamily(
+            "waihu_live_calls_by_worker", "Attempts dialling or in a call, by worker.", labels=["worker"]
+        )
+        for worker, count in self.session.execute(
+            select(Attempt.claimed_by, func.count())
+            .where(Attempt.status.in_(IN_PROGRESS), *attempts)
+            .group_by(Attempt.claimed_by)
+            .order_by(Attempt.claimed_by)
+        ):
+            by_worker.add_metric([worker], count)
+        yield by_worker
+        backlog = GaugeMetricFamily("waihu_webhook_backlog", "Webhook events not yet delivered.")
+        backlog.add_metric(
+            [],
+            self._count(
+                select(func.count()).select_from(WebhookEvent).where(WebhookEvent.next_try_at.is_not(None)),
+                *events,
+            ),
+        )
+        yield backlog
+
+    def _count(self, query: Any, *where: Any, live: bool = False) -> int:
+        if live:
+            query = query.where(Attempt.status.in_(IN_PROGRESS))
+        return int(self.session.scalar(query.where(*where)) or 0)
 
 
 _any_key = require("strategy", "operator")
@@ -68,46 +106,12 @@ def metrics_access(
 
 @router.get(
     "/metrics",
-    response_class=PlainTextResponse,
+    response_class=Response,
     summary="Prometheus metrics",
     responses=errors(401, inline=True),
 )
-def metrics(session: SessionDep, key: Annotated[ApiKey | None, Depends(metrics_access)]) -> str:
-    """Calls by outcome, live calls, turn latency histogram, webhook backlog (of the key's tenant)."""
-    mine_attempts = [Attempt.campaign_id.in_(campaign_ids(key.tenant))] if key is not None else []
-    mine_events = [WebhookEvent.campaign_id.in_(campaign_ids(key.tenant))] if key is not None else []
-    lines = [
-        "# HELP waihu_calls_total Finished call attempts by outcome.",
-        "# TYPE waihu_calls_total counter",
-    ]
-    rows = session.execute(
-        select(Attempt.outcome, func.count())
-        .where(Attempt.status == "finished", *mine_attempts)
-        .group_by(Attempt.outcome)
-    ).all()
-    lines += [
-        f'waihu_calls_total{{outcome="{outcome}"}} {count}' for outcome, count in sorted(rows) if outcome
-    ]
-    live = session.scalar(
-        select(func.count()).select_from(Attempt).where(Attempt.status.in_(IN_PROGRESS), *mine_attempts)
-    )
-    lines += ["# HELP waihu_live_calls Attempts dialling or in a call.", "# TYPE waihu_live_calls gauge"]
-    lines.append(f"waihu_live_calls {live or 0}")
-    transcripts: Any = session.scalars(
-        select(Attempt.transcript)
-        .where(Attempt.status == "finished", Attempt.outcome == "answered", *mine_attempts)
-        .order_by(Attempt.end_at.desc())
-        .limit(LATENCY_WINDOW)
-    ).all()
-    lines += _latency_histogram(list(transcripts))
-    backlog = session.scalar(
-        select(func.count())
-        .select_from(WebhookEvent)
-        .where(WebhookEvent.next_try_at.is_not(None), *mine_events)
-    )
-    lines += [
-        "# HELP waihu_webhook_backlog Webhook events not yet delivered.",
-        "# TYPE waihu_webhook_backlog gauge",
-    ]
-    lines.append(f"waihu_webhook_backlog {backlog or 0}")
-    return "\n".join(lines) + "\n"
+def metrics(session: SessionDep, key: Annotated[ApiKey | None, Depends(metrics_access)]) -> Response:
+    """Calls by campaign and outcome, live calls (total, by worker), webhook backlog (key's tenant)."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(DatabaseCollector(session, key.tenant if key is not None else None))
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
