@@ -27,8 +27,8 @@ def config() -> None:
         env = environment()
     except ValidationError as exc:  # a bad value: name the variable, as the service would at start
         for error in exc.errors():
-            field = str(error["loc"][0]) if error["loc"] else "?"
-            typer.echo(f"WAIHU_{field.upper()}: {error['msg']}", err=True)
+            variable = str(error["loc"][0]) if error["loc"] else "?"
+            typer.echo(f"WAIHU_{variable.upper()}: {error['msg']}", err=True)
         raise typer.Exit(2) from exc
     table = Table(title="waihu settings (environment variables)")
     for column in ("variable", "value", "meaning"):
