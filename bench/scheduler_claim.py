@@ -1,20 +1,24 @@
 """Benchmark: import a 100,000-contact campaign, then claim and record results as workers do.
 
     .venv/bin/python bench/scheduler_claim.py [--contacts 100000] [--batch 4] [--rounds 300]
-        [--database-url postgresql+psycopg://user@127.0.0.1:5432/db]
+        [--database-url postgresql+psycopg://user@127.0.0.1:5432/db | --postgres] [--workers 8]
 
-Prints import time, claim latency (p50/p95/max) and record_result latency. Default: a temporary SQLite file.
+Prints import time, claim latency (p50/p95/max) and record_result latency. Default: a temporary SQLite file;
+``--postgres`` starts a throw-away PostgreSQL cluster (as the tests do). ``--workers N``: N processes
+claim and record at once, ``--rounds`` each, as N telephony workers on one database do.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import multiprocessing
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -41,16 +45,79 @@ def summary(values_ms: list[float]) -> str:
     return f"p50 {p50:.2f} ms, p95 {p95:.2f} ms, max {max(values_ms):.2f} ms"
 
 
+def claim_rounds(
+    url: str, worker: str, clock: dt.datetime, batch: int, rounds: int, start: Any = None
+) -> tuple[list[float], list[float]]:
+    """One worker's loop: claim ``batch`` contacts, record a result for each; latencies in ms."""
+    engine, factory = open_database(url, migrate=False)
+    if start is not None:
+        start.wait()  # every worker starts claiming at the same moment
+    claim_ms: list[float] = []
+    record_ms: list[float] = []
+    for _ in range(rounds):
+        with factory() as session:
+            started = time.perf_counter()
+            claims = claim_due_contacts(session, worker, clock, batch)
+            claim_ms.append((time.perf_counter() - started) * 1000)
+            for claim in claims:
+                started = time.perf_counter()
+                record_result(
+                    session, claim.attempt_id, AttemptResult(outcome="no_answer", sip_code=480), clock
+                )
+                record_ms.append((time.perf_counter() - started) * 1000)
+    engine.dispose()
+    return claim_ms, record_ms
+
+
+def _worker_main(args: tuple[str, str, dt.datetime, int, int, Any, Any]) -> None:
+    url, worker, clock, batch, rounds, start, results = args
+    results.put(claim_rounds(url, worker, clock, batch, rounds, start))
+
+
+def concurrent_rounds(
+    url: str, workers: int, clock: dt.datetime, batch: int, rounds: int
+) -> tuple[list[float], list[float]]:
+    """``workers`` processes running :func:`claim_rounds` at once; all their latencies."""
+    ctx = multiprocessing.get_context("spawn")  # no SQLAlchemy pool or socket shared across a fork
+    start, results = ctx.Barrier(workers), ctx.Queue()
+    procs = [
+        ctx.Process(target=_worker_main, args=((url, f"bench-{n}", clock, batch, rounds, start, results),))
+        for n in range(workers)
+    ]
+    for proc in procs:
+        proc.start()
+    claim_ms: list[float] = []
+    record_ms: list[float] = []
+    for _ in procs:
+        claims, records = results.get()
+        claim_ms += claims
+        record_ms += records
+    for proc in procs:
+        proc.join()
+    return claim_ms, record_ms
+
+
 def main() -> None:
     """Run the benchmark and print its figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--contacts", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=4, help="contacts per claim (a worker's free lines)")
-    parser.add_argument("--rounds", type=int, default=300)
+    parser.add_argument("--rounds", type=int, default=300, help="claims per worker")
+    parser.add_argument("--workers", type=int, default=1, help="processes claiming at once")
     parser.add_argument("--database-url", default=None)
+    parser.add_argument("--postgres", action="store_true", help="start a throw-away PostgreSQL cluster")
     args = parser.parse_args()
     tmp = tempfile.TemporaryDirectory()
-    url = args.database_url or f"sqlite:///{Path(tmp.name) / 'bench.db'}"
+    server = None
+    if args.postgres:
+        from tests.service.conftest import PostgresServer, _pg_bin
+
+        bin_dir = _pg_bin()
+        if bin_dir is None:
+            sys.exit("PostgreSQL is not installed (apt-get install -y postgresql)")
+        server = PostgresServer(bin_dir)
+        server.start()
+    url = server.url() if server else args.database_url or f"sqlite:///{Path(tmp.name) / 'bench.db'}"
     engine, factory = open_database(url)
     now = utcnow()
     with factory() as session:
@@ -77,23 +144,22 @@ def main() -> None:
         import_s = time.perf_counter() - started
     print(f"database: {engine.dialect.name}")
     print(f"import: {report.created} contacts in {import_s:.2f} s ({report.created / import_s:,.0f} rows/s)")
-    claim_ms: list[float] = []
-    record_ms: list[float] = []
-    clock = now + dt.timedelta(seconds=1)
-    for _ in range(args.rounds):
-        with factory() as session:
-            started = time.perf_counter()
-            claims = claim_due_contacts(session, "bench", clock, args.batch)
-            claim_ms.append((time.perf_counter() - started) * 1000)
-            for claim in claims:
-                started = time.perf_counter()
-                record_result(
-                    session, claim.attempt_id, AttemptResult(outcome="no_answer", sip_code=480), clock
-                )
-                record_ms.append((time.perf_counter() - started) * 1000)
-    print(f"claim_due_contacts(limit={args.batch}) over {args.rounds} rounds: {summary(claim_ms)}")
-    print(f"record_result over {len(record_ms)} attempts: {summary(record_ms)}")
     engine.dispose()
+    clock = now + dt.timedelta(seconds=1)
+    started = time.perf_counter()
+    if args.workers > 1:
+        claim_ms, record_ms = concurrent_rounds(url, args.workers, clock, args.batch, args.rounds)
+    else:
+        claim_ms, record_ms = claim_rounds(url, "bench", clock, args.batch, args.rounds)
+    elapsed = time.perf_counter() - started
+    print(
+        f"claim_due_contacts(limit={args.batch}), {args.workers} worker(s) x {args.rounds} rounds: "
+        f"{summary(claim_ms)}"
+    )
+    print(f"record_result over {len(record_ms)} attempts: {summary(record_ms)}")
+    print(f"throughput: {len(record_ms) / elapsed:,.0f} attempts claimed and recorded per second")
+    if server is not None:
+        server.stop()
     tmp.cleanup()
 
 

@@ -3,11 +3,15 @@
 A flow file on the operator's own disk may name files next to it (its directory and below). A flow that
 arrived over the network (API upload, console editor) names no files at all: the server would otherwise
 resolve attacker-chosen paths on its own disk, tell whether they exist and serve their contents back.
+The one exception is a **bundle** (the flow YAML uploaded together with its recordings): its ``audio:``
+references are *names* in the bundle (see :func:`bundle_name`), checked against the names it carries and
+never looked up on a disk.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
@@ -34,6 +38,16 @@ class FileAccess:
 
     allowed: bool = True
     allow_outside: bool = False
+    #: ``audio:`` references are names of recordings uploaded with the flow, not paths (a bundle).
+    named_audio: bool = False
+    #: The names the bundle carries (``named_audio``); None accepts any well-formed name: a stored
+    #: version, whose names were checked when it was uploaded.
+    bundle: frozenset[str] | None = None
+
+    @classmethod
+    def for_bundle(cls, names: Iterable[str]) -> FileAccess:
+        """A flow uploaded with recordings named ``names``: ``audio:`` must name one of them."""
+        return cls(allowed=False, named_audio=True, bundle=frozenset(names))
 
     @classmethod
     def local(cls, allow_outside: bool | None = None) -> FileAccess:
@@ -68,6 +82,33 @@ class FileAccess:
 
 #: Flows received over the network: no file references at all.
 NO_FILES = FileAccess(allowed=False)
+#: A stored flow version read back (worker, console, speech service): its recordings are stored with it
+#: by name (checked at upload); no other file references.
+STORED_FILES = FileAccess(allowed=False, named_audio=True)
+
+#: Longest recording name in a bundle (a relative POSIX path such as ``prompts/greeting.wav``).
+MAX_BUNDLE_NAME = 200
+_NAME_CHARS = re.compile(r"[\w\-. /]+")
+
+
+def bundle_name(reference: str) -> str:
+    """The canonical name of a recording in a bundle (``./a/b.wav`` → ``a/b.wav``).
+
+    Raises :class:`FileReferenceError` for anything that is not a plain relative path of a ``.wav``
+    file: absolute paths, drive letters, backslashes, ``..``, empty segments, odd characters.
+    """
+    if not reference or len(reference) > MAX_BUNDLE_NAME or not _NAME_CHARS.fullmatch(reference):
+        raise FileReferenceError(
+            f"{reference[:80]!r} is not a recording name (letters, digits, '-', '_', '.', '/'; "
+            f"at most {MAX_BUNDLE_NAME} characters)"
+        )
+    parts = [part for part in reference.split("/") if part != "."]
+    if reference.startswith("/") or not parts or any(part in ("", "..") for part in parts):
+        raise FileReferenceError(f"{reference!r}: recording names are relative paths without '..'")
+    name = "/".join(parts)
+    if not name.lower().endswith(".wav"):
+        raise FileReferenceError(f"{reference!r}: recordings must be .wav files")
+    return name
 
 
 def audio_references(flow: Flow) -> Iterator[tuple[YamlPath, str]]:

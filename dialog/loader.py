@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from dialog import schema
-from dialog.flow_files import FileAccess, FileReferenceError, audio_references
+from dialog.flow_files import FileAccess, FileReferenceError, audio_references, bundle_name
 from dialog.problems import FlowError, FlowProblem
 from dialog.semantics import check_semantics
 from dialog.yaml_limits import DEFAULT_LIMITS, YamlLimits
@@ -166,6 +166,17 @@ def _audio_problems(
     problems = []
     for data_path, wav in audio_references(flow):
         where = ".".join(str(part) for part in data_path)
+        if files.named_audio:  # a bundle: names of the recordings uploaded with the flow, not paths
+            try:
+                name = bundle_name(wav)
+            except FileReferenceError as exc:
+                problems.append(locator.problem(data_path, f"{where}: {exc}"))
+                continue
+            if files.bundle is not None and name not in files.bundle:
+                carried = ", ".join(sorted(files.bundle)[:10]) or "none"
+                message = f"{where}: {wav!r} is not in the bundle (it carries: {carried})"
+                problems.append(locator.problem(data_path, message))
+            continue
         try:
             path = files.resolve(wav, flow_path.parent)
         except FileReferenceError as exc:

@@ -83,6 +83,10 @@ class IntentDef(StrictModel):
     description: str = ""
     examples: list[str] = Field(default_factory=list)
     keywords: list[str] = Field(default_factory=list)
+    exact_keywords: list[str] = Field(
+        default_factory=list,
+        description="Keywords that count only as a whole clause (对, 行: too short to trust in a sentence).",
+    )
     patterns: list[str] = Field(default_factory=list)
 
     @field_validator("patterns")
@@ -167,6 +171,9 @@ class KBEntry(StrictModel):
     id: str = Field(pattern=_ID_RE)
     questions: list[str] = Field(default_factory=list)
     keywords: list[str] = Field(default_factory=list)
+    exact_keywords: list[str] = Field(
+        default_factory=list, description="Keywords matched as whole clauses only."
+    )
     patterns: list[str] = Field(default_factory=list)
     answer: list[str] = Field(min_length=1)
     audio: str | None = None
@@ -269,6 +276,31 @@ class Settings(StrictModel):
     _lists = field_validator("max_turns_reply", mode="before")(_as_list)
 
 
+#: Names a post-call template may use besides the flow's variables (filled from the call's result).
+POST_CALL_VARIABLES = ("name", "reference_id", "grade", "grade_label", "outcome", "variant", "tags")
+#: How a dial ended (the service's attempt outcomes).
+DialOutcome = Literal[
+    "answered", "no_answer", "busy", "invalid_number", "rejected", "unavailable", "failed", "lost"
+]
+
+
+class PostCallWhen(StrictModel):
+    """When a post-call action fires: every list given must match (any of its items)."""
+
+    grades: list[str] = Field(default_factory=list)
+    tags_any: list[str] = Field(default_factory=list)
+    outcomes: list[DialOutcome] = Field(default_factory=list)
+
+
+class PostCallAction(StrictModel):
+    """An action after the call (挂机短信): a ``notify`` to the campaign's post-call endpoint."""
+
+    name: str = Field(min_length=1, max_length=64)
+    when: PostCallWhen = Field(default_factory=PostCallWhen)
+    template: str = Field(min_length=1, max_length=1000, description="`{variable}` placeholders.")
+    data: dict[str, str | int | float | bool] = Field(default_factory=dict, description="Sent as is.")
+
+
 class Flow(StrictModel):
     """A complete flow (话术): metadata, variables, intents, nodes, global cells, KB, fallbacks, grading."""
 
@@ -283,6 +315,9 @@ class Flow(StrictModel):
     fallbacks: Fallbacks = Field(default_factory=Fallbacks)
     transfer: TransferSettings = Field(default_factory=TransferSettings)
     grading: Grading = Field(default_factory=Grading)
+    post_call: list[PostCallAction] = Field(
+        default_factory=list, description="Actions after the call, to the campaign's post-call endpoint."
+    )
 
     @property
     def kb_entries(self) -> list[KBEntry]:

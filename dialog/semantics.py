@@ -12,6 +12,7 @@ from pathlib import Path
 from dialog.schema import (
     BUILTIN_INTENTS,
     FAQ_PREFIX,
+    POST_CALL_VARIABLES,
     RESERVED_STEPS,
     Cell,
     Flow,
@@ -134,14 +135,17 @@ def _check_keywords(flow: Flow) -> Iterator[Finding]:
     from nlu.normalize import normalize  # dialog stays importable without nlu for pure use
 
     owners: dict[str, str] = {}
-    sources: list[tuple[tuple[str, str | int], str, list[str]]] = [
-        (("intents", name), name, d.keywords) for name, d in flow.intents.items()
-    ]
-    sources += [(("knowledge_base", i), FAQ_PREFIX + e.id, e.keywords) for i, e in enumerate(flow.kb_entries)]
-    for path, owner, keywords in sources:
+    sources: list[tuple[tuple[str, str | int], str, str, list[str]]] = []
+    for field in ("keywords", "exact_keywords"):  # an exact-only keyword is checked like the others
+        sources += [(("intents", name), name, field, getattr(d, field)) for name, d in flow.intents.items()]
+        sources += [
+            (("knowledge_base", i), FAQ_PREFIX + e.id, field, getattr(e, field))
+            for i, e in enumerate(flow.kb_entries)
+        ]
+    for path, owner, field, keywords in sources:
         for index, keyword in enumerate(keywords):
             normalized = normalize(keyword)
-            where = (*path, "keywords", index)
+            where = (*path, field, index)
             if normalized != keyword.lower() and normalized.replace(" ", "") != keyword.lower().replace(
                 " ", ""
             ):
@@ -294,6 +298,31 @@ def _check_grading(flow: Flow) -> Iterator[Finding]:
                     )
 
 
+def _check_post_call(flow: Flow) -> Iterator[Finding]:
+    """Post-call actions: distinct names, known grades, templates naming declared or result variables."""
+    seen: set[str] = set()
+    known = set(flow.variables) | set(POST_CALL_VARIABLES)
+    for index, action in enumerate(flow.post_call):
+        path = ("post_call", index)
+        if action.name in seen:
+            yield (*path, "name"), f"post-call action '{action.name}' is defined twice", "error"
+        seen.add(action.name)
+        for grade_index, grade in enumerate(action.when.grades):
+            if grade not in flow.grading.grades:
+                where = (*path, "when", "grades", grade_index)
+                yield where, f"grade '{grade}' is not one of {flow.grading.grades}", "error"
+        try:
+            names = placeholders(action.template)
+        except TemplateError as exc:
+            yield (*path, "template"), str(exc), "error"
+            continue
+        for name in names:
+            if name not in known:
+                others = ", ".join(POST_CALL_VARIABLES)
+                message = f"variable '{{{name}}}' is neither declared under variables: nor one of {others}"
+                yield (*path, "template"), message, "error"
+
+
 def check_semantics(flow: Flow, base_dir: Path | None = None) -> list[Finding]:
     """All semantic findings for ``flow``; ``base_dir`` resolves recorded-audio paths."""
     findings: list[Finding] = []
@@ -307,6 +336,7 @@ def check_semantics(flow: Flow, base_dir: Path | None = None) -> list[Finding]:
         _check_reachability,
         _check_variables,
         _check_grading,
+        _check_post_call,
     ):
         findings.extend(check(flow))
     findings.extend(_check_audio(flow, base_dir))

@@ -1,4 +1,5 @@
-"""Entities callees speak: numbers in Chinese numerals or digits, instalment periods, amounts.
+"""Entities callees speak: numbers in Chinese numerals or digits, instalment periods, amounts, and
+when to call back (``callback``, see :mod:`nlu.callback_time`).
 
 十二期 → periods 12, 一万二 → amount 12000, 三千五百块 → amount 3500, 6 months → periods 6.
 """
@@ -99,4 +100,9 @@ def extract_entities(text: str) -> dict[str, str]:
             if value is not None:
                 entities["amount"] = _as_text(value)
                 break
+    from nlu.callback_time import parse_callback  # here: callback_time reads numbers with this module
+
+    callback = parse_callback(text)
+    if callback is not None:
+        entities["callback"] = callback.token()  # relative ("D+1T14:00"); the service resolves it
     return entities

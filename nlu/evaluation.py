@@ -1,4 +1,8 @@
-"""Accuracy of a classifier on a labelled file (``intent<TAB>text`` lines, ``#`` comments)."""
+"""Accuracy of a classifier on a labelled file (``intent<TAB>text[<TAB>node]`` lines, ``#`` comments).
+
+The optional third column names the node at which the utterance would be heard: ``evaluate`` with
+``node_candidates`` then lets only that node's intents compete, as in a real call (``--per-node``).
+"""
 
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ class Example:
     intent: str
     text: str
     line: int
+    node: str | None = None
 
 
 def read_examples(path: Path) -> list[Example]:
@@ -30,10 +35,11 @@ def read_examples(path: Path) -> list[Example]:
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
-        intent, sep, text = raw.partition("\t")
-        if not sep or not intent.strip() or not text.strip():
-            raise DataFileError(f"{path}:{number}: expected 'intent<TAB>text', got {raw!r}")
-        examples.append(Example(intent.strip(), text.strip(), number))
+        intent, sep, rest = raw.partition("\t")
+        text, _sep, node = rest.partition("\t")
+        if not sep or not intent.strip() or not text.strip() or "\t" in node:
+            raise DataFileError(f"{path}:{number}: expected 'intent<TAB>text[<TAB>node]', got {raw!r}")
+        examples.append(Example(intent.strip(), text.strip(), number, node.strip() or None))
     return examples
 
 
@@ -48,6 +54,8 @@ class EvalReport:
     hits: Counter[str] = field(default_factory=Counter)
     confusions: Counter[tuple[str, str]] = field(default_factory=Counter)
     errors: list[tuple[Example, str, float]] = field(default_factory=list)
+    #: (predicted intent, confidence, correct) of every utterance, for calibration.
+    outcomes: list[tuple[str, float, bool]] = field(default_factory=list)
 
     @property
     def accuracy(self) -> float:
@@ -97,14 +105,24 @@ def evaluate(
     examples: Sequence[Example],
     candidates: Sequence[str] | None = None,
     progress: Callable[[], None] | None = None,
+    *,
+    node_candidates: Callable[[str], Sequence[str]] | None = None,
 ) -> EvalReport:
-    """Classify every example and tally the report."""
+    """Classify every example and tally the report.
+
+    ``node_candidates``: when given, an example with a node is classified among that node's
+    intents (``node_candidates(node)``) instead of ``candidates``.
+    """
     report = EvalReport()
     for example in examples:
-        result = classifier.classify(example.text, candidates)
+        allowed = candidates
+        if node_candidates is not None and example.node:
+            allowed = node_candidates(example.node)
+        result = classifier.classify(example.text, allowed)
         report.total += 1
         report.gold[example.intent] += 1
         report.predicted[result.intent] += 1
+        report.outcomes.append((result.intent, result.confidence, result.intent == example.intent))
         if result.intent == example.intent:
             report.correct += 1
             report.hits[example.intent] += 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from dialog.schema import FAQ_PREFIX, Flow
+from nlu.background import BACKGROUND
 from nlu.base import IntentClassifier
 from nlu.rules import RuleClassifier
 
@@ -15,10 +16,11 @@ CLASSIFIER_KINDS = ("default", "rules", "model")
 def flow_examples(flow: Flow) -> dict[str, list[str]]:
     """Texts the model learns each intent from: examples and keywords, KB questions and keywords."""
     examples = {
-        name: [*definition.examples, *definition.keywords] for name, definition in flow.intents.items()
+        name: [*definition.examples, *definition.keywords, *definition.exact_keywords]
+        for name, definition in flow.intents.items()
     }
     for entry in flow.kb_entries:
-        examples[FAQ_PREFIX + entry.id] = [*entry.questions, *entry.keywords]
+        examples[FAQ_PREFIX + entry.id] = [*entry.questions, *entry.keywords, *entry.exact_keywords]
     return examples
 
 
@@ -36,7 +38,10 @@ def build_classifier(flow: Flow, kind: str = "default", data_dir: Path | None = 
 
     base = data_dir or default_data_dir()
     model = EmbeddingIntentModel(
-        get_embedder(base), flow_examples(flow), cache_dir=base / "cache" / "embeddings"
+        get_embedder(base),
+        flow_examples(flow),
+        cache_dir=base / "cache" / "embeddings",
+        background=BACKGROUND.get(flow.flow.language, ()),
     )
     if kind == "model":
         return ModelOnlyClassifier(rules, model, flow.settings.nlu_threshold)

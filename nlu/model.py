@@ -95,6 +95,7 @@ class EmbeddingIntentModel:
         *,
         cache_dir: Path | None = None,
         model_id: str = "multilingual-e5-small",
+        background: Sequence[str] = (),
     ) -> None:
         self.embedder = embedder
         self.intents = sorted(name for name, texts in examples.items() if texts)
@@ -111,6 +112,9 @@ class EmbeddingIntentModel:
         self.vectors = embed_cached(embedder, texts, cache_dir, model_id)
         self._query_cache: dict[str, NDArray[np.float32]] = {}
         self.weights, self.bias = train_softmax_head(self.vectors, self.owners, len(self.intents))
+        # Out-of-domain sentences (nlu.background): nearer to them than to any example → no_match.
+        background_texts = list(dict.fromkeys(t for t in (normalize(b) for b in background) if t))
+        self.background = embed_cached(embedder, background_texts, cache_dir, model_id)
         log.info(
             "intent model: %d examples of %d intents in %.2fs",
             len(texts),
@@ -138,6 +142,12 @@ class EmbeddingIntentModel:
             if len(self._query_cache) >= QUERY_CACHE_SIZE:
                 self._query_cache.pop(next(iter(self._query_cache)))
             self._query_cache[text] = vector
+
+    def background_similarity(self, text: str) -> float:
+        """Cosine of ``text`` to the nearest background sentence (0 without any)."""
+        if not len(self.background) or not text:
+            return 0.0
+        return float((self.background @ self._query_vector(text)).max())
 
     def scores(
         self, text: str, candidates: Sequence[str] | None = None

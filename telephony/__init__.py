@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from telephony.config import MAX_CALLS_PER_PROCESS, Registration, SipConfig
+from telephony.early import EarlyMedia
 from telephony.errors import EngineNotRunning, TelephonyError, TooManyCalls
 from telephony.events import (
     Answered,
@@ -38,6 +39,7 @@ __all__ = [
     "CallEvent",
     "DialOutcome",
     "DtmfReceived",
+    "EarlyMedia",
     "Ended",
     "EngineNotRunning",
     "HangupBy",

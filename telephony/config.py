@@ -15,7 +15,8 @@ class Registration:
 
     registrar_uri: str
     username: str
-    password: str
+    #: Kept out of ``repr``: a logged config must never show it.
+    password: str = field(repr=False)
     realm: str = "*"
     #: The address of record; defaults to ``sip:<username>@<registrar host>``.
     aor: str | None = None

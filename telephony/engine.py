@@ -13,6 +13,7 @@ from typing import Any
 
 from telephony.call import Call, LegState
 from telephony.config import MAX_CALLS_PER_PROCESS, SipConfig
+from telephony.early import EarlyMedia
 from telephony.errors import EngineNotRunning, TelephonyError, TooManyCalls
 from telephony.events import Answered
 from telephony.outcome import DialOutcome, HangupBy, Outcome, classify
@@ -128,16 +129,24 @@ class SipEngine:
         caller_id: str | None = None,
         headers: dict[str, str] | None = None,
         record: bool | None = None,
+        early_media: EarlyMedia | None = None,
     ) -> DialOutcome:
         """Call ``target_uri`` and wait for the answer or the final failure.
 
         After ``ring_timeout_s`` without an answer the engine CANCELs (outcome ``no_answer``).
-        Early media is ignored. Returns a :class:`DialOutcome` whose ``call`` is set when answered.
+        Early media is ignored unless an :class:`EarlyMedia` tap is given: it then gets the frames
+        before the answer, and its ``stop(reason)`` CANCELs the call at once (``stop_reason`` set).
+        Returns a :class:`DialOutcome` whose ``call`` is set when answered.
         ``record`` (default: when ``config.recordings_dir`` is set) writes a stereo WAV per call.
         Raises :class:`TooManyCalls` when 4 legs are already up in this process.
         """
         return await self._dial(
-            target_uri, ring_timeout_s=ring_timeout_s, caller_id=caller_id, headers=headers, record=record
+            target_uri,
+            ring_timeout_s=ring_timeout_s,
+            caller_id=caller_id,
+            headers=headers,
+            record=record,
+            early_media=early_media,
         )
 
     async def _dial(
@@ -149,6 +158,7 @@ class SipEngine:
         headers: dict[str, str] | None,
         record: bool | None = None,
         seat_for: LegState | None = None,
+        early_media: EarlyMedia | None = None,
     ) -> DialOutcome:
         pj = self._pj_thread()
         if self.active_calls >= MAX_CALLS_PER_PROCESS:
@@ -164,11 +174,18 @@ class SipEngine:
             stamp = time.strftime("%Y%m%d-%H%M%S")
             tail = "".join(ch for ch in target_uri.split("@")[0] if ch.isdigit())[-4:] or "x"
             recorder = StereoRecorder(rec_dir / f"{stamp}-{self.config.sip_port}-{leg_id}-{tail}.wav")
-        hooks = LegHooks(post=partial(self._post, leg_id), on_frame=_noop, recorder=recorder)
+        hooks = LegHooks(
+            post=partial(self._post, leg_id),
+            on_frame=_noop,
+            recorder=recorder,
+            early_media=early_media is not None,
+        )
         st = LegState(leg_id, hooks, time.time(), target_uri, is_seat=seat_for is not None)
         if seat_for is None:
             st.call = Call(self, st, recorder)
             hooks.on_frame = partial(self._post_frame, st.call)
+            if early_media is not None:
+                hooks.on_frame = partial(self._post_early_frame, st, st.call, early_media)
         self._legs[leg_id] = st
         try:
             await asyncio.wrap_future(
@@ -178,10 +195,17 @@ class SipEngine:
             st.ended_at = time.time()
             self._legs.pop(leg_id, None)
             log.warning("dial %s failed: %s", mask_uri(target_uri), e)
+            if early_media is not None:
+                early_media.close()
             return DialOutcome(Outcome.FAILED, 0, str(e), st.started_at, ended_at=st.ended_at)
         try:
             try:
-                await asyncio.wait_for(asyncio.shield(st.setup), ring_timeout_s)
+                waiting: set[asyncio.Future[Any]] = {st.setup}
+                if early_media is not None:  # a listener may end the ringing (a carrier announcement)
+                    waiting.add(early_media.stop_requested)
+                await asyncio.wait(waiting, timeout=ring_timeout_s, return_when=asyncio.FIRST_COMPLETED)
+                if not st.setup.done():
+                    raise TimeoutError
             except TimeoutError:
                 st.cancelled_by_us = True
                 await asyncio.wrap_future(pj.submit(partial(pj.hangup, leg_id, cancelled=True)))
@@ -190,6 +214,10 @@ class SipEngine:
             st.cancelled_by_us = True
             self._spawn(self._hangup_leg(st))
             raise
+        finally:
+            if early_media is not None:
+                early_media.close()
+        stop_reason = early_media.stop_reason if early_media is not None else None
         if st.setup.result() == "confirmed" and not st.cancelled_by_us:
             if seat_for is not None:
                 seat_for.peer = st
@@ -213,11 +241,20 @@ class SipEngine:
                 st.call if seat_for is None else None,
             )
         if st.ended_at is None:  # answered after our CANCEL: make sure it ends
+            if st.setup.result() == "confirmed":
+                await self._hangup_leg(st)
             await st.ended
         outcome = classify(st.end_code, cancelled_by_us=st.cancelled_by_us, transport_error=st.local_error)
         log.info("leg %d: %s %s (%d %s)", leg_id, mask_uri(target_uri), outcome, st.end_code, st.end_reason)
         return DialOutcome(
-            outcome, st.end_code, st.end_reason, st.started_at, st.ringing_at, None, st.ended_at
+            outcome,
+            st.end_code,
+            st.end_reason,
+            st.started_at,
+            st.ringing_at,
+            None,
+            st.ended_at,
+            stop_reason=stop_reason,
         )
 
     async def next_incoming(self) -> Call:
@@ -280,6 +317,22 @@ class SipEngine:
             return
         with contextlib.suppress(RuntimeError):
             loop.call_soon_threadsafe(call._on_frame, pcm)
+
+    def _post_early_frame(self, st: LegState, call: Call, early: EarlyMedia, pcm: bytes) -> None:
+        """Media thread: frames before the answer go to the early-media tap, later ones to the call."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(self._route_frame, st, call, early, pcm, time.time())
+
+    @staticmethod
+    def _route_frame(st: LegState, call: Call, early: EarlyMedia, pcm: bytes, at: float) -> None:
+        # Same loop queue as the "confirmed" event, so the order is kept: answered means call audio.
+        if st.answered_at is None:
+            early.push(pcm, at)
+        else:
+            call._on_frame(pcm)
 
     def _on_leg_event(self, leg_id: int, kind: str, args: tuple[Any, ...]) -> None:
         st = self._legs.get(leg_id)

@@ -89,6 +89,8 @@ class DialOutcome:
     answered_at: float | None = None
     ended_at: float | None = None
     call: Call | None = None
+    #: Why an early-media listener stopped the ringing (see :class:`telephony.early.EarlyMedia`).
+    stop_reason: str | None = None
 
     @property
     def setup_s(self) -> float | None:

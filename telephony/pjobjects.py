@@ -40,6 +40,10 @@ class LegHooks:
     mirror: StereoRecorder | None = None
     #: Robot audio goes out (False while the leg is bridged to another one).
     send_robot_audio: bool = True
+    #: Hand early media (183 with SDP) to ``on_frame`` before the answer (see :mod:`telephony.early`).
+    early_media: bool = False
+    #: Frames now are early media: not recorded (only the answered call is).
+    in_early_media: bool = False
 
 
 class FramePort(pj.AudioMediaPort):
@@ -68,7 +72,7 @@ class FramePort(pj.AudioMediaPort):
             pcm = SILENCE
         if hooks.mirror is not None:
             hooks.mirror.add_right(pcm)
-        if hooks.recorder is not None:
+        if hooks.recorder is not None and not hooks.in_early_media:
             hooks.recorder.add_left(pcm)
         hooks.on_frame(pcm)
 
@@ -115,6 +119,8 @@ class Leg(pj.Call):
         elif state == pj.PJSIP_INV_STATE_CONFIRMED:
             self.confirmed = True
             self.got_response = True
+            if self.hooks:
+                self.hooks.in_early_media = False
             self.connect_media()
             if self.hooks:
                 if self.hooks.recorder is not None:
@@ -141,9 +147,14 @@ class Leg(pj.Call):
             pass
 
     def onCallMediaState(self, prm: pj.OnCallMediaStateParam) -> None:
-        """Media (re)negotiated: reconnect the frame port, but ignore early media."""
-        if self.confirmed and not self.disconnected:
+        """Media (re)negotiated: reconnect the frame port; early media only when the hooks want it."""
+        if self.disconnected:
+            return
+        if self.confirmed:
             self.connect_media()
+        elif self.hooks is not None and self.hooks.early_media:
+            self.hooks.in_early_media = True
+            self.connect_media(listen_only=True)
 
     def onDtmfDigit(self, prm: pj.OnDtmfDigitParam) -> None:
         """RFC 2833 or SIP INFO digit from the remote."""
@@ -176,8 +187,11 @@ class Leg(pj.Call):
         log.warning("refused an INVITE with Replaces")
 
     # --- media ----------------------------------------------------------------------------------
-    def connect_media(self) -> None:
-        """Connect the active audio stream to the frame port (or to the bridged peer)."""
+    def connect_media(self, *, listen_only: bool = False) -> None:
+        """Connect the active audio stream to the frame port (or to the bridged peer).
+
+        ``listen_only`` (early media): callee frames reach the port, nothing is sent back.
+        """
         ci = self.getInfo()
         media = ci.media
         for i in range(len(media)):
@@ -192,7 +206,7 @@ class Leg(pj.Call):
             self.port.open(f"leg{ci.id}")
         if self.port is not None:
             self.audio.startTransmit(self.port)
-            if self.hooks is not None and self.hooks.send_robot_audio:
+            if self.hooks is not None and self.hooks.send_robot_audio and not listen_only:
                 self.port.startTransmit(self.audio)
         if self.peer is not None and self.peer.audio is not None:
             self.audio.startTransmit(self.peer.audio)

@@ -261,6 +261,10 @@ class PjThread:
         tp.boundAddress = c.bind_address
         if c.public_address:
             tp.publicAddress = c.public_address
+            # The operator's address wins: without this, pjsua replaces the Contact and Via with the
+            # address the registrar saw (received/rport) and registers again.
+            cfg.natConfig.contactRewriteUse = 0
+            cfg.natConfig.viaRewriteUse = 0
         cfg.mediaConfig.lockCodecEnabled = False
         acc = RobotAccount(self._reject_incoming, self._on_registration if primary else None)
         acc.create(cfg, primary)

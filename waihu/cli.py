@@ -15,6 +15,7 @@ from dialog.flow_files import FileAccess
 from dialog.loader import load_flow, load_flow_file
 from dialog.problems import FlowError
 from dialog.schema import Flow, json_schema
+from waihu.bundle_cli import bundle
 from waihu.config_cli import config
 from waihu.dial_cli import dial
 from waihu.kb_cli import kb_app
@@ -28,6 +29,7 @@ from waihu.tts_cli import say
 app = typer.Typer(help="waihu — outbound voice robot.", no_args_is_help=True, add_completion=False)
 flow_app = typer.Typer(help="Validate, test and inspect flows.", no_args_is_help=True)
 app.add_typer(flow_app, name="flow")
+flow_app.command("bundle")(bundle)  # flow + recordings → the zip POST /v1/flows takes
 app.add_typer(nlu_app, name="nlu")
 app.add_typer(models_app, name="models")
 app.add_typer(kb_app, name="kb")
@@ -92,6 +94,13 @@ def flow_validate(
             help="Let flows name files outside their own directory (absolute paths, '..').",
         ),
     ] = False,
+    nlu_lint: Annotated[
+        bool,
+        typer.Option(
+            "--nlu-lint/--no-nlu-lint",
+            help="Also warn about NLU weak spots: near-duplicate examples, ambiguous keywords, few examples.",
+        ),
+    ] = True,
 ) -> None:
     """Check flows for schema and semantic problems, printed as FILE:LINE:COL: message."""
     files = FileAccess.local(allow_outside=True) if allow_outside_files else None
@@ -101,6 +110,12 @@ def flow_validate(
         for problem in loaded.problems:
             print(problem.format())
         errors += len(loaded.errors)
+        if nlu_lint and loaded.flow is not None and not loaded.errors:
+            from nlu.lint import CachedEmbedder, lint_problems
+            from nlu.paths import data_dir
+
+            for problem in lint_problems(path, loaded.flow, CachedEmbedder(data_dir())):
+                print(problem.format())
         if not loaded.errors:
             console.print(f"[green]ok[/] {path}", highlight=False)
     if errors:

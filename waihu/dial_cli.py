@@ -31,8 +31,14 @@ async def dial_once(
     seat: str | None,
     transfer_mode: str,
     classifier_kind: str = "default",
+    voicemail: str | None = None,
+    voicemail_message: str | None = None,
 ) -> dict[str, object]:
-    """Dial ``target``; when answered, run the flow through the voice loop; return the report."""
+    """Dial ``target``; when answered, run the flow through the voice loop; return the report.
+
+    Early media is listened to for carrier announcements (空号, 关机 …); ``voicemail`` (``hangup`` or
+    ``message``) watches the answered call for an answering machine (see :mod:`waihu.cpa`).
+    """
     from nlu.factory import build_classifier
     from nlu.paths import data_dir
     from telephony import Outcome, SipConfig
@@ -63,12 +69,29 @@ async def dial_once(
         recordings_dir=record_dir,
     )
     async with SipEngine(config) as engine:
-        outcome = await engine.dial(target, ring_timeout_s=ring_timeout_s, record=record_dir is not None)
-        report = report_for(outcome, target)
+        from waihu.cpa.early_media import dial_listening
+        from waihu.cpa.voicemail import VoicemailPolicy
+
+        listened = await dial_listening(
+            engine,
+            target,
+            recognizer=parts.recognizer,
+            ring_timeout_s=ring_timeout_s,
+            record=record_dir is not None,
+        )
+        outcome = listened.dial
+        report = report_for(outcome, target, announcement=listened.decision)
         if outcome.outcome is not Outcome.ANSWERED or outcome.call is None:
             return report.to_dict()
+        policy = VoicemailPolicy(voicemail, voicemail_message, flow.flow.language) if voicemail else None
         await talk_on_call(
-            outcome.call, report, spec=spec, parts=parts, seat_uri=seat, transfer_mode=transfer_mode
+            outcome.call,
+            report,
+            spec=spec,
+            parts=parts,
+            seat_uri=seat,
+            transfer_mode=transfer_mode,
+            voicemail=policy,
         )
         return report.to_dict()
 
@@ -93,12 +116,23 @@ def dial(
         str, typer.Option(help="bridged (works everywhere) or blind (REFER).")
     ] = "bridged",
     classifier: Annotated[str, typer.Option(help="NLU: default, rules or model.")] = "default",
+    voicemail: Annotated[
+        str | None,
+        typer.Option(help="On an answering machine: hangup, or message (say --voicemail-message)."),
+    ] = None,
+    voicemail_message: Annotated[
+        str | None, typer.Option(help="What to say after the beep (with --voicemail message).")
+    ] = None,
 ) -> None:
     """Place one real call, run the flow on it and print the result (outcome, SIP code, grade, trace...)."""
     from waihu.cli import parse_vars
 
     if transfer_mode not in ("bridged", "blind"):
         raise typer.BadParameter("bridged or blind", param_hint="--transfer-mode")
+    if voicemail not in (None, "hangup", "message"):
+        raise typer.BadParameter("hangup or message", param_hint="--voicemail")
+    if voicemail == "message" and not voicemail_message:
+        raise typer.BadParameter("needed with --voicemail message", param_hint="--voicemail-message")
     if not target.startswith(("sip:", "sips:")):
         raise typer.BadParameter(
             "expected a SIP URI such as sip:13800001234@127.0.0.1:5070", param_hint="TARGET"
@@ -125,6 +159,8 @@ def dial(
             seat=seat,
             transfer_mode=transfer_mode,
             classifier_kind=classifier,
+            voicemail=voicemail,
+            voicemail_message=voicemail_message,
         )
     )
     if json_out:

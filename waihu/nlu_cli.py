@@ -13,6 +13,7 @@ from rich.table import Table
 
 from dialog.loader import load_flow
 from dialog.problems import FlowError
+from dialog.schema import Flow
 from nlu.base import IntentClassifier
 from nlu.evaluation import DataFileError, EvalReport, evaluate, read_examples
 from nlu.factory import CLASSIFIER_KINDS, build_classifier
@@ -29,13 +30,16 @@ NodeOption = Annotated[
 KindOption = Annotated[str, typer.Option("--classifier", help=f"One of: {', '.join(CLASSIFIER_KINDS)}.")]
 
 
-def _setup(flow_path: Path, node: str | None, kind: str) -> tuple[IntentClassifier, list[str]]:
+def _load(flow_path: Path) -> Flow:
     try:
-        flow = load_flow(flow_path)
+        return load_flow(flow_path)
     except FlowError as exc:
         for problem in exc.problems:
             err_console.print(problem.format(), markup=False)
         raise typer.Exit(1) from exc
+
+
+def _setup(flow: Flow, node: str | None, kind: str) -> tuple[IntentClassifier, list[str]]:
     if node is not None and node not in flow.nodes:
         raise typer.BadParameter(f"node {node!r} is not in the flow", param_hint="--node")
     if kind not in CLASSIFIER_KINDS:
@@ -51,7 +55,7 @@ def classify(
     kind: KindOption = "default",
 ) -> None:
     """Print one JSON object per text: {"text", "intent", "confidence"}."""
-    classifier, allowed = _setup(flow, node, kind)
+    classifier, allowed = _setup(_load(flow), node, kind)
     for text in texts:
         result = classifier.classify(text, allowed)
         print(
@@ -93,17 +97,38 @@ def eval_command(
     node: NodeOption = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the report as one JSON line.")] = False,
     kind: KindOption = "default",
+    per_node: Annotated[
+        bool,
+        typer.Option(
+            "--per-node",
+            help="Classify each line at the node of its third column (intent<TAB>text<TAB>node), "
+            "as in a real call; lines without a node compete among all intents.",
+        ),
+    ] = False,
 ) -> None:
     """Per-intent precision/recall, worst confusions and, as the last line, the accuracy."""
-    classifier, allowed = _setup(flow, node, kind)
+    loaded = _load(flow)
+    if per_node and node is not None:
+        raise typer.BadParameter("give either --node or --per-node", param_hint="--per-node")
+    classifier, allowed = _setup(loaded, node, kind)
     try:
         examples = read_examples(data)
     except (DataFileError, OSError) as exc:
         err_console.print(str(exc), markup=False)
         raise typer.Exit(2) from exc
+    if per_node:
+        unknown = next((ex for ex in examples if ex.node and ex.node not in loaded.nodes), None)
+        if unknown is not None:
+            err_console.print(
+                f"{data}:{unknown.line}: node {unknown.node!r} is not in the flow", markup=False
+            )
+            raise typer.Exit(2)
+    at_node = (lambda name: candidates(loaded, name)) if per_node else None
     with Progress(console=err_console, transient=True) as progress:
         task = progress.add_task("classifying", total=len(examples))
-        report = evaluate(classifier, examples, allowed, lambda: progress.advance(task))
+        report = evaluate(
+            classifier, examples, allowed, lambda: progress.advance(task), node_candidates=at_node
+        )
     if json_out:
         print(json.dumps(report.to_dict(), ensure_ascii=False))
     else:

@@ -51,8 +51,11 @@ def worker(
     db: DbOption = DEFAULT_DATABASE_URL,
     worker_id: Annotated[str | None, typer.Option(help="Unique name (default: host-pid).")] = None,
     trunk: Annotated[
-        str, typer.Option(help="SIP URI template with {number}.")
-    ] = "sip:{number}@127.0.0.1:5070",
+        str | None,
+        typer.Option(
+            help="SIP URI template with {number} (default: the config's uri, else local port 5070)."
+        ),
+    ] = None,
     routes: Annotated[
         Path | None, typer.Option(help="YAML mapping number → SIP URI (checked before the trunk).")
     ] = None,
@@ -81,16 +84,67 @@ def worker(
             help="Speech service (waihu speech serve) to use instead of loading the models here.",
         ),
     ] = None,
+    classifier: Annotated[
+        str, typer.Option(help="NLU: default (rules + e5 model), rules, or model.")
+    ] = "default",
+    sip_config: Annotated[
+        Path | None,
+        typer.Option(help="Trunk settings file (TOML or YAML; see README, 'Workers on a trunk')."),
+    ] = None,
+    registrar: Annotated[str | None, typer.Option(help="Register with this registrar URI.")] = None,
+    sip_user: Annotated[str | None, typer.Option(help="Digest username for the registrar.")] = None,
+    sip_password_file: Annotated[
+        Path | None,
+        typer.Option(help="File holding the digest password (default: env WAIHU_SIP_PASSWORD)."),
+    ] = None,
+    sip_realm: Annotated[str | None, typer.Option(help="Digest realm (default: any).")] = None,
+    outbound_proxy: Annotated[
+        str | None, typer.Option(help="Outbound proxy URI for every request, e.g. sip:sbc.example.com;lr.")
+    ] = None,
+    public_address: Annotated[
+        str | None, typer.Option(help="Address written in Contact/Via/SDP (NAT); --bind stays the local one.")
+    ] = None,
+    transport: Annotated[str | None, typer.Option(help="udp or tcp (default: udp).")] = None,
+    caller_id: Annotated[
+        str | None,
+        typer.Option(help="Caller number when the campaign has none (default: the AOR, else waihu)."),
+    ] = None,
+    display_name: Annotated[str | None, typer.Option(help="Caller name shown with the number.")] = None,
+    status_file: Annotated[
+        Path | None, typer.Option(help="JSON status for the operator (registration state), kept current.")
+    ] = None,
 ) -> None:
-    """Claim due contacts, call them and record the results, until SIGTERM/SIGINT."""
+    """Claim due contacts, call them and record the results, until SIGTERM/SIGINT.
+
+    Exits with status 3 when the registrar refuses the worker (or never answers) at start.
+    """
     from dialog.yaml_positions import load_yaml
     from waihu.service.db import open_database
+    from waihu.trunk import TrunkError, TrunkSettings, load_trunk_file
     from waihu.worker import DialPlan, Worker, WorkerConfig
+    from waihu.worker_registration import EXIT_REGISTRATION_FAILED, RegistrationFailed
 
+    try:
+        settings = (load_trunk_file(sip_config) if sip_config else TrunkSettings()).with_overrides(
+            uri=trunk, registrar=registrar, username=sip_user, password_file=sip_password_file,
+            realm=sip_realm, outbound_proxy=outbound_proxy, public_address=public_address,
+            transport=transport, caller_id=caller_id, display_name=display_name,
+        )  # fmt: skip
+        settings.registration()  # a missing username or password is an error now, not after start-up
+    except TrunkError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--sip-config / trunk options") from exc
     table = {str(k): str(v) for k, v in (load_yaml(routes.read_text()) or {}).items()} if routes else {}
     config = WorkerConfig(
         worker_id=worker_id or f"{socket.gethostname()}-{os.getpid()}",
-        dial_plan=DialPlan(trunk=trunk, routes=table),
+        dial_plan=DialPlan(
+            trunk=settings.uri or "sip:{number}@127.0.0.1:5070",
+            routes=table,
+            transport=settings.dial_transport,
+        ),
+        default_caller_id=settings.caller_id or "waihu",
+        classifier_kind=classifier,
+        trunk=settings,
+        status_file=status_file,
         sip_port=sip_port,
         rtp_port=rtp_port,
         bind=bind,
@@ -112,7 +166,11 @@ def worker(
             loop.add_signal_handler(sig, stop.set)
         await Worker(factory, config).run(stop)
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except RegistrationFailed as exc:
+        console.print(f"[red]error[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_REGISTRATION_FAILED) from exc
 
 
 @keys_app.command("create")

@@ -20,12 +20,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from dialog.flow_files import NO_FILES
+from dialog.flow_files import STORED_FILES
 from dialog.loader import load_flow_text
 from dialog.schema import Flow
 from nlu.base import IntentClassifier
 from waihu.privacy import mask_phone
 from waihu.service.attempt_result import AttemptResult
+from waihu.service.flow_assets import materialise
 from waihu.service.flows import flow_text
 from waihu.service.scheduler import (
     AttemptNotInProgress,
@@ -36,7 +37,9 @@ from waihu.service.scheduler import (
     mark_ringing,
 )
 from waihu.service.scheduler import record_result as store_result
+from waihu.trunk import TrunkSettings, with_transport
 from waihu.worker_metrics import WorkerMetrics
+from waihu.worker_registration import RegistrationGate
 
 log = logging.getLogger(__name__)
 
@@ -50,12 +53,14 @@ class DialPlan:
 
     trunk: str = "sip:{number}@127.0.0.1:5070"
     routes: dict[str, str] = field(default_factory=dict)
+    #: ``tcp``: URIs without a transport parameter get ``;transport=tcp``.
+    transport: str = "udp"
 
     def uri_for(self, phone: str) -> str:
         """The URI to dial for an E.164 number (routes may be written with or without ``+``)."""
         digits = re.sub(r"\D", "", phone)
         route = self.routes.get(phone) or self.routes.get(digits) or self.routes.get(f"+{digits}")
-        return route or self.trunk.format(number=digits)
+        return with_transport(route or self.trunk.format(number=digits), self.transport)
 
 
 @dataclass
@@ -86,10 +91,25 @@ class WorkerConfig:
     #: Serve this worker's own Prometheus metrics on this port (0: none; :mod:`waihu.worker_metrics`).
     metrics_port: int = 0
     result_retry_s: float = 1.0
+    #: Listen to early media for carrier announcements (see :mod:`waihu.cpa.early_media`).
+    early_media: bool = True
+    #: Watch the first seconds of an answered call for an answering machine (:mod:`waihu.cpa.voicemail`).
+    detect_voicemail: bool = True
+    #: Registration, outbound proxy, public address, transport, caller ID (see :mod:`waihu.trunk`).
+    trunk: TrunkSettings = field(default_factory=TrunkSettings)
+    #: JSON status for the operator (see :mod:`waihu.worker_registration`).
+    status_file: Path | None = None
 
 
 def _at(epoch: float | None) -> dt.datetime | None:
     return dt.datetime.fromtimestamp(epoch, dt.UTC) if epoch else None
+
+
+def _voicemail_policy(claim: Claim, flow: Flow) -> Any:
+    """The campaign's answer to an answering machine (hang up, or leave its message)."""
+    from waihu.cpa.voicemail import VoicemailPolicy
+
+    return VoicemailPolicy(claim.voicemail_action, claim.voicemail_message, flow.flow.language)
 
 
 class Worker:
@@ -99,6 +119,8 @@ class Worker:
         self.factory = factory
         self.config = config
         self._flows: dict[int, tuple[Flow, IntentClassifier]] = {}
+        #: Where each flow version's recordings are on this host (None: it has none; TTS only).
+        self._flow_dirs: dict[int, Path | None] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         #: Attempts this worker is still handling: the only ones its heartbeat renews.
         self._active: set[str] = set()
@@ -107,17 +129,21 @@ class Worker:
         self._synthesizer: Any = None
         self._ahead: Any = None  # synthesis ahead of need: the speech service's background lane
         self.metrics = WorkerMetrics(config.worker_id)
+        self._voices: dict[tuple[str, str], Any] = {}  # A/B variants' voices by (language, voice)
         self._speech: Any = None  # SpeechClient when config.speech_url is set
 
     # ------------------------------------------------------------------ resources
     def _flow(self, session: Session, version_id: int) -> tuple[Flow, IntentClassifier]:
         if version_id not in self._flows:
             from nlu.factory import build_classifier
+            from nlu.paths import data_dir
 
             text = flow_text(session, version_id)
-            loaded = load_flow_text(text, f"flow-version-{version_id}.yaml", files=NO_FILES)
+            loaded = load_flow_text(text, f"flow-version-{version_id}.yaml", files=STORED_FILES)
             if loaded.flow is None or loaded.errors:
                 raise ValueError(f"stored flow version {version_id} is invalid: {loaded.errors}")
+            recordings = data_dir() / "cache" / "recordings"
+            self._flow_dirs[version_id] = materialise(session, version_id, recordings)
             if self._speech is not None:
                 from waihu.speech.client import RemoteClassifier
 
@@ -181,6 +207,22 @@ class Worker:
                 self._recognizers[key] = default_recognizer(key, flow)
         return self._recognizers[key]
 
+    def _voice(self, voice: str | None, language: str) -> Any:
+        """The synthesiser of an A/B variant's ``voice``; the worker's own without one (or with a speech
+        service, whose voice is its own) or when the voice cannot be loaded."""
+        if not voice or self._speech is not None:
+            return self._synthesizer
+        key = (language, voice)
+        if key not in self._voices:
+            from tts import default_synthesizer
+
+            try:
+                self._voices[key] = default_synthesizer(language, voice)
+            except Exception:  # an unknown voice must not fail the call: the default voice speaks
+                log.exception("voice %r for %s unavailable; using the default voice", voice, language)
+                self._voices[key] = self._synthesizer
+        return self._voices[key]
+
     def _seat_for(self, session: Session, tenant: str, skill_group: str) -> str | None:
         """An available seat of the contact's own tenant (never another tenant's agents)."""
         from waihu.service.seats import available_seat
@@ -204,7 +246,7 @@ class Worker:
             self._ahead = RemoteSynthesizer(self._speech, background=True)
         else:
             self._synthesizer = self._ahead = default_synthesizer()
-        sip = SipConfig(
+        sip: SipConfig = cfg.trunk.sip_config(
             bind_address=cfg.bind,
             sip_port=cfg.sip_port,
             rtp_port=cfg.rtp_port,
@@ -215,6 +257,8 @@ class Worker:
         if cfg.metrics_port:
             self.metrics.serve(cfg.metrics_port, cfg.bind)
         async with SipEngine(sip) as engine:
+            gate = RegistrationGate(engine, cfg.worker_id, cfg.status_file)
+            await gate.first()  # a refused registration ends the worker before it claims anything
             log.info(
                 "worker %s ready on %s:%d (≤ %d calls)", cfg.worker_id, cfg.bind, cfg.sip_port, cfg.max_calls
             )
@@ -227,12 +271,11 @@ class Worker:
                         self.beat(session)
                     last_beat = loop.time()
                 # A finished task's call may still hold a pjsua2 slot for a moment (CANCEL/BYE in flight),
-                # and a bridged transfer needs a free slot for the seat's leg.
+                # and a bridged transfer needs a free slot for the seat's leg: every live leg and every
+                # task (which will dial) holds a slot (the kill-cycle test found claims beyond the cap).
                 reserved = 1 if cfg.transfer_mode == "bridged" and cfg.max_calls > 1 else 0
-                free = (
-                    cfg.max_calls - reserved - max(len(self._tasks), engine.active_calls - len(self._tasks))
-                )
-                if free > 0:
+                free = cfg.max_calls - reserved - max(len(self._tasks), engine.active_calls)
+                if free > 0 and gate.ready():
                     with self.factory() as session:
                         claims = claim_due_contacts(session, cfg.worker_id, limit=free, lease_s=cfg.lease_s)
                     for claim in claims:
@@ -244,6 +287,7 @@ class Worker:
                     await asyncio.wait_for(stop.wait(), cfg.poll_s)
             if self._tasks:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
+            gate.stopped()
 
     def beat(self, session: Session, now: dt.datetime | None = None) -> int:
         """Renew the leases of the attempts this worker is still handling (not of any it gave up)."""
@@ -307,7 +351,11 @@ class Worker:
         with self.factory() as session:
             flow, classifier = self._flow(session, claim.flow_version_id)
             seat_uri = self._seat_for(session, claim.tenant, flow.transfer.skill_group)
-        spec = CallSpec(flow, call_variables(claim.variables, claim.name))
+        spec = CallSpec(
+            flow,
+            call_variables(claim.variables, claim.name),
+            flow_dir=self._flow_dirs.get(claim.flow_version_id),
+        )
         try:
             check_variables(flow, spec.variables)
         except MissingVariables as exc:  # calling would only embarrass the callee: let the strategy fix it
@@ -317,13 +365,18 @@ class Worker:
         log.info(
             "dialling %s (attempt %s #%d)", mask_phone(claim.phone), claim.attempt_id, claim.attempt_number
         )
-        outcome = await engine.dial(
+        from waihu.cpa.early_media import dial_listening
+
+        listened = await dial_listening(  # carrier announcements (空号/关机 …) decide before any answer
+            engine,
             target,
+            recognizer=self._recognizer(flow) if cfg.early_media else None,
             ring_timeout_s=cfg.ring_timeout_s,
             caller_id=claim.caller_number or cfg.default_caller_id,
             record=cfg.recordings_dir is not None,
         )
-        report = report_for(outcome, target)
+        outcome = listened.dial
+        report = report_for(outcome, target, announcement=listened.decision)
         with self.factory() as session:
             if outcome.ringing_at:
                 mark_ringing(session, claim.attempt_id, _at(outcome.ringing_at))
@@ -331,7 +384,10 @@ class Worker:
                 mark_answered(session, claim.attempt_id, _at(outcome.answered_at), lease_s=cfg.lease_s)
         if outcome.outcome is Outcome.ANSWERED and outcome.call is not None:
             parts = SpeechParts(
-                classifier, self._recognizer(flow), self._synthesizer, data_dir() / "cache" / "prompts"
+                classifier,
+                self._recognizer(flow),
+                self._voice(claim.extra.get("voice"), flow.flow.language),
+                data_dir() / "cache" / "prompts",
             )
             await talk_on_call(
                 outcome.call,
@@ -340,6 +396,7 @@ class Worker:
                 parts=parts,
                 seat_uri=seat_uri,
                 transfer_mode=cfg.transfer_mode,
+                voicemail=_voicemail_policy(claim, flow) if cfg.detect_voicemail else None,
             )
         return AttemptResult(
             outcome=report.outcome,
@@ -352,4 +409,5 @@ class Worker:
             end_at=_at(report.ended_at),
             call=report.result,
             recording_path=report.recording_path,
+            carrier_announcement=report.carrier_announcement,
         )

@@ -18,7 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///var/waihu.db"
@@ -44,6 +44,11 @@ class Environment(BaseSettings):
     asr: Literal["whisper", "vosk"] = Field(default="whisper", description="The recogniser of calls.")
     vosk_model: Path | None = Field(default=None, description="A vosk model directory (WAIHU_ASR=vosk).")
     vosk_grammar: bool = Field(default=False, description="Restrict vosk to the flow's phrases.")
+
+    # --- telephony workers
+    sip_password: SecretStr | None = Field(
+        default=None, description="Digest password of the worker's trunk registration (never shown)."
+    )
 
     # --- flows
     flow_allow_outside_files: bool = Field(

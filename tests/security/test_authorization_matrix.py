@@ -115,6 +115,39 @@ def post(url: str, **kwargs: Any) -> Callable[[World], Request]:
 
 
 C = "{campaign}"  # filled with bank-a's campaign id
+TWO_VARIANTS = {"variants": [{"name": "A"}, {"name": "B"}]}
+POST_CALL = {"url": "https://1.1.1.1/sms", "rules": [{"name": "sms", "template": "{name}您好"}]}
+
+
+def _contact(world: World) -> str:
+    """A fresh pending contact in bank-a's campaign (to erase)."""
+    World.fresh_number += 1
+    reference = f"erase-{World.fresh_number}"
+    row = {"reference_id": reference, "phone": f"1370000{World.fresh_number:04d}"}
+    with world.as_a("strategy") as strategy:
+        created = strategy.post(f"/v1/campaigns/{world.a.ids['campaign_id']}/contacts", json=[row])
+        assert created.status_code in (200, 201) and created.json()["created"] == 1, created.text
+    return reference
+
+
+def _calendar(world: World) -> str:
+    """A fresh holiday calendar of bank-a."""
+    World.fresh_number += 1
+    name = f"cal-{World.fresh_number}"
+    with world.as_a("strategy") as strategy:
+        put = strategy.put(f"/v1/holiday-calendars/{name}", json={"days": [{"date": "2026-10-01"}]})
+        assert put.status_code == 200, put.text
+    return name
+
+
+def _split(world: World) -> int:
+    """A fresh bank-a campaign with two variants."""
+    campaign = world.fresh_campaign()
+    with world.as_a("strategy") as strategy:
+        assert strategy.put(f"/v1/campaigns/{campaign}/variants", json=TWO_VARIANTS).status_code == 200
+    return campaign
+
+
 T = "{attempt}"  # bank-a's finished attempt
 
 #: (method, path template of the route) → (what each caller gets, the request to send).
@@ -135,6 +168,7 @@ ROWS: dict[tuple[str, str], tuple[Expect, Callable[[World], Request]]] = {
     ("GET", "/console/kb"): (everyone("2xx"), get("/console/kb")),
     ("GET", "/console/campaigns"): (everyone("2xx"), get("/console/campaigns")),
     ("GET", "/console/campaigns/{campaign_id}"): (everyone("2xx"), get(f"/console/campaigns/{C}")),
+    ("GET", "/console/campaigns/{campaign_id}/ab"): (everyone("2xx"), get(f"/console/campaigns/{C}/ab")),
     ("GET", "/console/calls/{attempt_id}"): (everyone("2xx"), get(f"/console/calls/{T}")),
     ("GET", "/console/dnc"): (everyone("2xx"), get("/console/dnc")),
     ("GET", "/console/seats"): (everyone("2xx"), get("/console/seats")),
@@ -184,6 +218,83 @@ ROWS: dict[tuple[str, str], tuple[Expect, Callable[[World], Request]]] = {
     ),
     ("GET", "/v1/results"): (keyed("2xx", 403), get("/v1/results")),
     ("GET", "/v1/results/{attempt_id}"): (keyed("2xx", 403, other=404), get(f"/v1/results/{T}")),
+    # Exports: like results, operators too (numbers masked); another tenant's admin exports its own.
+    ("GET", "/v1/exports/results.csv"): (keyed("2xx", "2xx"), get("/v1/exports/results.csv")),
+    ("GET", "/v1/exports/results.jsonl"): (keyed("2xx", "2xx"), get("/v1/exports/results.jsonl")),
+    # A/B split: strategy and operators (operators shift weights mid-campaign).
+    ("GET", "/v1/campaigns/{campaign_id}/variants"): (
+        keyed("2xx", "2xx", other=404),
+        get(f"/v1/campaigns/{C}/variants"),
+    ),
+    ("PUT", "/v1/campaigns/{campaign_id}/variants"): (
+        keyed("2xx", "2xx", other=404),
+        lambda w: {
+            "method": "PUT",
+            "url": f"/v1/campaigns/{w.fresh_campaign()}/variants",
+            "json": TWO_VARIANTS,
+        },
+    ),
+    ("PATCH", "/v1/campaigns/{campaign_id}/variants"): (
+        keyed("2xx", "2xx", other=404),
+        lambda w: {
+            "method": "PATCH",
+            "url": f"/v1/campaigns/{_split(w)}/variants",
+            "json": {"weights": {"B": 3}},
+        },
+    ),
+    ("GET", "/v1/campaigns/{campaign_id}/variants/comparison"): (
+        keyed("2xx", "2xx", other=404),
+        get(f"/v1/campaigns/{C}/variants/comparison"),
+    ),
+    # Post-call actions: the strategy system's endpoint, like its webhook.
+    ("GET", "/v1/campaigns/{campaign_id}/post-call"): (
+        keyed("2xx", 403, other=404),
+        get(f"/v1/campaigns/{C}/post-call"),
+    ),
+    # Campaign rules (#15): PATCH, cancelling one contact, the tenant's holiday calendars.
+    ("PATCH", "/v1/campaigns/{campaign_id}"): (
+        keyed("2xx", 403, other=404),
+        lambda w: {"method": "PATCH", "url": f"/v1/campaigns/{w.fresh_campaign()}", "json": {"priority": 5}},
+    ),
+    ("POST", "/v1/campaigns/{campaign_id}/contacts/{reference_id}/cancel"): (
+        keyed("2xx", 403, other=404),
+        lambda w: {
+            "method": "POST",
+            "url": f"/v1/campaigns/{w.a.ids['campaign_id']}/contacts/{_contact(w)}/cancel",
+        },
+    ),
+    ("GET", "/v1/holiday-calendars"): (keyed("2xx", 403), get("/v1/holiday-calendars")),
+    ("GET", "/v1/holiday-calendars/{name}"): (
+        keyed("2xx", 403, other=404),
+        lambda w: {"method": "GET", "url": f"/v1/holiday-calendars/{_calendar(w)}"},
+    ),
+    ("PUT", "/v1/holiday-calendars/{name}"): (
+        keyed("2xx", 403),
+        lambda w: {"method": "PUT", "url": "/v1/holiday-calendars/own", "json": {"days": []}},
+    ),
+    ("DELETE", "/v1/holiday-calendars/{name}"): (
+        keyed("2xx", 403, other=404),
+        lambda w: {"method": "DELETE", "url": f"/v1/holiday-calendars/{_calendar(w)}"},
+    ),
+    ("DELETE", "/v1/campaigns/{campaign_id}/contacts/{reference_id}"): (
+        keyed("2xx", 403, other=404),
+        lambda w: {
+            "method": "DELETE",
+            "url": f"/v1/campaigns/{w.a.ids['campaign_id']}/contacts/{_contact(w)}",
+        },
+    ),
+    ("PUT", "/v1/campaigns/{campaign_id}/post-call"): (
+        keyed("2xx", 403, other=404),
+        lambda w: {
+            "method": "PUT",
+            "url": f"/v1/campaigns/{w.fresh_campaign()}/post-call",
+            "json": POST_CALL,
+        },
+    ),
+    ("DELETE", "/v1/campaigns/{campaign_id}/post-call"): (
+        keyed("2xx", 403, other=404),
+        lambda w: {"method": "DELETE", "url": f"/v1/campaigns/{w.fresh_campaign()}/post-call"},
+    ),
     # The block list: every role adds and reads; removing is for admins.
     ("POST", "/v1/dnc"): (keyed("2xx", "2xx"), post("/v1/dnc", json={"phone": "13500001234"})),
     ("GET", "/v1/dnc"): (keyed("2xx", "2xx"), get("/v1/dnc")),
@@ -208,6 +319,11 @@ ROWS: dict[tuple[str, str], tuple[Expect, Callable[[World], Request]]] = {
     ("GET", "/v1/flows/{flow_id}/versions/{version}"): (
         keyed("2xx", "2xx", other=404),
         get("/v1/flows/a-only/versions/1"),
+    ),
+    # a version's recordings: a key is needed; this version has none (its owner gets 404 too)
+    ("GET", "/v1/flows/{flow_id}/versions/{version}/recordings/{name:path}"): (
+        keyed(404, 404, admin=404, other=404),
+        get("/v1/flows/a-only/versions/1/recordings/hello.wav"),
     ),
     # Keys and the audit log: admins, within their tenant.
     ("POST", "/v1/keys"): (keyed(403, 403), post("/v1/keys", json={"name": "m", "role": "operator"})),

@@ -15,6 +15,7 @@ import httpx
 import uvicorn
 from sqlalchemy.orm import Session
 
+from dialog.state import CallResult
 from tests.conftest import MINIMAL_FLOW
 from waihu.service.api import create_app
 from waihu.service.apikeys import create_api_key
@@ -81,6 +82,40 @@ def add_contacts(
     report = import_contacts(session, campaign_id, rows, now=now or dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
     session.commit()
     assert report.created == count, report.errors[:3]
+
+
+def graded_call(grade: str, tags: list[str] | None = None, *, flow_id: str = "mini") -> CallResult:
+    """An engine result of an answered call graded ``grade`` with ``tags`` (two rounds, no trace)."""
+    return CallResult(
+        flow_id=flow_id,
+        flow_version=1,
+        outcome="callee_hangup",
+        hangup_reason=None,
+        grade=grade,
+        grade_label="",
+        tags=list(tags or []),
+        dnc=False,
+        rounds=2,
+        kb_hits=[],
+        visited=[],
+        barge_ins=0,
+        trace=[],
+    )
+
+
+def strategy_and_operator(server: Server, label: str, *flows: str) -> dict[str, str]:
+    """A strategy and an operator key of the default tenant, the operator having uploaded ``flows``
+    (default: the minimal flow)."""
+    with server.client() as admin:
+        keys = {
+            role: admin.post("/v1/keys", json={"name": f"{label} {role}", "role": role}).json()["key"]
+            for role in ("strategy", "operator")
+        }
+    with server.client(keys["operator"]) as operator:
+        for text in flows or (MINIMAL_FLOW,):
+            uploaded = operator.post("/v1/flows", content=text, headers={"Content-Type": "application/yaml"})
+            assert uploaded.status_code in (200, 201), uploaded.text
+    return keys
 
 
 #: The tenant of the platform admin key every test server gets.

@@ -59,8 +59,25 @@ def test_summary_header_round_trip_is_uri_safe() -> None:
     assert decode_summary(value)["name"] == "张三"
     assert add_uri_header("sip:seat@h", "X-A", value) == f"<sip:seat@h?X-A={value}>"
     assert add_uri_header("<sip:seat@h?a=b>", "X-A", "v") == "<sip:seat@h?a=b&X-A=v>"
-    with pytest.raises(ValueError, match="too large"):
-        encode_summary({"x": "y" * 5000})
+
+
+def test_summary_over_the_header_limit_is_truncated_with_a_pointer_not_an_error() -> None:
+    """A long call's summary (here 40 long turns) used to raise ValueError in the transfer path,
+    leaving the callee in silence: it is cut to fit, marked, and points at the full record."""
+    from telephony.summary import MAX_HEADER_BYTES
+
+    turns = [{"robot": "您好" * 30, "callee": "我想问一下分期的手续费是多少" * 5} for _ in range(40)]
+    s = TransferSummary(name="张三", grade="A", tags=["有意向"], last_turns=turns, node="n")
+    value = encode_summary(s, reference="attempt-42")
+    assert len(value) <= MAX_HEADER_BYTES
+    decoded = decode_summary(value)
+    assert decoded["truncated"] is True and decoded["ref"] == "attempt-42"
+    assert decoded["name"] == "张三" and decoded["grade"] == "A" and decoded["tags"] == ["有意向"]
+    assert decoded["last_turns"] == turns[-len(decoded["last_turns"]) :]  # the latest turns kept
+    huge = decode_summary(encode_summary({"x": "y" * 50_000}))
+    assert huge["truncated"] is True and len(encode_summary({"x": "y" * 50_000})) <= MAX_HEADER_BYTES
+    small = decode_summary(encode_summary(s.__class__("李四", "B", [], [], "n")))
+    assert "truncated" not in small
 
 
 def test_playback_queue_drain_and_barge_in() -> None:

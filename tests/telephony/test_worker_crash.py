@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from tests.conftest import FLOWS, ROOT
@@ -118,3 +119,21 @@ def test_kill_9_mid_campaign_loses_no_contact_and_dials_no_attempt_twice(tmp_pat
     assert len({a.id for a in attempts}) == len(attempts) == 3
     # One call per customer: the lost attempt was never dialled again, by either worker.
     assert [_calls_received(c) for c in customers] == [1, 1, 1], log.read_text(errors="replace")[-3000:]
+
+
+@pytest.mark.slow
+def test_twenty_kill_cycles_with_three_workers_lose_nothing_and_redial_no_one_who_answered(
+    tmp_path: Path,
+) -> None:
+    """kill -9 twenty times, one of three workers at a time, while they call talkers, ringers and
+    customers who never ring: every contact ends, nobody who answered is called again, and every
+    attempt lost before it rang is dialled again (see ``kill_cycles.py``; ``bench/kill_cycles.py``
+    runs longer storms)."""
+    from tests.telephony.kill_cycles import run_storm
+
+    totals = run_storm(tmp_path, cycles=20, workers=3)
+    assert totals.kills == 20
+    assert totals.ok, (totals.summary(), totals.details[:20])
+    # Both kinds of loss happened, so both promises were put to the test.
+    assert totals.lost_after_answer > 0 and totals.lost_never_rang > 0, totals.summary()
+    assert totals.never_rang_retried == totals.lost_never_rang

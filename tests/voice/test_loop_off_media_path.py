@@ -33,6 +33,7 @@ def _until_listening(loop: VoiceLoop) -> None:
         loop.step(SILENCE)
         if loop.listen is not None and not loop.robot_speaking:
             return
+        time.sleep(0.001)  # a prompt's later clauses are synthesised on the pool while it plays
     raise AssertionError("the robot never listened")
 
 

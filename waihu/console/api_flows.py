@@ -35,6 +35,8 @@ class YamlIn(_Body):
 
     yaml: str = Field(max_length=MAX_YAML)
     filename: str = Field(default="flow.yaml", max_length=200)
+    #: Names of the recordings stored with the version being edited: its ``audio:`` may name them.
+    recordings: list[Annotated[str, Field(max_length=200)]] = Field(default_factory=list, max_length=300)
 
 
 class TestsIn(_Body):
@@ -95,7 +97,7 @@ _STORED = errors(404)
 @router.post("/flows/validate", summary="Validate flow YAML (as the operator types)", responses=_BODY)
 def validate(body: YamlIn, _key: Operator) -> dict[str, Any]:
     """Problems with line and column; ``ok`` when the flow could be saved."""
-    return validate_flow_text(body.yaml, body.filename.rsplit("/", 1)[-1] or "flow.yaml")
+    return validate_flow_text(body.yaml, body.filename.rsplit("/", 1)[-1] or "flow.yaml", body.recordings)
 
 
 @router.post("/flows/table", summary="The answer table of flow YAML", responses=_BODY)

@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from dialog.flow_files import NO_FILES
+from dialog.flow_files import NO_FILES, FileAccess
 from dialog.loader import load_flow_text
 from dialog.schema import Cell, Flow
 from dialog.yaml_limits import YamlLimitError
@@ -29,12 +29,16 @@ class FlowTextError(ValueError):
         super().__init__("\n".join(problems))
 
 
-def validate_text(text: str, filename: str = "flow.yaml") -> dict[str, Any]:
+def validate_text(
+    text: str, filename: str = "flow.yaml", recordings: list[str] | None = None
+) -> dict[str, Any]:
     """Validate flow YAML; every problem with its line, column, severity and printable form.
 
-    The text comes from the browser: it may reference no files on the server.
+    The text comes from the browser: it may reference no files on the server, only the ``recordings``
+    (names) stored with the version being edited.
     """
-    loaded = load_flow_text(text, filename, files=NO_FILES)
+    files = FileAccess.for_bundle(recordings) if recordings else NO_FILES
+    loaded = load_flow_text(text, filename, files=files)
     problems = [
         {
             "line": problem.line,
@@ -54,9 +58,10 @@ def validate_text(text: str, filename: str = "flow.yaml") -> dict[str, Any]:
     }
 
 
-def parse_flow(text: str, filename: str = "flow.yaml") -> Flow:
-    """A valid flow from YAML text (no file references); raises :class:`FlowTextError` listing errors."""
-    loaded = load_flow_text(text, filename, files=NO_FILES)
+def parse_flow(text: str, filename: str = "flow.yaml", files: FileAccess = NO_FILES) -> Flow:
+    """A valid flow from YAML text (no file references unless ``files`` says, e.g. a stored version's
+    recordings); raises :class:`FlowTextError` listing errors."""
+    loaded = load_flow_text(text, filename, files=files)
     if loaded.flow is None or loaded.errors:
         raise FlowTextError([problem.format() for problem in loaded.errors or loaded.problems])
     return loaded.flow

@@ -25,6 +25,7 @@ NAV: list[tuple[str, str, tuple[str, ...]]] = [
     ("audit", "审计日志", ()),
 ]
 _SECTION = {"flow_editor": "flows", "answer_table": "flows", "dashboard": "campaigns", "call": "campaigns"}
+_SECTION["ab"] = "campaigns"
 Segment = Annotated[str, PathParam(min_length=1, max_length=64)]
 
 
@@ -95,6 +96,12 @@ def campaigns(request: Request) -> HTMLResponse:
 def campaign_dashboard(request: Request, campaign_id: int) -> HTMLResponse:
     """A campaign's live dashboard."""
     return _page(request, "dashboard", f"Campaign {campaign_id}", campaign_id=campaign_id)
+
+
+@router.get("/campaigns/{campaign_id}/ab", response_class=HTMLResponse)
+def campaign_ab(request: Request, campaign_id: int) -> HTMLResponse:
+    """A campaign's A/B comparison (AB分流对比) and weights."""
+    return _page(request, "ab", f"AB分流对比 · 活动 {campaign_id}", campaign_id=campaign_id)
 
 
 @router.get("/calls/{attempt_id}", response_class=HTMLResponse)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from fastapi import Request
 from sqlalchemy.orm import Session
 
+from dialog.flow_files import STORED_FILES
 from dialog.schema import Flow
 from waihu.console.chat_sessions import SimulatorStore
 from waihu.console.config import ConsoleConfig
@@ -61,7 +62,8 @@ class ConsoleState:
         row: FlowVersion | None = get_flow_version(session, flow_id, version, tenant)
         if row is None:
             return None
-        stored = StoredFlow(row.id, row.flow_id, row.version, row.yaml_text, parse_flow(row.yaml_text))
+        flow = parse_flow(row.yaml_text, files=STORED_FILES)  # its recordings were checked at upload
+        stored = StoredFlow(row.id, row.flow_id, row.version, row.yaml_text, flow)
         with self._lock:
             self._flows[key] = stored
             while len(self._flows) > 64:

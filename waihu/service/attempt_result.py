@@ -37,6 +37,8 @@ class AttemptResult:
     call: CallResult | None = None
     recording_path: str | None = None
     extra_tags: list[str] = field(default_factory=list)
+    #: What the carrier's early media said when it decided the outcome (空号, 已关机 …).
+    carrier_announcement: str | None = None
 
     def columns(self, now: dt.datetime) -> dict[str, Any]:
         """Values for the attempt row."""
@@ -61,6 +63,7 @@ class AttemptResult:
             "rounds": call.rounds if call is not None else 0,
             "transcript": [turn.model_dump(mode="json") for turn in call.trace] if call is not None else [],
             "recording_path": self.recording_path,
+            "carrier_announcement": (self.carrier_announcement or None) and self.carrier_announcement[:500],
         }
 
     @property

@@ -1,5 +1,6 @@
-"""Campaigns end: contacts still pending after the campaign's ``not_after`` become ``expired``, and a
-campaign past ``not_after`` with no contact pending or in progress leaves ``scheduling``/``executing``.
+"""Campaigns end: contacts still pending after the campaign's ``not_after`` (or its exact ``stop_at``)
+become ``expired``, and a campaign past its end with no contact pending or in progress leaves
+``scheduling``/``executing``.
 
 Run by the service's background chores (:class:`waihu.service.background.Chores`). Idempotent (every
 change is an UPDATE guarded by the current state, so two service hosts cannot expire a contact or end a
@@ -13,17 +14,15 @@ import datetime as dt
 import logging
 from dataclasses import dataclass, field
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session
 
-from waihu.privacy import mask_phone
 from waihu.service.db import begin_write
+from waihu.service.finishing import finish_pending
 from waihu.service.lifecycle import finish_campaign_if_done
 from waihu.service.models import Campaign, Contact, utcnow
 from waihu.service.outcomes import EXPIRED, RUNNABLE_STATES
 from waihu.service.policy import Schedule
-from waihu.service.views import contact_view
-from waihu.service.webhooks import enqueue_event
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +38,7 @@ class ExpiryReport:
 
 
 def _past_end(campaign: Campaign, now: dt.datetime) -> bool:
-    return campaign.not_after is not None and Schedule.from_campaign(campaign).local_date(now) > (
-        campaign.not_after
-    )
+    return Schedule.from_campaign(campaign).ended(now)  # past not_after or stop_at
 
 
 def _expire_some(session: Session, campaign: Campaign, now: dt.datetime, limit: int) -> int:
@@ -57,28 +54,7 @@ def _expire_some(session: Session, campaign: Campaign, now: dt.datetime, limit: 
     ids = list(session.scalars(query))
     if not ids:
         return 0
-    expired = list(
-        session.execute(
-            update(Contact)
-            .where(Contact.id.in_(ids), Contact.state == "pending")
-            .values(
-                state="done",
-                final_outcome=EXPIRED,
-                next_attempt_at=None,
-                finished_at=now,
-                updated_at=now,
-            )
-            .returning(Contact.id)
-            .execution_options(synchronize_session=False)
-        ).scalars()
-    )
-    for contact in session.scalars(
-        select(Contact).where(Contact.id.in_(expired)).execution_options(populate_existing=True)
-    ):
-        log.info(
-            "contact %s (%s) expired: campaign %s ended", contact.id, mask_phone(contact.phone), campaign.id
-        )
-        enqueue_event(session, campaign, "contact.finished", contact_view(contact), now)
+    expired = finish_pending(session, campaign, ids, EXPIRED, now, f"campaign {campaign.id} ended")
     return len(expired)
 
 
@@ -98,8 +74,13 @@ def expire_overdue(
             select(Campaign.id)
             .where(
                 Campaign.state.in_(RUNNABLE_STATES),
-                Campaign.not_after.is_not(None),
-                Campaign.not_after < now.astimezone(dt.UTC).date() + dt.timedelta(days=1),
+                or_(
+                    and_(
+                        Campaign.not_after.is_not(None),
+                        Campaign.not_after < now.astimezone(dt.UTC).date() + dt.timedelta(days=1),
+                    ),
+                    Campaign.stop_at <= now,  # an exact stop time ends it too
+                ),
             )
             .order_by(Campaign.id)
         )
@@ -120,9 +101,9 @@ def expire_overdue(
             open_left = session.scalar(
                 select(exists().where(Contact.campaign_id == campaign.id, Contact.state != "done"))
             )
-            if not open_left and finish_campaign_if_done(
-                session, campaign, now, f"not_after {campaign.not_after} passed"
-            ):
+            stopped = campaign.stop_at is not None and now >= campaign.stop_at
+            ended = f"stop_at {campaign.stop_at}" if stopped else f"not_after {campaign.not_after}"
+            if not open_left and finish_campaign_if_done(session, campaign, now, f"{ended} passed"):
                 report.closed.append(campaign.id)
             session.commit()
         except BaseException:

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from dialog.flow_files import NO_FILES
+from dialog.flow_files import NO_FILES, FileAccess
 from dialog.loader import load_flow_text
 from waihu.service.db import begin_write
+from waihu.service.flow_assets import bundle_digest, store_recordings, used_recordings
 from waihu.service.models import DEFAULT_TENANT, FlowVersion, utcnow
 
 
@@ -39,20 +40,27 @@ def store_flow(
     uploaded_by: str | None = None,
     filename: str = "flow.yaml",
     tenant: str = DEFAULT_TENANT,
+    recordings: Mapping[str, bytes] | None = None,
 ) -> StoredFlow:
     """Validate ``text`` and store it as the next version of its flow id in ``tenant`` (caller commits).
 
     Flow ids are per tenant: two tenants may both have a flow ``mini``, numbered independently.
     Uploading the exact same text again returns the existing version (``created`` False). Raises
     :class:`FlowRejected` listing every error. The flow came over the network, so it may reference no
-    files (``knowledge_base: {file: ...}``, ``audio:``): those are errors naming the field.
+    files (``knowledge_base: {file: ...}``, ``audio:``): those are errors naming the field — unless it
+    came as a bundle with ``recordings`` (canonical name → WAV bytes, see :mod:`waihu.service.bundles`):
+    then every ``audio:`` must name one of them, and those it names are stored with the version.
     """
-    loaded = load_flow_text(text, filename, files=NO_FILES)
+    files = NO_FILES if recordings is None else FileAccess.for_bundle(recordings)
+    loaded = load_flow_text(text, filename, files=files)
     if loaded.flow is None or loaded.errors:
         raise FlowRejected([problem.format() for problem in loaded.errors or loaded.problems])
     flow = loaded.flow
     warnings = [problem.format() for problem in loaded.problems if problem.severity != "error"]
-    digest = hashlib.sha256(text.encode()).hexdigest()
+    used = used_recordings(flow, recordings or {})
+    warnings += [f"{filename}: {name}: in the bundle but no audio: names it (not stored)"
+                 for name in sorted(set(recordings or {}) - set(used))]  # fmt: skip
+    digest = bundle_digest(text, used)
     if not session.in_transaction():
         begin_write(session)  # validated outside any lock; now write without a lock upgrade
     mine = (FlowVersion.tenant == tenant, FlowVersion.flow_id == flow.flow.id)
@@ -76,9 +84,10 @@ def store_flow(
         try:
             with session.begin_nested():
                 session.add(row)
-            return StoredFlow(row, True, warnings)
         except IntegrityError:
             continue
+        store_recordings(session, row, used)
+        return StoredFlow(row, True, warnings)
     raise RuntimeError("could not allocate a flow version number")
 
 

@@ -57,15 +57,27 @@ class RowError:
     line: int | None = None
 
 
+@dataclass(frozen=True)
+class MergedRow:
+    """A row not added because its phone belongs to another contact of the campaign (``into``)."""
+
+    row: int
+    reference_id: str
+    into: str
+    line: int | None = None
+
+
 @dataclass
 class ImportReport:
-    """How an import went."""
+    """How an import went. ``merged``: the rows refused (also in ``errors``, field ``phone``) because
+    their phone is the campaign's already: one active contact per phone per campaign."""
 
     received: int = 0
     created: int = 0
     existing: int = 0
     errors: list[RowError] = field(default_factory=list)
     created_reference_ids: list[str] = field(default_factory=list)
+    merged: list[MergedRow] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -267,6 +279,7 @@ def _one_contact_per_phone(session: Session, campaign_id: int, checked: Validate
             del valid[ref]
             row, line = checked.rows.get(ref, (0, None))
             where = "already in the campaign" if holder_row is None else f"on row {holder_row} of this import"
+            report.merged.append(MergedRow(row, ref, holder, line))
             report.errors.append(
                 RowError(
                     row,

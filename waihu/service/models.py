@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -117,6 +118,43 @@ class FlowVersion(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
+class FlowAsset(Base):
+    """A recording's bytes, stored once by content: every worker sharing the database can fetch it."""
+
+    __tablename__ = "flow_asset"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int]
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class FlowVersionAsset(Base):
+    """A recording a flow version's ``audio:`` names (its path in the bundle) and its content."""
+
+    __tablename__ = "flow_version_asset"
+
+    flow_version_id: Mapped[int] = mapped_column(ForeignKey("flow_version.id"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    sha256: Mapped[str] = mapped_column(ForeignKey("flow_asset.sha256"), index=True)
+    duration_ms: Mapped[int]
+
+
+class FlowWarmup(Base):
+    """Prompts synthesised ahead for a flow version at upload (a background job of the service)."""
+
+    __tablename__ = "flow_warmup"
+
+    flow_version_id: Mapped[int] = mapped_column(ForeignKey("flow_version.id"), primary_key=True)
+    #: ``pending`` → ``running`` → ``done`` or ``failed``.
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    #: Clauses synthesised by this job, and those already in the prompt cache.
+    synthesised: Mapped[int] = mapped_column(default=0)
+    cached: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str | None] = mapped_column(String(500))
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
 class Campaign(Base):
     """A batch of contacts called with one flow version under one set of calling rules."""
 
@@ -142,6 +180,24 @@ class Campaign(Base):
     priority: Mapped[int] = mapped_column(default=0)
     webhook_url: Mapped[str | None] = mapped_column(String(2000))
     webhook_secret: Mapped[str | None] = mapped_column(String(200))
+    #: A/B split: ``[{"name", "weight", "flow_version_id", "flow_id", "flow_version", "voice"}, …]`` or None.
+    variants: Mapped[list[Any] | None] = mapped_column(JSON)
+    #: Post-call actions: ``{"url", "secret", "rules": [...]}`` (:mod:`waihu.service.post_call`) or None.
+    post_call: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Campaign rules (migration 0003): exact start/stop times, holidays (its own dates and the tenant's
+    # shared calendars it observes), the per-phone frequency cap (None: no cap), result routing rules
+    # and caller numbers by the callee's region (province).
+    start_at: Mapped[dt.datetime | None]
+    stop_at: Mapped[dt.datetime | None]
+    holidays: Mapped[list[Any]] = mapped_column(default=list)
+    holiday_calendars: Mapped[list[Any]] = mapped_column(default=list)
+    frequency_cap: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    routing_rules: Mapped[list[Any]] = mapped_column(default=list)
+    caller_numbers_by_region: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: Migration 0004: what to do on an answering machine: ``hangup`` or ``message`` (say
+    #: ``voicemail_message`` after the beep, then hang up).
+    voicemail_action: Mapped[str] = mapped_column(String(16), default="hangup")
+    voicemail_message: Mapped[str | None] = mapped_column(String(500))
     state: Mapped[str] = mapped_column(String(16), default="scheduling")
     created_by: Mapped[str | None] = mapped_column(String(24))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
@@ -178,9 +234,14 @@ class Contact(Base):
     grade_label: Mapped[str] = mapped_column(String(200), default="")
     tags: Mapped[list[Any]] = mapped_column(default=list)
     regraded_at: Mapped[dt.datetime | None]
+    #: The A/B variant assigned at the first claim; retries keep it.
+    variant: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[dt.datetime | None]
+    #: Result routing: the follow-up contact this one was routed to, and the contact it came from.
+    routed_to_contact_id: Mapped[int | None]
+    routed_from_contact_id: Mapped[int | None]
 
 
 class Attempt(Base):
@@ -193,6 +254,8 @@ class Attempt(Base):
         Index(None, "status", "lease_until"),
         Index(None, "campaign_id", "end_at", "id"),
         Index(None, "end_at", "id"),
+        Index(None, "phone", "answer_at"),  # the per-phone frequency cap
+        Index(None, "campaign_id", "variant"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -201,6 +264,8 @@ class Attempt(Base):
     number: Mapped[int]
     phone: Mapped[str] = mapped_column(String(32))
     caller_number: Mapped[str | None] = mapped_column(String(32))
+    #: The callee's region (province) the caller number was picked for; None: no local number used.
+    caller_region: Mapped[str | None] = mapped_column(String(32))
     flow_id: Mapped[str] = mapped_column(String(64))
     flow_version: Mapped[int]
     status: Mapped[str] = mapped_column(String(16), default="dialling")
@@ -223,6 +288,9 @@ class Attempt(Base):
     rounds: Mapped[int] = mapped_column(default=0)
     transcript: Mapped[list[Any]] = mapped_column(default=list)
     recording_path: Mapped[str | None] = mapped_column(String(1000))
+    #: Migration 0004: what the carrier's early media said (空号/关机 …) when it decided the outcome.
+    carrier_announcement: Mapped[str | None] = mapped_column(String(500))
+    variant: Mapped[str | None] = mapped_column(String(32))
 
 
 class Dnc(Base):
@@ -266,6 +334,20 @@ class Seat(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
+class Holiday(Base):
+    """A date of one of a tenant's shared holiday calendars: campaigns observing it never dial then."""
+
+    __tablename__ = "holiday"
+    __table_args__ = (UniqueConstraint("tenant", "calendar", "day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(TENANT_CHARS))
+    calendar: Mapped[str] = mapped_column(String(64))
+    day: Mapped[dt.date] = mapped_column(Date)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
 class WebhookEvent(Base):
     """The outbox: one event to push to a campaign's webhook; ``next_try_at`` is NULL once settled."""
 
@@ -282,6 +364,9 @@ class WebhookEvent(Base):
     last_status: Mapped[int | None]
     last_error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    #: A ``notify`` event's own destination (None: the campaign's webhook) and the attempt it is about.
+    url: Mapped[str | None] = mapped_column(String(2000))
+    attempt_id: Mapped[str | None] = mapped_column(String(32), index=True)
 
 
 class AuditEntry(Base):

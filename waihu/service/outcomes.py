@@ -2,7 +2,9 @@
 
 Attempt outcomes use the same strings as :class:`telephony.outcome.Outcome` (answered, no_answer, busy,
 invalid_number, rejected, unavailable, failed) plus ``lost``: the worker died or lost its lease while the
-attempt was in progress, so nobody knows how the call ended.
+attempt was in progress, so nobody knows how the call ended. Carrier announcements in early media
+add ``powered_off`` (关机), ``suspended`` (停机) and ``unreachable`` (无法接通), and may also decide
+``invalid_number`` (空号) or ``busy`` (see :mod:`waihu.cpa`); an answering machine is ``voicemail``.
 """
 
 from __future__ import annotations
@@ -13,7 +15,18 @@ CampaignState = Literal["scheduling", "executing", "paused", "succeeded", "cance
 ContactState = Literal["pending", "dialling", "in_call", "done"]
 AttemptStatus = Literal["dialling", "in_call", "finished"]
 AttemptOutcome = Literal[
-    "answered", "no_answer", "busy", "invalid_number", "rejected", "unavailable", "failed", "lost"
+    "answered",
+    "no_answer",
+    "busy",
+    "invalid_number",
+    "rejected",
+    "unavailable",
+    "failed",
+    "lost",
+    "powered_off",
+    "suspended",
+    "unreachable",
+    "voicemail",
 ]
 HangupBy = Literal["callee", "robot", "seat", "network", "system"]
 Role = Literal["strategy", "operator", "admin"]
@@ -33,18 +46,10 @@ IN_PROGRESS: tuple[str, ...] = ("dialling", "in_call")
 DNC_BLOCKED = "dnc_blocked"
 CANCELLED = "cancelled"
 EXPIRED = "expired"
+#: The per-phone frequency cap left no calling window before the campaign's end.
+FREQUENCY_CAPPED = "frequency_capped"
 #: Retry-policy key (not an outcome) for a ``lost`` attempt whose callee had answered: no rule, no
 #: re-dial (the default; a customer who was talking is never called again by surprise).
 LOST_AFTER_ANSWER = "lost_after_answer"
 #: Keys of a campaign's retry policy: the attempt outcomes plus :data:`LOST_AFTER_ANSWER`.
-RetryKey = Literal[
-    "answered",
-    "no_answer",
-    "busy",
-    "invalid_number",
-    "rejected",
-    "unavailable",
-    "failed",
-    "lost",
-    "lost_after_answer",
-]
+RetryKey = AttemptOutcome | Literal["lost_after_answer"]

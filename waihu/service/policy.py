@@ -1,4 +1,5 @@
-"""Calling rules of a campaign: calling windows in its time zone, date bounds and the retry policy.
+"""Calling rules of a campaign: calling windows in its time zone, date bounds, exact start/stop
+times, holidays and the retry policy.
 
 Pure functions of their arguments (no database): the scheduler and the API both use them.
 """
@@ -73,6 +74,11 @@ DEFAULT_RETRY_POLICY: dict[RetryKey, RetryRule] = {
     "unavailable": RetryRule(interval_s=3600, max=1),
     "failed": RetryRule(interval_s=600, max=1),
     "lost": RetryRule(interval_s=600, max=1),
+    # Carrier announcements: a phone that is off or out of coverage comes back; a suspended line
+    # rarely does within a campaign; an answering machine means the person may pick up later.
+    "powered_off": RetryRule(interval_s=7200, max=2),
+    "unreachable": RetryRule(interval_s=3600, max=2),
+    "voicemail": RetryRule(interval_s=7200, max=1),
 }
 
 
@@ -84,23 +90,41 @@ def zone(name: str) -> ZoneInfo:
         raise ValueError(f"unknown time zone {name!r} (use an IANA name such as Asia/Shanghai)") from exc
 
 
+def holiday_dates(values: Any) -> frozenset[dt.date]:
+    """ISO dates (strings or dates, as stored in a campaign's ``holidays``) as a set of dates."""
+    return frozenset(
+        value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)) for value in values or ()
+    )
+
+
 @dataclass(frozen=True)
 class Schedule:
-    """Where and when a campaign may dial."""
+    """Where and when a campaign may dial.
+
+    ``holidays``: local dates on which it never dials; ``start_at``/``stop_at``: exact instants (aware)
+    before and from which it never dials, besides the ``not_before``/``not_after`` dates.
+    """
 
     timezone: str
     windows: list[CallingWindow]
     not_before: dt.date | None = None
     not_after: dt.date | None = None
+    holidays: frozenset[dt.date] = frozenset()
+    start_at: dt.datetime | None = None
+    stop_at: dt.datetime | None = None
 
     @classmethod
-    def from_campaign(cls, campaign: Any) -> Schedule:
-        """Build from a :class:`~waihu.service.models.Campaign` row."""
+    def from_campaign(cls, campaign: Any, shared_holidays: frozenset[dt.date] = frozenset()) -> Schedule:
+        """Build from a :class:`~waihu.service.models.Campaign` row; ``shared_holidays``: the dates of
+        the tenant calendars it observes (:func:`waihu.service.holidays.schedule_for` loads them)."""
         return cls(
             timezone=campaign.timezone,
             windows=[CallingWindow.model_validate(window) for window in campaign.windows],
             not_before=campaign.not_before,
             not_after=campaign.not_after,
+            holidays=holiday_dates(getattr(campaign, "holidays", None)) | shared_holidays,
+            start_at=getattr(campaign, "start_at", None),
+            stop_at=getattr(campaign, "stop_at", None),
         )
 
     def local(self, when: dt.datetime) -> dt.datetime:
@@ -112,19 +136,35 @@ class Schedule:
         return self.local(when).date()
 
     def date_allowed(self, day: dt.date) -> bool:
-        """Whether ``day`` is within ``not_before``..``not_after`` (inclusive)."""
+        """Whether ``day`` is within ``not_before``..``not_after`` (inclusive) and not a holiday."""
         return not (
             (self.not_before is not None and day < self.not_before)
             or (self.not_after is not None and day > self.not_after)
+            or day in self.holidays
+        )
+
+    def ended(self, when: dt.datetime) -> bool:
+        """Whether the campaign can never dial again at or after ``when`` (past ``not_after`` or
+        ``stop_at``)."""
+        return (self.stop_at is not None and when >= self.stop_at) or (
+            self.not_after is not None and self.local_date(when) > self.not_after
         )
 
     def is_open(self, when: dt.datetime) -> bool:
-        """Whether dialling is allowed at ``when``: a date within bounds and inside a window."""
+        """Whether dialling is allowed at ``when``: between start and stop, a date within bounds that is
+        no holiday, and inside a window."""
+        if (self.start_at is not None and when < self.start_at) or (
+            self.stop_at is not None and when >= self.stop_at
+        ):
+            return False
         local = self.local(when)
         return self.date_allowed(local.date()) and any(window.contains(local) for window in self.windows)
 
     def next_open(self, when: dt.datetime, horizon_days: int = 370) -> dt.datetime | None:
-        """The first moment at or after ``when`` when dialling is allowed; None if never (past not_after)."""
+        """The first moment at or after ``when`` when dialling is allowed; None if never (past not_after
+        or stop_at)."""
+        if self.start_at is not None and when < self.start_at:
+            when = self.start_at
         if self.is_open(when):
             return when
         tz = zone(self.timezone)
@@ -132,6 +172,8 @@ class Schedule:
         for offset in range(horizon_days + 1):
             day = local.date() + dt.timedelta(days=offset)
             if self.not_after is not None and day > self.not_after:
+                return None
+            if self.stop_at is not None and day > self.local_date(self.stop_at):
                 return None
             if not self.date_allowed(day):
                 continue

@@ -29,12 +29,18 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from waihu.privacy import mask_phone
+from waihu.service import ab, post_call
 from waihu.service.attempt_result import AttemptResult
+from waihu.service.caller_id import pick_caller
 from waihu.service.db import begin_write
+from waihu.service.finishing import finish_pending
+from waihu.service.frequency import apply_frequency_cap
+from waihu.service.holidays import schedule_for
 from waihu.service.lifecycle import StateConflict, change_campaign_state, finish_campaign_if_done
 from waihu.service.models import DEFAULT_TENANT, Attempt, Campaign, Contact, Dnc, utcnow
 from waihu.service.outcomes import DNC_BLOCKED, IN_PROGRESS, LOST_AFTER_ANSWER, RUNNABLE_STATES
-from waihu.service.policy import Schedule, decide_retry
+from waihu.service.policy import decide_retry
+from waihu.service.routing import matching_rule, retry_by_rule, route_contact
 from waihu.service.views import attempt_view, contact_view
 from waihu.service.webhooks import enqueue_event
 
@@ -68,6 +74,9 @@ class Claim:
     extra: dict[str, Any] = field(default_factory=dict)
     #: The campaign's tenant: seats for a transfer must be this tenant's (:func:`seats.available_seat`).
     tenant: str = DEFAULT_TENANT
+    #: On an answering machine: ``hangup`` or ``message`` (say ``voicemail_message``), see waihu.cpa.
+    voicemail_action: str = "hangup"
+    voicemail_message: str | None = None
 
 
 def _ensure_writer(session: Session) -> None:
@@ -117,18 +126,7 @@ def _lock_campaign(session: Session, campaign: Campaign) -> bool:
 
 def _block_dnc_contacts(session: Session, campaign: Campaign, ids: list[int], now: dt.datetime) -> None:
     """Finish contacts whose number is on the DNC list instead of dialling them."""
-    finished = session.execute(
-        update(Contact)
-        .where(Contact.id.in_(ids), Contact.state == "pending")
-        .values(
-            state="done", final_outcome=DNC_BLOCKED, next_attempt_at=None, finished_at=now, updated_at=now
-        )
-        .returning(Contact.id)
-        .execution_options(synchronize_session=False)
-    ).scalars()
-    for contact in session.scalars(select(Contact).where(Contact.id.in_(list(finished)))):
-        log.info("contact %s (%s) on DNC list: not dialled", contact.id, mask_phone(contact.phone))
-        enqueue_event(session, campaign, "contact.finished", contact_view(contact), now)
+    finish_pending(session, campaign, ids, DNC_BLOCKED, now, "on the block list: not dialled")
 
 
 def blocking_entry(campaign: Campaign) -> Any:
@@ -169,7 +167,7 @@ def due_contacts_query(campaign: Campaign, now: dt.datetime, today: dt.date, lim
 def _claim_in_campaign(
     session: Session, campaign: Campaign, worker_id: str, now: dt.datetime, wanted: int, lease_s: int
 ) -> list[Claim]:
-    schedule = Schedule.from_campaign(campaign)
+    schedule = schedule_for(session, campaign, now)
     today = schedule.local_date(now)
     claims: list[Claim] = []
     for _round in range(5):  # DNC-blocked rows free their place; look again a few times
@@ -186,6 +184,7 @@ def _claim_in_campaign(
         dialable = [contact_id for contact_id, dnc_id in rows if dnc_id is None]
         if blocked:
             _block_dnc_contacts(session, campaign, blocked, now)
+        dialable = apply_frequency_cap(session, campaign, dialable, schedule, now)  # defers capped phones
         if dialable:
             claims += _claim_rows(session, campaign, dialable, worker_id, now, today, lease_s)
         if len(rows) < need:
@@ -226,19 +225,20 @@ def _claim_rows(
             Contact.phone,
             Contact.name,
             Contact.variables,
+            Contact.variant,
         )
         .execution_options(synchronize_session=False)
     ).all()  # type: ignore[assignment]  # Sequence[Row] of plain column values
     lease_until = now + dt.timedelta(seconds=lease_s)
-    callers = list(campaign.caller_numbers or [])
     claims = []
     attempt_rows = []
     order = {contact_id: index for index, contact_id in enumerate(ids)}  # keep the pick order
-    for contact_id, number, reference_id, phone, name, variables in sorted(
+    for contact_id, number, reference_id, phone, name, variables, current_variant in sorted(
         claimed, key=lambda r: order[r[0]]
     ):
         attempt_id = uuid.uuid4().hex
-        caller = callers[(contact_id + number - 1) % len(callers)] if callers else None
+        variant = ab.assign(campaign, reference_id, current_variant)  # None: no A/B split
+        caller, caller_region = pick_caller(campaign, phone, contact_id, number)  # local number first
         attempt_rows.append(
             {
                 "id": attempt_id,
@@ -247,8 +247,10 @@ def _claim_rows(
                 "number": number,
                 "phone": phone,
                 "caller_number": caller,
-                "flow_id": campaign.flow_id,
-                "flow_version": campaign.flow_version,
+                "caller_region": caller_region,
+                "flow_id": variant.flow_id if variant else campaign.flow_id,
+                "flow_version": variant.flow_version if variant else campaign.flow_version,
+                "variant": variant.name if variant else None,
                 "status": "dialling",
                 "claimed_by": worker_id,
                 "claimed_at": now,
@@ -271,12 +273,15 @@ def _claim_rows(
                 name=name,
                 variables=dict(variables or {}),
                 caller_number=caller,
-                flow_id=campaign.flow_id,
-                flow_version=campaign.flow_version,
-                flow_version_id=campaign.flow_version_id,
+                flow_id=variant.flow_id if variant else campaign.flow_id,
+                flow_version=variant.flow_version if variant else campaign.flow_version,
+                flow_version_id=variant.flow_version_id if variant else campaign.flow_version_id,
                 lease_until=lease_until,
                 timezone=campaign.timezone,
+                extra={"variant": variant.name, "voice": variant.voice} if variant else {},
                 tenant=campaign.tenant,
+                voicemail_action=campaign.voicemail_action or "hangup",
+                voicemail_message=campaign.voicemail_message,
             )
         )
     if attempt_rows:
@@ -288,7 +293,14 @@ def _claim_rows(
             .values(
                 last_attempt_id=case(
                     {row["contact_id"]: row["id"] for row in attempt_rows}, value=Contact.id, else_=None
+                ),
+                variant=case(  # the first claim fixes the A/B variant for every retry
+                    {row["contact_id"]: row["variant"] for row in attempt_rows if row["variant"]},
+                    value=Contact.id,
+                    else_=Contact.variant,
                 )
+                if campaign.variants
+                else Contact.variant,
             )
         )
     return claims
@@ -328,7 +340,7 @@ def claim_due_contacts(
         for campaign in session.scalars(query).all():
             if len(claims) >= limit:
                 break
-            if not Schedule.from_campaign(campaign).is_open(now):
+            if not schedule_for(session, campaign, now).is_open(now):  # windows, dates, holidays
                 continue
             if not _lock_campaign(session, campaign):
                 continue
@@ -484,10 +496,23 @@ def _finish_attempt(
         _add_dnc(
             session, campaign.tenant, attempt.phone, "asked not to be called (during a call)", "call", now
         )
-    schedule = Schedule.from_campaign(campaign)
+    schedule = schedule_for(session, campaign, now)
+    rule = (
+        matching_rule(campaign.routing_rules, attempt)
+        if result.outcome == "answered"
+        and not result.dnc
+        and campaign.routing_rules
+        and campaign.state not in ("cancelled", "failed")
+        else None
+    )
+    if rule is not None and rule["action"] == "retry":
+        retry_key = f"rule:{rule['name']}"
     retries_used = int((contact.retry_counts or {}).get(retry_key, 0))
     if result.dnc or campaign.state in ("cancelled", "failed", "succeeded"):
         final, next_at, reason = True, None, "dnc" if result.dnc else f"campaign {campaign.state}"
+    elif rule is not None and rule["action"] == "retry":
+        decision = retry_by_rule(rule, attempt, contact, campaign, schedule, now)
+        final, next_at, reason = decision.final, decision.next_attempt_at, decision.reason
     else:
         today = schedule.local_date(now)
         decision = decide_retry(
@@ -529,7 +554,14 @@ def _finish_attempt(
     if moved.rowcount != 1:  # type: ignore[attr-defined]
         raise AttemptNotInProgress(f"contact {contact.id} is not in progress with attempt {attempt_id}")
     session.refresh(contact)
+    if final and rule is not None and rule["action"] == "route" and not result.dnc:
+        routed = route_contact(session, rule, campaign, contact, now)
+        if routed is not None:
+            contact.routed_to_contact_id = routed.contact_id
+            session.flush()
+            reason = f"routed by rule {rule['name']} to campaign {routed.campaign_id}"
     enqueue_event(session, campaign, "call.finished", attempt_view(attempt, contact), now)
+    post_call.enqueue_actions(session, campaign, attempt, contact, now)  # 挂机短信 etc., same transaction
     if final:
         enqueue_event(session, campaign, "contact.finished", contact_view(contact), now)
         finish_campaign_if_done(session, campaign, now)

@@ -18,6 +18,21 @@ def _default_region(env: Environment) -> str:
     return region_for_country_code(country_code) if country_code else "CN"
 
 
+def _frequency_cap(text: str) -> tuple[int, int] | None:
+    """``"2/7d"`` → ``(2, 7)``; empty or ``off`` → None; anything else stops the start with a message."""
+    text = text.strip().lower()
+    if text in ("", "off", "0"):
+        return None
+    answered, _, days = text.partition("/")
+    try:
+        cap = (int(answered), int(days.removesuffix("d")))
+    except ValueError:
+        raise ValueError(f"WAIHU_FREQUENCY_CAP={text!r}: use N/Dd, e.g. 2/7d") from None
+    if not (1 <= cap[0] <= 100 and 1 <= cap[1] <= 365):
+        raise ValueError(f"WAIHU_FREQUENCY_CAP={text!r}: N from 1 to 100, D from 1 to 365")
+    return cap
+
+
 @dataclass(frozen=True)
 class Settings:
     """What the service needs to run.
@@ -30,6 +45,8 @@ class Settings:
     ``webhook_allow``: host names, IPs and CIDRs webhooks may reach although they are private,
     loopback or link-local (default: none; public addresses only).
     ``metrics_public``: serve ``/metrics`` without an API key (default: a key of any role is needed).
+    ``frequency_cap``: ``(max answered calls, days)`` per phone across a tenant's campaigns, given to
+    campaigns created without their own ``frequency_cap`` (default: None, no cap).
     """
 
     database_url: str = DEFAULT_DATABASE_URL
@@ -42,12 +59,14 @@ class Settings:
     webhook_allow_http: bool = False
     webhook_allow: tuple[str, ...] = ()
     metrics_public: bool = False
+    frequency_cap: tuple[int, int] | None = None
 
     @classmethod
     def from_env(cls) -> Settings:
         """``WAIHU_DATABASE_URL``, ``WAIHU_BACKGROUND`` (1/0), ``WAIHU_DEFAULT_REGION`` (or the older
         ``WAIHU_DEFAULT_COUNTRY_CODE``), ``WAIHU_WEBHOOK_ALLOW_HTTP`` (1/0), ``WAIHU_WEBHOOK_ALLOW``
-        (comma-separated hosts, IPs, CIDRs), ``WAIHU_METRICS_PUBLIC`` (1/0)."""
+        (comma-separated hosts, IPs, CIDRs), ``WAIHU_METRICS_PUBLIC`` (1/0), ``WAIHU_FREQUENCY_CAP``
+        (``N/Dd``: at most N answered calls per phone per D days, e.g. ``2/7d``)."""
         env = environment()
         return cls(
             database_url=env.database_url,
@@ -56,4 +75,5 @@ class Settings:
             webhook_allow_http=env.webhook_allow_http,
             webhook_allow=tuple(entry.strip() for entry in env.webhook_allow.split(",") if entry.strip()),
             metrics_public=env.metrics_public,
+            frequency_cap=_frequency_cap(env.frequency_cap),
         )

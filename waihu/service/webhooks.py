@@ -17,7 +17,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import httpx
 from sqlalchemy import select, update
@@ -88,18 +88,25 @@ def enqueue_event(
     """Add an event to the outbox in the caller's transaction; None when the campaign has no webhook."""
     if not campaign.webhook_url:
         return None
-    now = now or utcnow()
-    event = WebhookEvent(
-        id=new_event_id(),
-        campaign_id=campaign.id,
-        type=event_type,
-        payload=data,
-        attempts=0,
-        next_try_at=now,
-        created_at=now,
-    )
+    event = outbox_event(campaign.id, event_type, data, now or utcnow())
     session.add(event)
     return event
+
+
+def outbox_event(
+    campaign_id: int, event_type: str, data: dict[str, Any], now: dt.datetime, **columns: Any
+) -> WebhookEvent:
+    """A new outbox row, due ``now``; ``columns`` set more (e.g. a post-call ``notify``'s ``url``)."""
+    values: dict[str, Any] = {
+        "id": new_event_id(),
+        "campaign_id": campaign_id,
+        "type": event_type,
+        "payload": data,
+        "attempts": 0,
+        "next_try_at": now,
+        "created_at": now,
+    }
+    return WebhookEvent(**(values | columns))
 
 
 def event_body(event: WebhookEvent) -> bytes:
@@ -171,7 +178,7 @@ class WebhookSender:
         with self.factory() as session:
             begin_write(session)
             query = (
-                select(WebhookEvent, Campaign.webhook_url, Campaign.webhook_secret)
+                select(WebhookEvent, Campaign.webhook_url, Campaign.webhook_secret, Campaign.post_call)
                 .join(Campaign, Campaign.id == WebhookEvent.campaign_id)
                 .where(WebhookEvent.next_try_at.is_not(None), WebhookEvent.next_try_at <= now)
                 .order_by(WebhookEvent.next_try_at, WebhookEvent.id)
@@ -180,7 +187,10 @@ class WebhookSender:
             if session.get_bind().dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True, of=WebhookEvent)
             due = []
-            for event, url, secret in session.execute(query).all():
+            rows = cast(list[tuple[WebhookEvent, str | None, str | None, Any]], session.execute(query).all())
+            for event, url, secret, post_call in rows:
+                if event.url:  # a post-call ``notify``: its own endpoint, signed with its own secret
+                    url, secret = event.url, (post_call or {}).get("secret")
                 leased = session.execute(
                     update(WebhookEvent)
                     .where(WebhookEvent.id == event.id, WebhookEvent.next_try_at == event.next_try_at)

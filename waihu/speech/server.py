@@ -21,7 +21,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from pydantic import BaseModel, Field
 
 from asr.base import UtteranceRecognizer
-from dialog.flow_files import NO_FILES
+from dialog.flow_files import STORED_FILES
 from dialog.loader import load_flow_text
 from nlu.base import IntentClassifier
 from nlu.nbest import classify_nbest
@@ -238,7 +238,7 @@ def create_speech_app(engines: SpeechEngines | None = None, *, threads: int = 2)
         with flows_lock:
             if key in flows:
                 return FlowResponse(flow=key)
-        loaded = load_flow_text(body.yaml, "<speech-service>", files=NO_FILES)
+        loaded = load_flow_text(body.yaml, "<speech-service>", files=STORED_FILES)
         if loaded.flow is None or loaded.errors:
             problems = "; ".join(p.format() for p in loaded.problems[:5])
             raise HTTPException(422, f"yaml: invalid flow: {problems}")

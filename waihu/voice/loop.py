@@ -39,7 +39,7 @@ from nlu.intent_space import candidates
 from nlu.normalize import is_cjk, normalize
 from tts.base import Audio
 from waihu.conversation import Conversation, TurnOutput
-from waihu.voice.speech_output import SpeechOutput
+from waihu.voice.speech_output import SpeechOutput, Streamed
 from waihu.voice.turn_taking import is_false_interruption
 
 log = logging.getLogger(__name__)
@@ -177,7 +177,7 @@ class Understood:
     compute_ms: float
     false_interruption: bool = False
     output: TurnOutput | None = None
-    audio: list[Audio] = field(default_factory=list)
+    audio: list[Streamed] = field(default_factory=list)
 
 
 @dataclass
@@ -247,6 +247,22 @@ class _Playback:
     text: str
     sample_rate: int
     position: int = 0
+    #: The prompt's later clauses, still being synthesised while the first plays (streaming).
+    rest: concurrent.futures.Future[Audio] | None = None
+
+    def extend(self) -> None:
+        """Append the later clauses once they are ready (a failed synthesis ends the prompt early)."""
+        rest = self.rest
+        if rest is None or not rest.done():
+            return
+        self.rest = None
+        try:
+            more = rest.result()
+        except Exception:
+            log.exception("synthesising the rest of %r failed", self.text[:40])
+            return
+        self.position = min(self.position, len(self.pcm))  # the padding of the last frame was silence
+        self.pcm += more.pcm
 
     @property
     def left_s(self) -> float:
@@ -410,9 +426,12 @@ class VoiceLoop:
         if self.robot_speaking_since is None:
             self.robot_speaking_since = self.time_s - FRAME_S
             self._reply_started()
+        current.extend()
+        if current.position >= len(current.pcm) and current.rest is not None:
+            return bytes(self.frame_bytes)  # the next clause is still being synthesised
         chunk = current.pcm[current.position : current.position + self.frame_bytes]
         current.position += self.frame_bytes
-        if current.position >= len(current.pcm):
+        if current.position >= len(current.pcm) and current.rest is None:
             self.queue.popleft()
             if not self.queue:
                 self._speech_drained()
@@ -440,12 +459,15 @@ class VoiceLoop:
             self.endpointer.arm_no_input(self.listen.timeout_s)
 
     # ------------------------------------------------------------------ engine actions
-    def _apply(self, output: TurnOutput, rendered: list[Audio] | None = None) -> None:
+    def _apply(self, output: TurnOutput, rendered: list[Streamed] | None = None) -> None:
         says = iter(rendered or [])
         for action in output.actions:
             if isinstance(action, act.Say):
-                audio = next(says, None) or self.speech.render(action)
-                self.queue.append(_Playback(audio.pcm, action.barge_in, action.text, audio.sample_rate))
+                streamed = next(says, None) or self.speech.render_streamed(action, self.runner.submit)
+                first = streamed.first
+                playback = _Playback(first.pcm, action.barge_in, action.text, first.sample_rate)
+                playback.rest = streamed.rest
+                self.queue.append(playback)
             elif isinstance(action, act.Listen):
                 self.listen = action
                 # Endpointing per node: a yes/no question may end sooner than an open one.
@@ -539,7 +561,8 @@ class VoiceLoop:
         if nlu is None:
             nlu = self.conversation.understand(text, transcript.alternatives)
         output = self.conversation.user_says(text, nlu)
-        audio = [self.speech.render(a) for a in output.actions if isinstance(a, act.Say)]
+        submit = self.runner.submit  # later clauses synthesise while the first one plays
+        audio = [self.speech.render_streamed(a, submit) for a in output.actions if isinstance(a, act.Say)]
         return Understood(text, _ms_since(started) + overrun_ms, output=output, audio=audio)
 
     def _transcribe(self, pcm: bytes, sample_rate: int, hint: str) -> Transcript:

@@ -126,6 +126,10 @@ class DialReport:
     latencies_ms: list[float] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
     transfer: dict[str, Any] | None = None
+    #: What the carrier's early media said when it decided the outcome (see :mod:`waihu.cpa`).
+    carrier_announcement: str | None = None
+    #: An answering machine answered: how it was recognised and whether a message was left.
+    voicemail: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form (timestamps as ISO 8601 UTC)."""
@@ -159,6 +163,8 @@ class DialReport:
             "events": self.events,
             "transfer": self.transfer,
             "recording_path": self.recording_path,
+            "carrier_announcement": self.carrier_announcement,
+            "voicemail": self.voicemail,
         }
 
 
@@ -169,8 +175,12 @@ def attach_latencies(result: CallResult, latencies_ms: list[float]) -> None:
         turn.latency_ms = round(latency, 1)
 
 
-async def converse(call: Call, loop: VoiceLoop, control: SipCallControl) -> Ended:
-    """Drive ``loop`` with the call's audio until the conversation and the call are over."""
+async def converse(call: Call, loop: VoiceLoop, control: SipCallControl, watch: Any = None) -> Ended:
+    """Drive ``loop`` with the call's audio until the conversation and the call are over.
+
+    ``watch`` (a :class:`waihu.cpa.voicemail.MachineWatch`) hears the callee's frames too; when it
+    finds an answering machine the conversation stops and the watch ends the call its own way.
+    """
     silence = bytes(loop.frame_bytes)
     ended: Ended | None = None
     await control.locked(loop.start)
@@ -187,6 +197,11 @@ async def converse(call: Call, loop: VoiceLoop, control: SipCallControl) -> Ende
                 ended = event
         if ended is not None:
             break
+        if watch is not None:
+            if watch.machine:
+                ended = await watch.finish(call)
+                break
+            watch.feed(frame)
         robot = await control.locked(loop.step, frame)
         if loop.robot_speaking or robot != silence:
             call.play(robot, loop.sample_rate)
@@ -205,11 +220,17 @@ async def converse(call: Call, loop: VoiceLoop, control: SipCallControl) -> Ende
     return ended
 
 
-def report_for(outcome: DialOutcome, target: str) -> DialReport:
-    """A report with the SIP part of a dial outcome filled in."""
+def report_for(outcome: DialOutcome, target: str, *, announcement: Any = None) -> DialReport:
+    """A report with the SIP part of a dial outcome filled in.
+
+    ``announcement`` (a :class:`waihu.cpa.announcements.Decision`): the carrier's early media decided
+    the outcome (its class replaces the SIP code's; the SIP code is kept).
+    """
+    sip_outcome = str(getattr(outcome.outcome, "value", outcome.outcome))
     return DialReport(
         target=target,
-        outcome=str(getattr(outcome.outcome, "value", outcome.outcome)),
+        outcome=announcement.outcome if announcement else sip_outcome,
+        carrier_announcement=announcement.text if announcement else None,
         sip_code=outcome.sip_code,
         sip_reason=outcome.reason or "",
         started_at=outcome.started_at,
@@ -227,9 +248,19 @@ async def talk_on_call(
     parts: SpeechParts,
     seat_uri: str | None,
     transfer_mode: str = "bridged",
+    voicemail: Any = None,
 ) -> DialReport:
-    """Run the conversation on an answered call and fill ``report`` (result, hang-up, transcript...)."""
+    """Run the conversation on an answered call and fill ``report`` (result, hang-up, transcript...).
+
+    ``voicemail`` (a :class:`waihu.cpa.voicemail.VoicemailPolicy`): watch for an answering machine;
+    if one answered, the outcome is ``voicemail`` and the policy's action is carried out.
+    """
     control = SipCallControl(call, seat_uri=seat_uri, transfer_mode=transfer_mode)
+    watch = None
+    if voicemail is not None:
+        from waihu.cpa.voicemail import machine_watch
+
+        watch = machine_watch(voicemail, parts.recognizer, parts.synthesizer)
     built = build_call(
         spec,
         parts,
@@ -240,11 +271,17 @@ async def talk_on_call(
     loop, conversation = built.loop, built.conversation
     control.loop = loop
     try:
-        ended = await converse(call, loop, control)
+        ended = await converse(call, loop, control, watch)
     except BaseException:
         if call.is_up:  # never leave a callee on a silent line
             await call.hangup()
         raise
+    finally:
+        if watch is not None:
+            await watch.close()
+    if watch is not None and watch.machine:
+        report.outcome = "voicemail"
+        report.voicemail = watch.summary()
     report.result = conversation.result() if conversation.finished else None
     if report.result is not None:
         attach_latencies(report.result, [timing.latency_ms for timing in loop.timings])

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from dialog.actions import Say
@@ -17,6 +19,17 @@ log = logging.getLogger(__name__)
 
 #: espeak-ng words per minute that sound like a phone agent (Mandarin 150 was ~3 characters/s).
 DEFAULT_RATES = {"zh": 220, "en": 165}
+#: Where the later clauses of a prompt are synthesised while its first one plays (a loop's runner).
+Submit = Callable[[Callable[[], Audio]], "concurrent.futures.Future[Audio]"]
+
+
+@dataclass(frozen=True)
+class Streamed:
+    """A prompt ready to start: its first clause's audio now, the rest still being synthesised."""
+
+    first: Audio
+    #: The later clauses (with their pauses); None when ``first`` is the whole prompt.
+    rest: concurrent.futures.Future[Audio] | None = None
 
 
 class SpeechOutput:
@@ -53,6 +66,28 @@ class SpeechOutput:
                 log.error("recorded prompt %s unusable (%s); synthesising instead", path, exc)
         return self._tts(text)
 
+    def render_streamed(self, say: Say, submit: Submit) -> Streamed:
+        """Audio for one Say that can start playing as soon as its first clause is ready.
+
+        A synthesised prompt of several clauses returns its first clause now and hands the others to
+        ``submit`` (the loop's runner), so the callee hears the robot after one clause's synthesis,
+        not the whole prompt's. Recordings and one-clause prompts come whole.
+        """
+        from tts.kokoro import split_clauses
+
+        pieces = say.parts or ((say.text, say.audio),)
+        (text, audio), *others = pieces
+        clauses = split_clauses(text) if not others and not (audio and self.flow_dir is not None) else []
+        if len(clauses) <= 1:
+            return Streamed(self.render(say))
+        first = Audio(self._clause_pcm(clauses[0].text, clauses[0].pause_s), self.sample_rate)
+
+        def rest() -> Audio:
+            pcm = b"".join(self._clause_pcm(clause.text, clause.pause_s) for clause in clauses[1:])
+            return Audio(pcm, self.sample_rate)
+
+        return Streamed(first, submit(rest))
+
     def _tts(self, text: str) -> Audio:
         """Synthesise clause by clause through the cache.
 
@@ -64,11 +99,11 @@ class SpeechOutput:
         clauses = split_clauses(text)
         if len(clauses) <= 1:
             return self._cached(text)
-        pcm = b"".join(
-            self._cached(clause.text).pcm + bytes(int(clause.pause_s * self.sample_rate) * 2)
-            for clause in clauses
-        )
+        pcm = b"".join(self._clause_pcm(clause.text, clause.pause_s) for clause in clauses)
         return Audio(pcm, self.sample_rate)
+
+    def _clause_pcm(self, text: str, pause_s: float) -> bytes:
+        return self._cached(text).pcm + bytes(int(pause_s * self.sample_rate) * 2)
 
     def _cached(self, text: str) -> Audio:
         return self.cache.get(text, language=self.language, rate=self.rate, sample_rate=self.sample_rate)
@@ -82,8 +117,18 @@ class SpeechOutput:
 
 
 def fixed_texts(flow: Flow) -> list[str]:
-    """Everything the robot may say that has no ``{variable}``: synthesised ahead of calls."""
-    return [text for text in spoken_texts(flow) if not placeholders(text)]
+    """Everything the robot may say that has no ``{variable}``, and the clauses without one of the lines
+    that have some ("…账单{amount}元，现在可以申请账单分期，" → "现在可以申请账单分期，"): synthesised ahead
+    of calls, so a call synthesises only the clauses its variables change."""
+    from tts.kokoro import split_clauses
+
+    texts: list[str] = []
+    for text in spoken_texts(flow):
+        if not placeholders(text):
+            texts.append(text)
+        else:
+            texts += [clause.text for clause in split_clauses(text) if not placeholders(clause.text)]
+    return list(dict.fromkeys(texts))
 
 
 def variable_texts(flow: Flow, variables: Mapping[str, str]) -> list[str]:

@@ -14,11 +14,18 @@ from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from waihu import console
-from waihu.service.api import audit, campaigns, contacts, dnc, flows, keys, metrics, results, seats
+from waihu.service.api import ab as ab_split
+from waihu.service.api import audit, campaigns, contacts, dnc, exports, flows, keys, metrics, results, seats
+from waihu.service.api import campaign_edit as campaign_patch
+from waihu.service.api import contact_cancel as contact_cancelling
+from waihu.service.api import erasure as contact_erasure
+from waihu.service.api import holidays as holiday_calendars
+from waihu.service.api import post_call as post_call_actions
 from waihu.service.api.deps import ServiceState
 from waihu.service.api.limits import BodySizeLimit
 from waihu.service.background import Chores
 from waihu.service.db import make_engine, make_session_factory, upgrade
+from waihu.service.prompt_warmup import start_warmer
 from waihu.service.settings import Settings
 from waihu.service.webhook_destinations import policy_from_settings
 
@@ -55,11 +62,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         if chores:
             chores.start()
+        # Prompts of uploaded flow versions are synthesised by the service's background work too.
+        warmer = start_warmer(state.factory) if settings.background else None
+        _app.state.prompt_warmer = warmer
         try:
             yield
         finally:
             if chores:
                 chores.stop()
+            if warmer:
+                warmer.stop()
             engine.dispose()
 
     app = FastAPI(title="waihu", version="1", description=DESCRIPTION, lifespan=lifespan)
@@ -67,6 +79,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     for module in (campaigns, contacts, results, dnc, seats, flows, keys, audit, metrics):
         app.include_router(module.router)
+    app.include_router(exports.router)
+    app.include_router(ab_split.router)
+    app.include_router(post_call_actions.router)
+    app.include_router(contact_erasure.router)
+    app.include_router(holiday_calendars.router)
+    app.include_router(campaign_patch.router)
+    app.include_router(contact_cancelling.router)
     console.install(app)  # the operator web console at /console
 
     @app.get("/healthz", tags=["health"], summary="Liveness and database check")

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Response, status
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AnyHttpUrl, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import select, update
 
+from waihu.service.api.campaign_checks import check_routing_targets, check_times, default_frequency_cap
 from waihu.service.api.deps import SessionDep, SettingsDep, Strategy
 from waihu.service.api.errors import conflict, field_error
 from waihu.service.api.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor, page
 from waihu.service.api.responses import AUTH, JSON_BODY, errors, existing
 from waihu.service.api.scope import campaign_of
 from waihu.service.audit import record_change
+from waihu.service.campaign_rules import CampaignRules, rules_columns
 from waihu.service.counters import campaign_counters
 from waihu.service.lifecycle import StateConflict, change_campaign_state, resume_state
 from waihu.service.models import ApiKey, Campaign, Contact, FlowVersion, utcnow
@@ -34,8 +36,10 @@ DEFAULT_WINDOWS = [
 ]
 
 
-class CampaignCreate(BaseModel):
-    """A new campaign. Times in ``windows`` are wall-clock times in ``timezone``."""
+class CampaignCreate(CampaignRules):
+    """A new campaign. Times in ``windows`` are wall-clock times in ``timezone``; the rule fields
+    (start/stop times, holidays, frequency cap, routing rules, local caller numbers) can be changed
+    later with ``PATCH``."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -73,6 +77,13 @@ class CampaignCreate(BaseModel):
         description="HMAC key, random, at least 32 characters. Default: generated and returned once.",
     )
 
+    voicemail_action: Literal["hangup", "message"] = Field(
+        default="hangup",
+        description="On an answering machine (outcome `voicemail`): hang up, or say `voicemail_message` "
+        "after the beep and hang up.",
+    )
+    voicemail_message: str | None = Field(default=None, min_length=1, max_length=500)
+
     @field_validator("webhook_secret")
     @classmethod
     def _check_secret(cls, value: str | None) -> str | None:
@@ -88,6 +99,8 @@ class CampaignCreate(BaseModel):
     def _check_dates(self) -> CampaignCreate:
         if self.not_before and self.not_after and self.not_before > self.not_after:
             raise ValueError("not_before must not be after not_after")
+        if self.voicemail_action == "message" and not self.voicemail_message:
+            raise ValueError("voicemail_message is required when voicemail_action is 'message'")
         return self
 
 
@@ -134,6 +147,8 @@ def create_campaign(
             else (["body", "flow_id"], f"no flow {body.flow_id!r} uploaded (POST /v1/flows first)")
         )
         raise field_error(loc, what)
+    check_routing_targets(session, key.tenant, body.routing_rules)
+    check_times(body.start_at, body.stop_at, body.not_before, body.not_after)
     secret = body.webhook_secret
     generated = body.webhook_url is not None and secret is None
     if generated:
@@ -158,6 +173,9 @@ def create_campaign(
         priority=body.priority,
         webhook_url=webhook_url,
         webhook_secret=secret,
+        voicemail_action=body.voicemail_action,
+        voicemail_message=body.voicemail_message,
+        **rules_columns(body) | {"frequency_cap": default_frequency_cap(body, state.settings)},
         state="scheduling",
         created_by=key.id,
         created_at=now,

@@ -147,7 +147,9 @@ async def import_contacts_endpoint(
     """Add contacts; rows with errors are reported by row number and the valid ones are kept.
 
     Idempotent by ``reference_id``: one already in the campaign is left as it is (counted in
-    ``existing``). Phone numbers are normalised to E.164; numbers without ``+`` are read in the
+    ``existing``). A row whose phone the campaign already has under another ``reference_id`` (or an
+    earlier row has) is not added: it is listed in ``merged`` with the contact it belongs to, and in
+    ``errors`` (field ``phone``). Phone numbers are normalised to E.164; numbers without ``+`` are read in the
     region of ``country_code`` (default: the server's region, CN).
     """
     settings = state.settings
@@ -201,6 +203,11 @@ async def import_contacts_endpoint(
             "rejected": len(report.errors),
             "errors": errors,
             "errors_truncated": len(report.errors) > MAX_ERRORS_SHOWN,
+            # one active contact per phone per campaign: which rows went to which existing contact
+            "merged": [
+                {"row": m.row, "reference_id": m.reference_id, "merged_into": m.into}
+                for m in report.merged[:MAX_ERRORS_SHOWN]
+            ],
         }
 
     return await run_in_threadpool(work)

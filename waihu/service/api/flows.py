@@ -1,28 +1,38 @@
-"""/v1/flows: upload a flow YAML (validated; each new text is a new version), list and read versions."""
+"""/v1/flows: upload a flow YAML or a bundle (the YAML and its recordings; validated; each new text or
+recording set is a new version), list and read versions, fetch a version's recordings."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Request, Response, status
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, status
+from fastapi.responses import Response as RawResponse
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from dialog.flow_files import STORED_FILES
+from dialog.loader import load_flow_text
 from dialog.yaml_limits import MAX_YAML_BYTES
 from waihu.service.api.deps import AnyRole, Operator, SessionDep
 from waihu.service.api.errors import field_error, not_found
 from waihu.service.api.limits import read_body, with_body
 from waihu.service.api.responses import AUTH, errors, existing
 from waihu.service.audit import record_change
+from waihu.service.bundles import MAX_BUNDLE_BYTES, BundleError, is_zip, read_bundle
+from waihu.service.flow_assets import recording_bytes, recordings_of, version_recordings
 from waihu.service.flows import FlowRejected, get_flow_version, store_flow
 from waihu.service.models import FlowVersion
+from waihu.service.prompt_warmup import queue_warmup, warmup_view
 from waihu.service.views import iso
 
 router = APIRouter(prefix="/v1/flows", tags=["flows"], responses=errors(*AUTH))
 FlowId = Annotated[str, Path(min_length=1, max_length=64)]
 MAX_FLOW_BYTES = MAX_YAML_BYTES
 _YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain")
+_ZIP_TYPES = ("application/zip", "application/x-zip-compressed")
 _UPLOAD_BODY = {
     "requestBody": {
         "required": True,
@@ -31,6 +41,7 @@ _UPLOAD_BODY = {
                 kind: {"schema": {"type": "string"}}
                 for kind in ("application/yaml", "text/yaml", "text/plain")
             },
+            "application/zip": {"schema": {"type": "string", "format": "binary"}},
             "multipart/form-data": {
                 "schema": {
                     "type": "object",
@@ -59,25 +70,40 @@ def _view(row: FlowVersion, *, with_yaml: bool = False) -> dict[str, Any]:
     return view
 
 
-async def _read_yaml(request: Request) -> tuple[str, str]:
-    """The flow text and file name, from a YAML body or a multipart ``file`` (at most 1 MB)."""
+async def _read_upload(request: Request) -> tuple[str, str, dict[str, bytes] | None]:
+    """The flow text, its file name and its recordings (None: a plain YAML upload, no recordings).
+
+    A YAML body or multipart ``file`` (at most 1 MB), or a bundle: a zip (``application/zip`` body, or a
+    multipart ``file`` that is a zip) holding the YAML and its WAV recordings (at most 32 MB).
+    """
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type != "multipart/form-data" and content_type not in _YAML_TYPES and content_type:
-        raise field_error(["header", "content-type"], "send YAML (application/yaml) or multipart 'file'", 415)
-    limit = MAX_FLOW_BYTES if content_type != "multipart/form-data" else MAX_FLOW_BYTES + 64 * 1024
-    body = await read_body(request, limit)
-    if content_type == "multipart/form-data":
+    multipart = content_type == "multipart/form-data"
+    if not multipart and content_type not in _YAML_TYPES + _ZIP_TYPES and content_type:
+        raise field_error(
+            ["header", "content-type"],
+            "send YAML (application/yaml), a bundle (application/zip) or multipart 'file'",
+            415,
+        )
+    limit = MAX_FLOW_BYTES if content_type in _YAML_TYPES or not content_type else MAX_BUNDLE_BYTES
+    body = await read_body(request, limit + (64 * 1024 if multipart else 0))
+    if multipart:
         form = await with_body(request, body).form(max_files=1, max_fields=5)
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
-            raise field_error(["body", "file"], "a YAML file field named 'file' is required")
+            raise field_error(["body", "file"], "a YAML or zip file field named 'file' is required")
         data, filename = await upload.read(), upload.filename or "flow.yaml"
     else:
         data, filename = body, "flow.yaml"
+    if content_type in _ZIP_TYPES or (multipart and is_zip(data)):
+        try:
+            bundle = await run_in_threadpool(read_bundle, data)
+        except BundleError as exc:
+            raise field_error(exc.loc, str(exc), exc.status) from exc
+        return bundle.yaml_text, bundle.yaml_name, bundle.recordings
     if len(data) > MAX_FLOW_BYTES:
         raise field_error(["body"], f"flow larger than {MAX_FLOW_BYTES} bytes", 413)
     try:
-        return data.decode("utf-8-sig"), filename.rsplit("/", 1)[-1]
+        return data.decode("utf-8-sig"), filename.rsplit("/", 1)[-1], None
     except UnicodeDecodeError as exc:
         raise field_error(["body"], "flow YAML must be UTF-8") from exc
 
@@ -85,29 +111,57 @@ async def _read_yaml(request: Request) -> tuple[str, str]:
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
-    summary="Upload a flow YAML",
+    summary="Upload a flow YAML or a bundle (YAML + WAV recordings, zip)",
     openapi_extra=_UPLOAD_BODY,
     responses=errors(400, 409, 413, 415, 422)
     | existing("This exact text is a stored version already: returned."),
 )
-async def upload_flow(request: Request, key: Operator, response: Response) -> dict[str, Any]:
+async def upload_flow(
+    request: Request,
+    key: Operator,
+    response: Response,
+    recordings_from: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            le=2**31 - 1,
+            description="Keep the recordings of this version of the flow (an edited YAML).",
+        ),
+    ] = None,
+) -> dict[str, Any]:
     """Validate with ``dialog.loader`` and store as the next version of its ``flow.id``.
 
     A bad flow answers 422 with ``problems`` as ``FILE:LINE:COL: message`` lines. Re-uploading the same text
-    returns the existing version (200).
+    (and recordings) returns the existing version (200). A bundle's ``audio:`` references name WAV files in
+    the zip; a refused member (path, size, not a WAV) answers 4xx with ``loc: [body, bundle, member]``.
+    ``recordings_from=N`` uploads a YAML with the recordings of version N of the same flow (the console
+    editor saves an edited bundle flow this way).
     """
-    text, filename = await _read_yaml(request)
+    text, filename, recordings = await _read_upload(request)
     factory = request.app.state.service.factory
+    warmer = getattr(request.app.state, "prompt_warmer", None)
 
     def work() -> tuple[dict[str, Any], bool]:
         with factory() as session:
+            carried = recordings
+            if recordings is None and recordings_from is not None:
+                carried = _carried(session, text, recordings_from, key.tenant)
             try:
-                stored = store_flow(session, text, uploaded_by=key.id, filename=filename, tenant=key.tenant)
+                stored = store_flow(
+                    session,
+                    text,
+                    uploaded_by=key.id,
+                    filename=filename,
+                    tenant=key.tenant,
+                    recordings=carried,
+                )
             except FlowRejected as exc:
                 raise HTTPException(
                     status.HTTP_422_UNPROCESSABLE_CONTENT,
                     {"message": "the flow has errors", "problems": exc.problems},
                 ) from exc
+            if stored.created and warmer is not None:
+                queue_warmup(session, stored.version)  # synthesised by the service after the request
             if stored.created:
                 row = stored.version
                 record_change(
@@ -117,15 +171,36 @@ async def upload_flow(request: Request, key: Operator, response: Response) -> di
                     "flow",
                     f"{row.flow_id}@{row.version}",
                     tenant=key.tenant,
-                    after=_view(row),
+                    after=_view(row) | {"recordings": [r.name for r in version_recordings(session, row.id)]},
                 )
             session.commit()
-            return _view(stored.version) | {"warnings": stored.warnings}, stored.created
+            kept = [asdict(recording) for recording in version_recordings(session, stored.version.id)]
+            view = _view(stored.version) | {
+                "recordings": kept,
+                "warmup": warmup_view(session, stored.version.id),
+                "warnings": stored.warnings,
+            }
+            return view, stored.created
 
     view, created = await run_in_threadpool(work)
+    if created and warmer is not None:
+        warmer.wake()
     if not created:
         response.status_code = status.HTTP_200_OK
     return view
+
+
+def _carried(session: Session, text: str, version: int, tenant: str) -> dict[str, bytes] | None:
+    """The recordings of ``version`` of the flow ``text`` declares (None: the text names no valid flow)."""
+    loaded = load_flow_text(text, files=STORED_FILES)
+    if loaded.flow is None:
+        return None  # store_flow reports the flow's own errors
+    row = get_flow_version(session, loaded.flow.flow.id, version, tenant)
+    if row is None:
+        raise field_error(
+            ["query", "recordings_from"], f"flow {loaded.flow.flow.id!r} has no version {version}", 404
+        )
+    return recordings_of(session, row.id)
 
 
 @router.get("", summary="List flows with their latest version")
@@ -165,8 +240,32 @@ def list_versions(flow_id: FlowId, session: SessionDep, key: AnyRole) -> dict[st
 def get_version(
     flow_id: FlowId, version: Annotated[int, Path(ge=1, le=2**31 - 1)], session: SessionDep, key: AnyRole
 ) -> dict[str, Any]:
-    """The stored YAML text and its hash."""
+    """The stored YAML text, its hash, its recordings (name, sha256, size, duration_ms) and the warm-up of
+    its fixed prompts at upload (``state``: pending, running, done, failed; clauses ``synthesised`` and
+    already ``cached``; null when the service warms nothing)."""
     row = get_flow_version(session, flow_id, version, key.tenant)
     if row is None:
         raise not_found(f"flow {flow_id!r} version {version}")
-    return _view(row, with_yaml=True)
+    recordings = [asdict(recording) for recording in version_recordings(session, row.id)]
+    return _view(row, with_yaml=True) | {"recordings": recordings, "warmup": warmup_view(session, row.id)}
+
+
+@router.get(
+    "/{flow_id}/versions/{version}/recordings/{name:path}",
+    summary="One recording of a version (WAV)",
+    response_class=RawResponse,
+    responses=errors(404, 422) | {200: {"content": {"audio/wav": {}}, "description": "The WAV file."}},
+)
+def get_recording(
+    flow_id: FlowId,
+    version: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    name: Annotated[str, Path(min_length=1, max_length=200)],
+    session: SessionDep,
+    key: AnyRole,
+) -> RawResponse:
+    """The WAV bytes as uploaded in the bundle (``name`` is its path there, e.g. ``prompts/hi.wav``)."""
+    row = get_flow_version(session, flow_id, version, key.tenant)
+    data = recording_bytes(session, row.id, name) if row is not None else None
+    if data is None:
+        raise not_found(f"recording {name!r} of flow {flow_id!r} version {version}")
+    return RawResponse(data, media_type="audio/wav", headers={"cache-control": "private, max-age=3600"})

@@ -12,7 +12,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from waihu.service.api.errors import not_found
-from waihu.service.models import ApiKey, Attempt, Campaign
+from waihu.service.models import ApiKey, Attempt, Campaign, Contact
 
 
 def campaign_of(session: Session, key: ApiKey, campaign_id: int) -> Campaign:
@@ -21,6 +21,19 @@ def campaign_of(session: Session, key: ApiKey, campaign_id: int) -> Campaign:
     if campaign is None or campaign.tenant != key.tenant:
         raise not_found(f"campaign {campaign_id}")
     return campaign
+
+
+def contact_of(
+    session: Session, key: ApiKey, campaign_id: int, reference_id: str
+) -> tuple[Campaign, Contact]:
+    """The campaign and its contact ``reference_id`` if the campaign is ``key``'s tenant's, else 404."""
+    campaign = campaign_of(session, key, campaign_id)
+    contact = session.scalars(
+        select(Contact).where(Contact.campaign_id == campaign.id, Contact.reference_id == reference_id)
+    ).first()
+    if contact is None:
+        raise not_found(f"contact {reference_id!r} in campaign {campaign_id}")
+    return campaign, contact
 
 
 def campaign_ids(tenant: str) -> Select[Any]:

@@ -1,5 +1,6 @@
 // A campaign's live dashboard: polls the stats every 2 s; funnel, grades, latency chart, latest calls.
 import { $, api, data, fmtTime, h, run, showError, tags, toast } from "./common.js";
+import { wireExports } from "./exports.js";
 
 const id = data.campaignId;
 const NS = "http://www.w3.org/2000/svg";
@@ -119,6 +120,7 @@ async function importCsv() {
 run(async () => {
   for (const action of ["pause", "resume", "cancel"]) $(`#${action}`).addEventListener("click", () => transition(action));
   $("#import").addEventListener("click", importCsv);
+  wireExports(id, "#action-result");
   document.addEventListener("visibilitychange", () => !document.hidden && poll());
   await poll();
 });

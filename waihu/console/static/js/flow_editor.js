@@ -2,6 +2,9 @@
 import { $, api, clear, data, debounce, describe, fillVersions, h, param, run, showError, showOk } from "./common.js";
 
 const NEW = "_new";
+/** Names of the loaded version's recordings: the YAML may name them in `audio:`. */
+let recordingNames = [];
+let loadedVersion = 0;
 const TEMPLATE = `flow:
   id: my_flow
   name: My flow
@@ -94,7 +97,7 @@ function showProblems(result) {
 async function validate() {
   const mine = ++sequence;
   try {
-    const result = await api("/console/api/flows/validate", { method: "POST", body: { yaml: textarea.value, filename: `${flowId === NEW ? "flow" : flowId}.yaml` } });
+    const result = await api("/console/api/flows/validate", { method: "POST", body: { yaml: textarea.value, filename: `${flowId === NEW ? "flow" : flowId}.yaml`, recordings: recordingNames } });
     if (mine === sequence) showProblems(result);
   } catch (error) {
     if (mine === sequence) showError("#save-result", error);
@@ -102,8 +105,27 @@ async function validate() {
 }
 const validateSoon = debounce(validate, 350);
 
+/** The version's recordings, each with a player (fetched with the key, so played from a blob URL). */
+async function showRecordings(version, recordings) {
+  recordingNames = recordings.map((r) => r.name);
+  $("#recordings-panel").hidden = !recordings.length;
+  const base = `/v1/flows/${encodeURIComponent(flowId)}/versions/${version}/recordings/`;
+  $("#recordings").replaceChildren(...recordings.map((r) => {
+    const player = h("audio", { controls: "", preload: "metadata" });
+    api(base + r.name.split("/").map(encodeURIComponent).join("/"), { raw: true })
+      .then((response) => response.blob())
+      .then((blob) => { player.src = URL.createObjectURL(blob); })
+      .catch((error) => player.replaceWith(h("span", { class: "small error" }, describe(error))));
+    return h("li", { "data-name": r.name },
+      h("code", {}, r.name), " ", h("span", { class: "small muted" }, `${(r.duration_ms / 1000).toFixed(1)} 秒`),
+      h("br"), player);
+  }));
+}
+
 async function loadVersion(version) {
   const row = await api(`/v1/flows/${encodeURIComponent(flowId)}/versions/${version}`);
+  await showRecordings(version, row.recordings || []);
+  loadedVersion = version;
   textarea.value = row.yaml;
   history.replaceState(null, "", `/console/flows/${encodeURIComponent(flowId)}?version=${version}`);
   setLinks(version);
@@ -123,7 +145,9 @@ function setLinks(version) {
 async function save() {
   clear("#save-result");
   try {
-    const stored = await api("/v1/flows", { method: "POST", body: textarea.value, contentType: "application/yaml" });
+    // An edited bundle flow keeps the recordings of the version it was loaded from.
+    const keep = recordingNames.length ? `?recordings_from=${loadedVersion}` : "";
+    const stored = await api(`/v1/flows${keep}`, { method: "POST", body: textarea.value, contentType: "application/yaml" });
     const fresh = stored.flow_id !== flowId;
     flowId = stored.flow_id;
     await fillVersions($("#version"), flowId, stored.version);

@@ -7,7 +7,8 @@ async function upload(event) {
       const form = new FormData();
       form.append("file", file); // keeps the file name, so problems read bad.yaml:LINE:COL
       const stored = await api("/v1/flows", { method: "POST", body: form });
-      saved.push(`${stored.flow_id} v${stored.version}`);
+      const recorded = stored.recordings?.length ? `（含 ${stored.recordings.length} 段录音）` : "";
+      saved.push(`${stored.flow_id} v${stored.version}${recorded}`);
     } catch (error) {
       showError("#upload-result", new Error(`${file.name}: ${describe(error)}`));
       return;

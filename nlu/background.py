@@ -1,0 +1,77 @@
+"""Background sentences: what people say on a call that answers nothing the robot asked.
+
+Every flow's model also embeds these (per language) as a background class. An utterance closer to
+the background than to any candidate intent's examples is out of domain (``no_match``): e5 puts
+unrelated sentences at cosine 0.83-0.91 from everything, so a threshold alone cannot reject them,
+but a nearer unrelated sentence can. Written for this purpose (chit-chat, side talk, other
+services), not taken from any test set; keep them far from answers (busy, repeat, ...).
+"""
+
+from __future__ import annotations
+
+BACKGROUND: dict[str, tuple[str, ...]] = {
+    "zh": (
+        "今天天气真不错",
+        "外面风好大",
+        "这菜有点咸了",
+        "孩子作业写完了没有",
+        "小狗又把拖鞋咬坏了",
+        "周末去公园散散步吧",
+        "楼下超市鸡蛋打折",
+        "我家阳台的花开了",
+        "你看到我眼镜放哪了吗",
+        "这首歌挺好听的",
+        "冰箱里还有牛奶吗",
+        "明天记得带伞",
+        "路上堵车堵得厉害",
+        "我想换个新沙发",
+        "奶奶身体还好吧",
+        "那家火锅店味道一般",
+        "足球比赛几点开始",
+        "快把窗户关上",
+        "这衣服颜色太艳了",
+        "我最近在学做蛋糕",
+        "你们那边房价怎么样",
+        "我想买一辆电动车",
+        "那个电影票多少钱一张",
+        "帮我问问物业水费的事",
+        "我家网线被老鼠咬断了",
+        "你们公司年会在哪开",
+        "医院挂号怎么这么难",
+        "我想报个游泳班",
+        "下个月我去旅游",
+        "这个西瓜甜不甜",
+        "我儿子考上大学了",
+        "今年春节回老家",
+        "你喜欢吃辣的吗",
+        "隔壁邻居在吵架",
+        "我要去银行取点钱",
+        "呵呵 有意思",
+    ),
+    "en": (
+        "this soup needs more salt",
+        "the kids are finishing their homework",
+        "my dog chewed up my shoes again",
+        "let's go for a walk this weekend",
+        "eggs are on sale at the store",
+        "have you seen my glasses",
+        "i love this song",
+        "is there any milk left in the fridge",
+        "don't forget your umbrella tomorrow",
+        "i'm thinking about buying a new couch",
+        "how is grandma doing",
+        "that restaurant was just okay",
+        "close the window please",
+        "i'm learning to bake bread",
+        "how much are movie tickets these days",
+        "my package still hasn't arrived",
+        "we're going on vacation next month",
+        "do you like spicy food",
+        "my son got into college",
+        "the neighbors are being loud again",
+        "i need to go to the bank",
+        "what a funny story",
+        "is the mall open late tonight",
+        "my car needs an oil change",
+    ),
+}

@@ -1,0 +1,176 @@
+"""/v1/campaigns/{id}/variants: the A/B split of a campaign — define, shift weights, compare.
+
+Variants are defined before the first call (the assignment of contacts depends on them); weights may
+shift at any time while the campaign runs and apply to contacts not called yet (a contact keeps the
+variant of its first call). The comparison answers per variant with a significance test and a verdict.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy import exists, select
+
+from waihu.service.ab import VARIANT_NAME_PATTERN
+from waihu.service.ab_stats import compare_variants
+from waihu.service.api.campaign_settings import save_setting
+from waihu.service.api.deps import AnyRole, SessionDep
+from waihu.service.api.errors import conflict, field_error
+from waihu.service.api.responses import AUTH, JSON_BODY, errors
+from waihu.service.api.scope import campaign_of
+from waihu.service.models import Attempt, Campaign, FlowVersion
+from waihu.service.outcomes import TERMINAL_STATES
+
+router = APIRouter(prefix="/v1/campaigns", tags=["A/B split"], responses=errors(*AUTH, 404, 422))
+CampaignId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+Weight = Annotated[float, Field(ge=0, le=1_000_000)]
+
+
+class VariantSpec(BaseModel):
+    """One variant: a flow version and/or a voice, with a weight (relative share of new contacts)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=VARIANT_NAME_PATTERN, description="e.g. `A`, `B`, `short-intro`.")
+    weight: Weight = 1.0
+    flow_id: str | None = Field(
+        default=None, min_length=1, max_length=64, description="Default: the campaign's."
+    )
+    flow_version: int | None = Field(
+        default=None,
+        ge=1,
+        le=2**31 - 1,
+        description="Default: the campaign's version (same flow) or the latest.",
+    )
+    voice: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+        description="A TTS voice name (Kokoro), e.g. `zf_xiaoxiao`.",
+    )
+
+
+class VariantsBody(BaseModel):
+    """The campaign's variants (2 to 10, distinct names, at least one positive weight)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    variants: list[VariantSpec] = Field(min_length=2, max_length=10)
+
+    @model_validator(mode="after")
+    def _check(self) -> VariantsBody:
+        names = [v.name for v in self.variants]
+        if len(set(names)) != len(names):
+            raise ValueError("variant names must be distinct")
+        if not any(v.weight > 0 for v in self.variants):
+            raise ValueError("at least one variant needs a positive weight")
+        return self
+
+
+class WeightsBody(BaseModel):
+    """New weights by variant name; variants left out keep theirs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    weights: dict[str, Weight] = Field(min_length=1, max_length=10)
+
+
+def _resolve(session: SessionDep, campaign: Campaign, index: int, spec: VariantSpec) -> dict[str, Any]:
+    flow_id = spec.flow_id or campaign.flow_id
+    version = spec.flow_version
+    if version is None and flow_id == campaign.flow_id:
+        version = campaign.flow_version
+    query = select(FlowVersion).where(FlowVersion.tenant == campaign.tenant, FlowVersion.flow_id == flow_id)
+    if version is not None:
+        query = query.where(FlowVersion.version == version)
+    row = session.scalars(query.order_by(FlowVersion.version.desc())).first()
+    if row is None:
+        field = "flow_version" if version is not None else "flow_id"
+        what = f"flow {flow_id!r} has no version {version}" if version is not None else f"no flow {flow_id!r}"
+        raise field_error(["body", "variants", index, field], what)
+    return {
+        "name": spec.name,
+        "weight": spec.weight,
+        "flow_id": row.flow_id,
+        "flow_version": row.version,
+        "flow_version_id": row.id,
+        "voice": spec.voice,
+    }
+
+
+def _view(campaign: Campaign) -> dict[str, Any]:
+    variants = [
+        {k: v for k, v in variant.items() if k != "flow_version_id"} for variant in campaign.variants or []
+    ]
+    return {"campaign_id": campaign.id, "variants": variants}
+
+
+@router.get("/{campaign_id}/variants", summary="The campaign's A/B variants and weights")
+def get_variants(campaign_id: CampaignId, session: SessionDep, key: AnyRole) -> dict[str, Any]:
+    """Variants with their flow version, voice and weight (an empty list: no A/B split)."""
+    return _view(campaign_of(session, key, campaign_id))
+
+
+@router.put(
+    "/{campaign_id}/variants",
+    summary="Define the campaign's A/B variants",
+    responses=errors(*JSON_BODY, 409),
+)
+def put_variants(
+    campaign_id: CampaignId, body: VariantsBody, session: SessionDep, key: AnyRole
+) -> dict[str, Any]:
+    """Set 2–10 variants before the first call (409 once a contact has been called)."""
+    campaign = campaign_of(session, key, campaign_id)
+    if session.scalar(select(exists().where(Attempt.campaign_id == campaign.id))):
+        raise conflict(f"campaign {campaign_id} has called contacts already: only weights may change now")
+    before = _view(campaign)
+    campaign.variants = [_resolve(session, campaign, i, spec) for i, spec in enumerate(body.variants)]
+    save_setting(session, key, campaign, "campaign.variants", before, _view(campaign))
+    return _view(campaign)
+
+
+@router.patch(
+    "/{campaign_id}/variants",
+    summary="Shift the A/B weights mid-campaign",
+    responses=errors(*JSON_BODY, 409),
+)
+def patch_weights(
+    campaign_id: CampaignId, body: WeightsBody, session: SessionDep, key: AnyRole
+) -> dict[str, Any]:
+    """New weights apply to contacts not called yet; called contacts keep their variant."""
+    campaign = campaign_of(session, key, campaign_id)
+    if campaign.state in TERMINAL_STATES:
+        raise conflict(f"campaign {campaign_id} is {campaign.state}")
+    variants = [dict(v) for v in campaign.variants or []]
+    known = {v["name"] for v in variants}
+    if not variants:
+        raise field_error(["body", "weights"], "the campaign has no variants (PUT them first)")
+    for name in body.weights:
+        if name not in known:
+            raise field_error(
+                ["body", "weights", name], f"no variant {name!r}; variants: {', '.join(sorted(known))}"
+            )
+    for variant in variants:
+        variant["weight"] = body.weights.get(variant["name"], variant["weight"])
+    if not any(float(v["weight"]) > 0 for v in variants):
+        raise field_error(["body", "weights"], "at least one variant needs a positive weight")
+    before = _view(campaign)
+    campaign.variants = variants  # a new list: the JSON column sees the change
+    save_setting(session, key, campaign, "campaign.weights", before, _view(campaign))
+    return _view(campaign)
+
+
+@router.get("/{campaign_id}/variants/comparison", summary="Compare the A/B variants")
+def comparison(
+    campaign_id: CampaignId,
+    session: SessionDep,
+    key: AnyRole,
+    conversion_tag: Annotated[
+        str | None,
+        Query(min_length=1, max_length=64, description="Count a contact with this tag as converted."),
+    ] = None,
+) -> dict[str, Any]:
+    """Per variant: contacts, answer rate, average talk time, grade mix, conversion (grade A or the tag);
+    a two-proportion z-test (two variants) or chi-squared test (more), its p-value and a verdict."""
+    return compare_variants(session, campaign_of(session, key, campaign_id), conversion_tag)

@@ -1,0 +1,65 @@
+"""POST /v1/campaigns/{id}/contacts/{reference_id}/cancel: cancel one pending contact."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from sqlalchemy import select
+
+from waihu.service.api.contacts import CampaignId, ReferenceId
+from waihu.service.api.deps import SessionDep, Strategy
+from waihu.service.api.errors import conflict, not_found
+from waihu.service.api.responses import AUTH, errors
+from waihu.service.api.scope import campaign_of
+from waihu.service.audit import record_change
+from waihu.service.db import begin_write
+from waihu.service.finishing import finish_pending
+from waihu.service.lifecycle import finish_campaign_if_done
+from waihu.service.masking import for_role
+from waihu.service.models import Contact, utcnow
+from waihu.service.outcomes import CANCELLED
+from waihu.service.views import contact_view
+
+router = APIRouter(prefix="/v1/campaigns", tags=["contacts"], responses=errors(*AUTH))
+
+
+@router.post(
+    "/{campaign_id}/contacts/{reference_id}/cancel",
+    summary="Cancel one pending contact",
+    responses=errors(404, 409, 422),
+)
+def cancel_contact(
+    campaign_id: CampaignId, reference_id: ReferenceId, session: SessionDep, key: Strategy
+) -> dict[str, Any]:
+    """A pending contact is never dialled: it becomes ``done`` with ``final_outcome`` ``cancelled``
+    and its ``contact.finished`` webhook is sent. A contact in a call or already done answers 409."""
+    begin_write(session)  # SQLite: the write lock up front, before the state is read
+    campaign = campaign_of(session, key, campaign_id)
+    contact = session.scalars(
+        select(Contact).where(Contact.campaign_id == campaign.id, Contact.reference_id == reference_id)
+    ).first()
+    if contact is None:
+        raise not_found(f"contact {reference_id!r} in campaign {campaign_id}")
+    now = utcnow()
+    # Guarded by the state: a worker claiming it at this moment wins, and this answers 409.
+    cancelled = finish_pending(session, campaign, [contact.id], CANCELLED, now, "cancelled by API")
+    if not cancelled:
+        session.rollback()
+        session.refresh(contact)
+        raise conflict(f"contact {reference_id!r} is {contact.state}, not pending: it cannot be cancelled")
+    contact = cancelled[0]
+    record_change(
+        session,
+        key,
+        "contact.cancel",
+        "contact",
+        f"{campaign.id}/{contact.reference_id}",
+        tenant=campaign.tenant,
+        before={"state": "pending"},
+        after={"state": "done", "final_outcome": CANCELLED},
+        at=now,
+    )
+    finish_campaign_if_done(session, campaign, now)
+    session.commit()
+    return for_role(contact_view(contact), key.role)
