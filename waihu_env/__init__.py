@@ -50,6 +50,16 @@ class Environment(BaseSettings):
         default=None, description="Digest password of the worker's trunk registration (never shown)."
     )
 
+    # --- the speech service
+    speech_url: str | None = Field(
+        default=None,
+        description="The host's speech service (waihu speech serve), e.g. http://127.0.0.1:7070.",
+    )
+    warm_prompts: Literal["auto", "local", "off"] = Field(
+        default="auto",
+        description="Synthesise a flow's fixed prompts at upload: auto = on the speech service if set.",
+    )
+
     # --- flows
     flow_allow_outside_files: bool = Field(
         default=False, description="Local flows may reference files outside their directory."

@@ -24,6 +24,7 @@ from dialog.loader import load_flow_text
 from tts.base import Synthesizer
 from waihu.service.db import write_session
 from waihu.service.models import FlowVersion, FlowWarmup, utcnow
+from waihu_env import environment
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +144,7 @@ class PromptWarmer:
 
 def default_synthesizer() -> Synthesizer:
     """The speech service's background lane when ``WAIHU_SPEECH_URL`` is set, else the local voice."""
-    url = os.environ.get("WAIHU_SPEECH_URL")
+    url = environment().speech_url
     if url:
         from waihu.speech.client import RemoteSynthesizer, SpeechClient
 
@@ -154,8 +155,16 @@ def default_synthesizer() -> Synthesizer:
 
 
 def start_warmer(factory: sessionmaker[Session]) -> PromptWarmer | None:
-    """The service's warm-up thread, started (None when ``WAIHU_WARM_PROMPTS=0``)."""
-    if os.environ.get("WAIHU_WARM_PROMPTS", "1").strip().lower() in {"0", "false", "no", "off"}:
+    """The service's warm-up thread, started; None when there is nothing to warm with.
+
+    ``WAIHU_WARM_PROMPTS``: ``auto`` (default) warms on the speech service (``WAIHU_SPEECH_URL``) and
+    not at all without one — loading the voice into the API process would put 500 MB and seconds of
+    GIL-bound G2P beside every request (an API under a local warm-up once held SQLite's write lock
+    past its 30 s timeout); ``local`` synthesises in the API process anyway; ``off`` never warms
+    (workers still warm a flow's prompts at its first call).
+    """
+    env = environment()
+    if env.warm_prompts == "off" or (env.warm_prompts == "auto" and not env.speech_url):
         return None
     from nlu.paths import data_dir
 
