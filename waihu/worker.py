@@ -175,7 +175,7 @@ class Worker:
 
         threading.Thread(target=warm, name=f"warm-{flow.flow.id}", daemon=True).start()
 
-    def _prerender(self, flow: Flow, variables: dict[str, str]) -> None:
+    def _prerender(self, flow: Flow, variables: dict[str, str], call_id: str) -> None:
         """Synthesise this contact's variable prompts ("{name}您好，" → "张先生您好，") while the
         phone rings, so the greeting and replies that name the callee start without a synthesis."""
         from nlu.paths import data_dir
@@ -183,7 +183,8 @@ class Worker:
 
         if self._ahead is None:
             return
-        speech = SpeechOutput(self._ahead, data_dir() / "cache" / "prompts", language=flow.flow.language)
+        ahead = self._ahead.for_session(call_id) if hasattr(self._ahead, "for_session") else self._ahead
+        speech = SpeechOutput(ahead, data_dir() / "cache" / "prompts", language=flow.flow.language)
         texts = variable_texts(flow, variables)
 
         def prerender() -> None:
@@ -361,7 +362,7 @@ class Worker:
         except MissingVariables as exc:  # calling would only embarrass the callee: let the strategy fix it
             return AttemptResult(outcome="failed", sip_reason=str(exc))
         target = cfg.dial_plan.uri_for(claim.phone)
-        self._prerender(flow, dict(spec.variables))
+        self._prerender(flow, dict(spec.variables), claim.attempt_id)
         log.info(
             "dialling %s (attempt %s #%d)", mask_phone(claim.phone), claim.attempt_id, claim.attempt_number
         )

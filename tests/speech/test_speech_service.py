@@ -257,3 +257,24 @@ def test_calls_needing_the_same_clause_at_once_share_one_synthesis() -> None:
         assert voice.count == 1 and len({a.pcm for a in audios}) == 1
         synthesizer.synthesize("张先生您好，")  # later requests synthesise again (the worker caches)
         assert voice.count == 2
+
+
+def test_a_call_joins_its_running_ring_time_synthesis() -> None:
+    """The worker pre-renders "请问您是李女士吗？" on the background lane while the phone rings; when
+    the greeting needs it the call waits for that synthesis instead of starting a second one."""
+    voice = _SlowCountingVoice()
+    engines = SpeechEngines(
+        recognizer_for=lambda language: ScriptedRecognizer([]),
+        synthesizer_for=lambda: voice,
+        classifier_for=lambda flow, kind: RuleClassifier.from_flow(flow),
+    )
+    with serving(engines) as base:
+        client = SpeechClient(base)
+        ahead = RemoteSynthesizer(client, background=True).for_session("attempt-1")
+        assert ahead.session == "attempt-1" and ahead.background
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            pre = pool.submit(ahead.synthesize, "请问您是李女士吗？")
+            time.sleep(0.15)  # the pre-rendering runs (it takes 0.3 s)
+            live = RemoteSynthesizer(client).synthesize("请问您是李女士吗？")
+            assert pre.result(5).pcm == live.pcm
+        assert voice.count == 1

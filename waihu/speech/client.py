@@ -7,6 +7,7 @@ HTTP/1.1 connection per process. ``session`` (a call id) lets the service queue 
 
 from __future__ import annotations
 
+import copy
 import threading
 import uuid
 from collections.abc import Sequence
@@ -147,15 +148,24 @@ class RemoteClassifier:
 class RemoteSynthesizer:
     """:class:`tts.base.Synthesizer` on the service (the worker's prompt cache stays local)."""
 
-    def __init__(self, client: SpeechClient, *, background: bool = False) -> None:
+    def __init__(self, client: SpeechClient, *, background: bool = False, session: str | None = None) -> None:
         self.client = client
         #: Ahead-of-call synthesis: the service runs it only when no call is waiting.
         self.background = background
+        #: The fair queue's session (a call id): jobs of different sessions are served in turn, so one
+        #: call's ring-time pre-rendering is not queued behind a whole flow's warm-up.
+        self.session = session
         info = client.request("GET", "/v1/tts/info").json()
         # The service's own version: its audio is the local synthesiser's, so workers, `waihu tts
         # warm` and the service share one prompt cache.
         self.version: str = info["version"]
         self._voices: dict[str, str] = info["voices"]
+
+    def for_session(self, session: str) -> RemoteSynthesizer:
+        """The same synthesiser, its jobs queued as ``session`` (no new request to the service)."""
+        clone = copy.copy(self)
+        clone.session = session[:64]
+        return clone
 
     def voice_for(self, language: str) -> str:
         """The service's voice for ``language``."""
@@ -163,10 +173,15 @@ class RemoteSynthesizer:
 
     def synthesize(self, text: str, *, language: str = "zh", rate: int | None = None) -> Audio:
         """Synthesise on the service."""
+        params: dict[str, str] = {}
+        if self.background:
+            params["background"] = "true"
+        if self.session:
+            params["session"] = self.session
         response = self.client.request(
             "POST",
             "/v1/tts/synthesize",
-            params={"background": "true"} if self.background else None,
+            params=params or None,
             json={"text": text, "language": language, "rate": rate},
         )
         return Audio(response.content, int(response.headers["X-Sample-Rate"]))

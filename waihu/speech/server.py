@@ -168,6 +168,14 @@ class _Metrics:
         self.run.labels(kind).observe(timing.run_ms / 1000)
 
 
+@dataclass
+class _Flight:
+    """A synthesis in flight that identical requests await; ``started`` once a thread runs it."""
+
+    job: asyncio.Future[tuple[Any, JobTiming]]
+    started: threading.Event
+
+
 def create_speech_app(engines: SpeechEngines | None = None, *, threads: int = 2) -> FastAPI:
     """The speech service's ASGI app."""
     engines = engines or default_engines()
@@ -175,7 +183,7 @@ def create_speech_app(engines: SpeechEngines | None = None, *, threads: int = 2)
     metrics = _Metrics()
     flows: dict[str, IntentClassifier] = {}
     flows_lock = threading.Lock()
-    synthesizing: dict[tuple[str, str, int | None, bool], asyncio.Future[tuple[Any, JobTiming]]] = {}
+    synthesizing: dict[tuple[str, str, int | None, bool], _Flight] = {}
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -282,21 +290,27 @@ def create_speech_app(engines: SpeechEngines | None = None, *, threads: int = 2)
     ) -> Response:
         synthesizer = engines.synthesizer()
         # Single flight: calls that need the same clause at once (the same greeting when a campaign's
-        # lines start together) share one synthesis instead of queueing N copies of it.
+        # lines start together) share one synthesis instead of queueing N copies of it. Background
+        # work joins any job; a live request joins a background job (a call's ring-time
+        # pre-rendering) only once it runs: the background lane waits while calls wait, so a queued
+        # one could keep the live request waiting long.
         key = (body.text, body.language, body.rate, background)
-        job = synthesizing.get(key)
-        if job is None:
-            job = asyncio.ensure_future(
-                run(
-                    "tts",
-                    session,
-                    lambda: synthesizer.synthesize(body.text, language=body.language, rate=body.rate),
-                    background,
-                )
-            )
-            synthesizing[key] = job
+        flight = synthesizing.get(key)
+        other = synthesizing.get((body.text, body.language, body.rate, not background))
+        if flight is None and other is not None and (background or other.started.is_set()):
+            flight = other
+        if flight is None:
+            started = threading.Event()
+
+            def synthesize_text() -> Any:
+                started.set()
+                return synthesizer.synthesize(body.text, language=body.language, rate=body.rate)
+
+            job = asyncio.ensure_future(run("tts", session, synthesize_text, background))
+            flight = _Flight(job, started)
+            synthesizing[key] = flight
             job.add_done_callback(lambda _done: synthesizing.pop(key, None))
-        audio, _timing = await asyncio.shield(job)
+        audio, _timing = await asyncio.shield(flight.job)
         return Response(
             audio.pcm,
             media_type="audio/L16",
