@@ -11,6 +11,7 @@ import contextlib
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -241,14 +242,15 @@ class _SlowCountingVoice(ToneSynthesizer):
         return super().synthesize(text, language=language, rate=rate)
 
 
+def _voice_engines(voice: _SlowCountingVoice) -> SpeechEngines:
+    """The light engines of :func:`_engines`, speaking with ``voice``."""
+    return replace(_engines([]), synthesizer_for=lambda: voice)
+
+
 def test_calls_needing_the_same_clause_at_once_share_one_synthesis() -> None:
     """A campaign's lines start together: 8 calls want the same greeting clause at the same moment."""
     voice = _SlowCountingVoice()
-    engines = SpeechEngines(
-        recognizer_for=lambda language: ScriptedRecognizer([]),
-        synthesizer_for=lambda: voice,
-        classifier_for=lambda flow, kind: RuleClassifier.from_flow(flow),
-    )
+    engines = _voice_engines(voice)
     with serving(engines) as base:
         client = SpeechClient(base)
         synthesizer = RemoteSynthesizer(client)
@@ -263,11 +265,7 @@ def test_a_call_joins_its_running_ring_time_synthesis() -> None:
     """The worker pre-renders "请问您是李女士吗？" on the background lane while the phone rings; when
     the greeting needs it the call waits for that synthesis instead of starting a second one."""
     voice = _SlowCountingVoice()
-    engines = SpeechEngines(
-        recognizer_for=lambda language: ScriptedRecognizer([]),
-        synthesizer_for=lambda: voice,
-        classifier_for=lambda flow, kind: RuleClassifier.from_flow(flow),
-    )
+    engines = _voice_engines(voice)
     with serving(engines) as base:
         client = SpeechClient(base)
         ahead = RemoteSynthesizer(client, background=True).for_session("attempt-1")

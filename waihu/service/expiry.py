@@ -11,7 +11,6 @@ Paused campaigns are left alone until resumed.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from dataclasses import dataclass, field
 
 from sqlalchemy import and_, exists, or_, select
@@ -23,8 +22,6 @@ from waihu.service.lifecycle import finish_campaign_if_done
 from waihu.service.models import Campaign, Contact, utcnow
 from waihu.service.outcomes import EXPIRED, RUNNABLE_STATES
 from waihu.service.policy import Schedule
-
-log = logging.getLogger(__name__)
 
 DEFAULT_BATCH = 500
 

@@ -5,19 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from sqlalchemy import select
 
 from waihu.service.api.contacts import CampaignId, ReferenceId
 from waihu.service.api.deps import SessionDep, Strategy
-from waihu.service.api.errors import conflict, not_found
+from waihu.service.api.errors import conflict
 from waihu.service.api.responses import AUTH, errors
-from waihu.service.api.scope import campaign_of
+from waihu.service.api.scope import contact_of
 from waihu.service.audit import record_change
 from waihu.service.db import begin_write
 from waihu.service.finishing import finish_pending
 from waihu.service.lifecycle import finish_campaign_if_done
 from waihu.service.masking import for_role
-from waihu.service.models import Contact, utcnow
+from waihu.service.models import utcnow
 from waihu.service.outcomes import CANCELLED
 from waihu.service.views import contact_view
 
@@ -35,12 +34,7 @@ def cancel_contact(
     """A pending contact is never dialled: it becomes ``done`` with ``final_outcome`` ``cancelled``
     and its ``contact.finished`` webhook is sent. A contact in a call or already done answers 409."""
     begin_write(session)  # SQLite: the write lock up front, before the state is read
-    campaign = campaign_of(session, key, campaign_id)
-    contact = session.scalars(
-        select(Contact).where(Contact.campaign_id == campaign.id, Contact.reference_id == reference_id)
-    ).first()
-    if contact is None:
-        raise not_found(f"contact {reference_id!r} in campaign {campaign_id}")
+    campaign, contact = contact_of(session, key, campaign_id, reference_id)
     now = utcnow()
     # Guarded by the state: a worker claiming it at this moment wins, and this answers 409.
     cancelled = finish_pending(session, campaign, [contact.id], CANCELLED, now, "cancelled by API")
