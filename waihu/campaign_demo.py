@@ -182,14 +182,29 @@ def customer_audio(path: Path, turns: list[str], greeting_s: float, library: dic
     return write_pcm_wav(path, pcm + bytes(8000 * 2 * 20))
 
 
-def _greeting_seconds() -> float:
-    from waihu.voice.call_builder import default_synthesizer
-    from waihu.voice.speech_output import SpeechOutput
+def warm_contact_prompts(contacts: list[dict[str, Any]]) -> dict[str, float]:
+    """Synthesise each customer's variable prompts into the worker's prompt cache before dialling;
+    returns each one's greeting length (s).
+
+    The worker pre-renders them while the phone rings, but the demo's SIP customers answer at once
+    and speak on a fixed schedule: a greeting still being synthesised would pause mid-sentence and
+    the customer's first answer would fall into it. The speech service's audio is the local
+    synthesiser's (same version and voices), so the worker finds these clauses in the cache.
+    """
+    from dialog.templates import render
+    from waihu.voice.call_builder import call_variables, default_synthesizer
+    from waihu.voice.speech_output import SpeechOutput, variable_texts
 
     flow = load_flow(FLOW)
-    text = flow.nodes[flow.start].prompt[0].format(name=CONTACTS[0]["name"], bank="星河银行")
     speech = SpeechOutput(default_synthesizer(), data_dir() / "cache" / "prompts", language="zh")
-    return speech.render(Say(text)).duration_s
+    greetings: dict[str, float] = {}
+    for contact in contacts:
+        variables = call_variables({"amount": contact["amount"]}, contact["name"])
+        speech.warm(variable_texts(flow, variables))
+        values = {name: v.default for name, v in flow.variables.items() if v.default} | variables
+        text = render(flow.nodes[flow.start].prompt[0], values)
+        greetings[contact["phone"]] = speech.render(Say(text)).duration_s
+    return greetings
 
 
 class Api:
@@ -243,13 +258,17 @@ def run_campaign_demo(console: Console, workdir: Path) -> dict[str, Any]:
             "/v1/seats",
             json={"uri": seat.uri_for("seat1"), "skill_group": "credit_card", "available": True},
         )
-        greeting_s = _greeting_seconds()
+        with console.status("the customers' greetings, synthesised before dialling …"):
+            greetings = warm_contact_prompts([c for c in CONTACTS if c["peer"] == "customer"])
         routes: dict[str, str] = {}
         for contact in CONTACTS:
             peer = contact["peer"]
             if peer == "customer":
                 wav = customer_audio(
-                    workdir / f"{contact['phone']}.wav", contact["turns"], greeting_s, library
+                    workdir / f"{contact['phone']}.wav",
+                    contact["turns"],
+                    greetings[contact["phone"]],
+                    library,
                 )
                 routes[e164(contact)] = peers.enter_context(Baresip(workdir, wav, user=contact["phone"])).uri
             elif peer == "dnc":
