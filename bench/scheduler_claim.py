@@ -2,10 +2,14 @@
 
     .venv/bin/python bench/scheduler_claim.py [--contacts 100000] [--batch 4] [--rounds 300]
         [--database-url postgresql+psycopg://user@127.0.0.1:5432/db | --postgres] [--workers 8]
+        [--trunk-lines 20] [--trunk-cps 50]
 
 Prints import time, claim latency (p50/p95/max) and record_result latency. Default: a temporary SQLite file;
 ``--postgres`` starts a throw-away PostgreSQL cluster (as the tests do). ``--workers N``: N processes
 claim and record at once, ``--rounds`` each, as N telephony workers on one database do.
+``--trunk-lines``/``--trunk-cps``: every worker claims on one trunk with these limits (its row lock is
+then taken by every claim); the run also prints the most starts seen in any 1-s window of the database
+clock stamps, and claims refused by the pacer wait ``PACED_POLL_S`` before trying again.
 """
 
 from __future__ import annotations
@@ -22,15 +26,21 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from sqlalchemy import select
+
 from tests.conftest import MINIMAL_FLOW
 from waihu.service.attempt_result import AttemptResult
 from waihu.service.db import open_database
 from waihu.service.flows import store_flow
 from waihu.service.imports import RawRow, import_contacts
-from waihu.service.models import Campaign, utcnow
+from waihu.service.models import Attempt, Campaign, utcnow
 from waihu.service.scheduler import claim_due_contacts, record_result
+from waihu.service.trunk_limits import upsert_trunk
 
 ALL_DAY = [{"weekdays": [1, 2, 3, 4, 5, 6, 7], "start": "00:00", "end": "24:00"}]
+TRUNK = "bench-trunk"
+#: A paced-out claim's wait before the next try (a real worker polls every 0.5 s).
+PACED_POLL_S = 0.05
 
 
 def pct(values: list[float], p: float) -> float:
@@ -46,7 +56,13 @@ def summary(values_ms: list[float]) -> str:
 
 
 def claim_rounds(
-    url: str, worker: str, clock: dt.datetime, batch: int, rounds: int, start: Any = None
+    url: str,
+    worker: str,
+    clock: dt.datetime,
+    batch: int,
+    rounds: int,
+    start: Any = None,
+    trunk: str | None = None,
 ) -> tuple[list[float], list[float]]:
     """One worker's loop: claim ``batch`` contacts, record a result for each; latencies in ms."""
     engine, factory = open_database(url, migrate=False)
@@ -57,8 +73,10 @@ def claim_rounds(
     for _ in range(rounds):
         with factory() as session:
             started = time.perf_counter()
-            claims = claim_due_contacts(session, worker, clock, batch)
+            claims = claim_due_contacts(session, worker, clock, batch, trunk=trunk)
             claim_ms.append((time.perf_counter() - started) * 1000)
+            if trunk is not None and not claims:
+                time.sleep(PACED_POLL_S)
             for claim in claims:
                 started = time.perf_counter()
                 record_result(
@@ -69,19 +87,21 @@ def claim_rounds(
     return claim_ms, record_ms
 
 
-def _worker_main(args: tuple[str, str, dt.datetime, int, int, Any, Any]) -> None:
-    url, worker, clock, batch, rounds, start, results = args
-    results.put(claim_rounds(url, worker, clock, batch, rounds, start))
+def _worker_main(args: tuple[str, str, dt.datetime, int, int, Any, Any, str | None]) -> None:
+    url, worker, clock, batch, rounds, start, results, trunk = args
+    results.put(claim_rounds(url, worker, clock, batch, rounds, start, trunk))
 
 
 def concurrent_rounds(
-    url: str, workers: int, clock: dt.datetime, batch: int, rounds: int
+    url: str, workers: int, clock: dt.datetime, batch: int, rounds: int, trunk: str | None = None
 ) -> tuple[list[float], list[float]]:
     """``workers`` processes running :func:`claim_rounds` at once; all their latencies."""
     ctx = multiprocessing.get_context("spawn")  # no SQLAlchemy pool or socket shared across a fork
     start, results = ctx.Barrier(workers), ctx.Queue()
     procs = [
-        ctx.Process(target=_worker_main, args=((url, f"bench-{n}", clock, batch, rounds, start, results),))
+        ctx.Process(
+            target=_worker_main, args=((url, f"bench-{n}", clock, batch, rounds, start, results, trunk),)
+        )
         for n in range(workers)
     ]
     for proc in procs:
@@ -97,6 +117,20 @@ def concurrent_rounds(
     return claim_ms, record_ms
 
 
+def trunk_window(url: str) -> str:
+    """The most starts on the bench trunk in any 1-s window of its database-clock stamps."""
+    engine, factory = open_database(url, migrate=False)
+    with factory() as session:
+        stamps = sorted(session.scalars(select(Attempt.trunk_claimed_at).where(Attempt.trunk == TRUNK)))
+    engine.dispose()
+    most, first = 0, 0
+    for last, stamp in enumerate(stamps):
+        while stamp - stamps[first] >= dt.timedelta(seconds=1):
+            first += 1
+        most = max(most, last - first + 1)
+    return f"{len(stamps)} starts, at most {most} in any 1-s window (database clock)"
+
+
 def main() -> None:
     """Run the benchmark and print its figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -106,6 +140,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="processes claiming at once")
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--postgres", action="store_true", help="start a throw-away PostgreSQL cluster")
+    parser.add_argument("--trunk-lines", type=int, default=None, help="claim on a trunk with this line cap")
+    parser.add_argument("--trunk-cps", type=int, default=None, help="claim on a trunk with this CPS limit")
     args = parser.parse_args()
     tmp = tempfile.TemporaryDirectory()
     server = None
@@ -144,13 +180,18 @@ def main() -> None:
         import_s = time.perf_counter() - started
     print(f"database: {engine.dialect.name}")
     print(f"import: {report.created} contacts in {import_s:.2f} s ({report.created / import_s:,.0f} rows/s)")
+    trunk = None
+    if args.trunk_lines is not None or args.trunk_cps is not None:
+        trunk = TRUNK
+        with factory() as session:
+            upsert_trunk(session, trunk, max_lines=args.trunk_lines, max_cps=args.trunk_cps)
     engine.dispose()
     clock = now + dt.timedelta(seconds=1)
     started = time.perf_counter()
     if args.workers > 1:
-        claim_ms, record_ms = concurrent_rounds(url, args.workers, clock, args.batch, args.rounds)
+        claim_ms, record_ms = concurrent_rounds(url, args.workers, clock, args.batch, args.rounds, trunk)
     else:
-        claim_ms, record_ms = claim_rounds(url, "bench", clock, args.batch, args.rounds)
+        claim_ms, record_ms = claim_rounds(url, "bench", clock, args.batch, args.rounds, trunk=trunk)
     elapsed = time.perf_counter() - started
     print(
         f"claim_due_contacts(limit={args.batch}), {args.workers} worker(s) x {args.rounds} rounds: "
@@ -158,6 +199,8 @@ def main() -> None:
     )
     print(f"record_result over {len(record_ms)} attempts: {summary(record_ms)}")
     print(f"throughput: {len(record_ms) / elapsed:,.0f} attempts claimed and recorded per second")
+    if trunk is not None:
+        print(f"trunk max_lines={args.trunk_lines} max_cps={args.trunk_cps}: {trunk_window(url)}")
     if server is not None:
         server.stop()
     tmp.cleanup()

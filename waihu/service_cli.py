@@ -113,6 +113,18 @@ def worker(
     status_file: Annotated[
         Path | None, typer.Option(help="JSON status for the operator (registration state), kept current.")
     ] = None,
+    trunk_name: Annotated[
+        str | None,
+        typer.Option(help="The trunk's name: its workers share its line cap and CPS (in the database)."),
+    ] = None,
+    trunk_max_lines: Annotated[
+        int | None,
+        typer.Option(min=1, max=100_000, help="Calls in progress on the trunk, all its workers together."),
+    ] = None,
+    trunk_max_cps: Annotated[
+        int | None,
+        typer.Option(min=1, max=1000, help="Call starts per second on the trunk, all its workers together."),
+    ] = None,
 ) -> None:
     """Claim due contacts, call them and record the results, until SIGTERM/SIGINT.
 
@@ -129,6 +141,7 @@ def worker(
             uri=trunk, registrar=registrar, username=sip_user, password_file=sip_password_file,
             realm=sip_realm, outbound_proxy=outbound_proxy, public_address=public_address,
             transport=transport, caller_id=caller_id, display_name=display_name,
+            name=trunk_name, max_lines=trunk_max_lines, max_cps=trunk_max_cps,
         )  # fmt: skip
         settings.registration()  # a missing username or password is an error now, not after start-up
     except TrunkError as exc:
@@ -158,6 +171,11 @@ def worker(
         speech_url=speech_url,
     )
     _engine, factory = open_database(db)
+    if settings.name is not None and (settings.max_lines is not None or settings.max_cps is not None):
+        from waihu.service.trunk_limits import upsert_trunk
+
+        with factory() as session:  # shared by every worker on the trunk: the last one started wins
+            upsert_trunk(session, settings.name, max_lines=settings.max_lines, max_cps=settings.max_cps)
 
     async def main() -> None:
         stop = asyncio.Event()

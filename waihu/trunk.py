@@ -15,6 +15,9 @@ variable, and it is kept out of every ``repr`` and log line.
     transport = "tcp"
     caller_id = "4008001234"
     display_name = "某银行"
+    name = "carrier-a"                          # the trunk's name: workers on one trunk share its limits
+    max_lines = 30                              # calls in progress on the trunk, all workers together
+    max_cps = 5                                 # call starts per second on the trunk, all workers together
 """
 
 from __future__ import annotations
@@ -25,7 +28,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+
+from waihu.service.trunk_limits import MAX_CPS, MAX_LINES, TRUNK_NAME_PATTERN
 
 #: Where the password comes from when neither the file nor the options name a source.
 DEFAULT_PASSWORD_ENV = "WAIHU_SIP_PASSWORD"
@@ -58,6 +63,18 @@ class TrunkSettings(BaseModel):
     #: The caller number when the campaign has none (user part or full URI).
     caller_id: str | None = None
     display_name: str | None = None
+    #: The trunk's name: the line cap and CPS below are shared (in the database) by its workers.
+    name: str | None = Field(default=None, pattern=TRUNK_NAME_PATTERN)
+    # strict: a quoted number or a boolean in the file is a mistake, not a limit
+    max_lines: int | None = Field(default=None, ge=1, le=MAX_LINES, strict=True)
+    max_cps: int | None = Field(default=None, ge=1, le=MAX_CPS, strict=True)
+
+    @field_validator("max_lines", "max_cps")
+    @classmethod
+    def _limits_need_a_name(cls, value: int | None, info: ValidationInfo) -> int | None:
+        if value is not None and info.data.get("name") is None:
+            raise ValueError("a trunk's limits are shared by name: set name (--trunk-name) too")
+        return value
 
     @field_validator("uri", "registrar", "outbound_proxy", "aor")
     @classmethod

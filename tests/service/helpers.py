@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 import socket
 import threading
 import time
@@ -19,10 +20,12 @@ from dialog.state import CallResult
 from tests.conftest import MINIMAL_FLOW
 from waihu.service.api import create_app
 from waihu.service.apikeys import create_api_key
+from waihu.service.attempt_result import AttemptResult
 from waihu.service.flows import store_flow
 from waihu.service.imports import RawRow, import_contacts
 from waihu.service.models import Campaign, FlowVersion, utcnow
 from waihu.service.policy import DEFAULT_RETRY_POLICY
+from waihu.service.scheduler import record_result
 from waihu.service.settings import Settings
 
 ALL_DAY = [{"weekdays": [1, 2, 3, 4, 5, 6, 7], "start": "00:00", "end": "24:00"}]
@@ -82,6 +85,17 @@ def add_contacts(
     report = import_contacts(session, campaign_id, rows, now=now or dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
     session.commit()
     assert report.created == count, report.errors[:3]
+
+
+def hang_up_part(factory: Any, held: list[str], rng: random.Random, now: dt.datetime) -> list[str]:
+    """Record ``answered`` for a random half of the ``held`` attempts (each its own session, as a
+    worker saves each call); the attempts still held."""
+    keep = [attempt for attempt in held if rng.random() < 0.5]
+    for attempt_id in held:
+        if attempt_id not in keep:
+            with factory() as session:
+                record_result(session, attempt_id, AttemptResult(outcome="answered"), now)
+    return keep
 
 
 def graded_call(grade: str, tags: list[str] | None = None, *, flow_id: str = "mini") -> CallResult:

@@ -14,12 +14,11 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from tests.service.helpers import MONDAY_10_SHANGHAI, add_contacts, make_campaign
-from waihu.service.attempt_result import AttemptResult
+from tests.service.helpers import MONDAY_10_SHANGHAI, add_contacts, hang_up_part, make_campaign
 from waihu.service.db import make_engine, make_session_factory, open_database
 from waihu.service.models import Attempt
 from waihu.service.outcomes import IN_PROGRESS
-from waihu.service.scheduler import claim_due_contacts, record_result
+from waihu.service.scheduler import claim_due_contacts
 
 NOW = MONDAY_10_SHANGHAI
 CONCURRENCY = 3
@@ -52,13 +51,7 @@ def _claimer(url: str, name: str, campaign_id: int, barrier: Any, out: Any, seed
             barrier.wait(timeout=120)  # every claim is committed: count
             out.put((round_no, name, len(got), _in_progress(factory, campaign_id)))
             barrier.wait(timeout=120)
-            # hang up a random part of the calls (at least the oldest in every other round)
-            keep = [attempt for attempt in held if rng.random() < 0.5]
-            for attempt_id in held:
-                if attempt_id not in keep:
-                    with factory() as session:
-                        record_result(session, attempt_id, AttemptResult(outcome="answered"), NOW)
-            held = keep
+            held = hang_up_part(factory, held, rng, NOW)  # a random part of the calls ends
     except BaseException as exc:  # reported to the parent
         out.put(("error", name, repr(exc), 0))
         barrier.abort()

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, and_, case, func, or_, select, update
+from sqlalchemy import Select, Table, and_, case, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -36,11 +36,13 @@ from waihu.service.db import begin_write
 from waihu.service.finishing import finish_pending
 from waihu.service.frequency import apply_frequency_cap
 from waihu.service.holidays import schedule_for
+from waihu.service.inbox import collect as collect_unclassified
 from waihu.service.lifecycle import StateConflict, change_campaign_state, finish_campaign_if_done
 from waihu.service.models import DEFAULT_TENANT, Attempt, Campaign, Contact, Dnc, utcnow
 from waihu.service.outcomes import DNC_BLOCKED, IN_PROGRESS, LOST_AFTER_ANSWER, RUNNABLE_STATES
 from waihu.service.policy import decide_retry
 from waihu.service.routing import matching_rule, retry_by_rule, route_contact
+from waihu.service.trunk_limits import TrunkBudget, count_attempts, trunk_budget
 from waihu.service.views import attempt_view, contact_view
 from waihu.service.webhooks import enqueue_event
 
@@ -99,14 +101,7 @@ def _is_postgres(session: Session) -> bool:
 
 
 def _in_progress_count(session: Session, campaign_id: int) -> int:
-    return int(
-        session.scalar(
-            select(func.count())
-            .select_from(Attempt)
-            .where(Attempt.campaign_id == campaign_id, Attempt.status.in_(IN_PROGRESS))
-        )
-        or 0
-    )
+    return count_attempts(session, Attempt.campaign_id == campaign_id, Attempt.status.in_(IN_PROGRESS))
 
 
 def _lock_campaign(session: Session, campaign: Campaign) -> bool:
@@ -165,7 +160,13 @@ def due_contacts_query(campaign: Campaign, now: dt.datetime, today: dt.date, lim
 
 
 def _claim_in_campaign(
-    session: Session, campaign: Campaign, worker_id: str, now: dt.datetime, wanted: int, lease_s: int
+    session: Session,
+    campaign: Campaign,
+    worker_id: str,
+    now: dt.datetime,
+    wanted: int,
+    lease_s: int,
+    trunk: TrunkBudget | None = None,
 ) -> list[Claim]:
     schedule = schedule_for(session, campaign, now)
     today = schedule.local_date(now)
@@ -186,7 +187,7 @@ def _claim_in_campaign(
             _block_dnc_contacts(session, campaign, blocked, now)
         dialable = apply_frequency_cap(session, campaign, dialable, schedule, now)  # defers capped phones
         if dialable:
-            claims += _claim_rows(session, campaign, dialable, worker_id, now, today, lease_s)
+            claims += _claim_rows(session, campaign, dialable, worker_id, now, today, lease_s, trunk)
         if len(rows) < need:
             break
     return claims
@@ -200,8 +201,12 @@ def _claim_rows(
     now: dt.datetime,
     today: dt.date,
     lease_s: int,
+    trunk: TrunkBudget | None = None,
 ) -> list[Claim]:
-    """Guarded UPDATE pending → dialling, then one attempt row per contact actually claimed."""
+    """Guarded UPDATE pending → dialling, then one attempt row per contact actually claimed.
+
+    ``trunk``: the trunk the worker dials on; each attempt records it and the budget's DB-clock stamp.
+    """
     claimed: list[Any] = session.execute(  # RETURNING rows: (id, attempts, reference, phone, name, vars)
         update(Contact)
         .where(Contact.id.in_(ids), Contact.state == "pending")
@@ -260,6 +265,8 @@ def _claim_rows(
                 "kb_hits": [],
                 "rounds": 0,
                 "transcript": [],
+                "trunk": trunk.trunk if trunk else None,
+                "trunk_claimed_at": trunk.stamp if trunk else None,
             }
         )
         claims.append(
@@ -314,8 +321,12 @@ def claim_due_contacts(
     *,
     lease_s: int = DEFAULT_LEASE_S,
     campaign_ids: list[int] | None = None,
+    trunk: str | None = None,
 ) -> list[Claim]:
     """Claim up to ``limit`` due contacts for ``worker_id`` and write their attempt rows; commits.
+
+    ``trunk``: the trunk the worker dials on; the claim first takes that trunk's row lock and starts no
+    more calls than its ``max_lines`` and ``max_cps`` leave (:mod:`waihu.service.trunk_limits`).
 
     Campaigns are served by priority (highest first), each only inside its calling windows and date
     bounds, and never beyond its line concurrency (in-progress attempts count, read under the campaign
@@ -329,6 +340,12 @@ def claim_due_contacts(
     now = now or utcnow()
     _ensure_writer(session)
     try:
+        budget = trunk_budget(session, trunk, limit) if trunk is not None else None
+        if budget is not None and budget.allowed < limit:
+            log.debug(
+                "trunk %s allows %d of %d starts now (%s)", trunk, budget.allowed, limit, budget.limited_by
+            )
+            limit = budget.allowed
         query = (
             select(Campaign)
             .where(Campaign.state.in_(RUNNABLE_STATES))
@@ -348,7 +365,7 @@ def claim_due_contacts(
             wanted = min(free, limit - len(claims))
             if wanted <= 0:
                 continue
-            got = _claim_in_campaign(session, campaign, worker_id, now, wanted, lease_s)
+            got = _claim_in_campaign(session, campaign, worker_id, now, wanted, lease_s, budget)
             if got and campaign.state == "scheduling":
                 with contextlib.suppress(StateConflict):  # another claimer moved it first: fine
                     change_campaign_state(session, campaign, "executing", now, "first attempt claimed")
@@ -492,6 +509,7 @@ def _finish_attempt(
     contact = session.get(Contact, attempt.contact_id, with_for_update=_is_postgres(session))
     campaign = session.get(Campaign, attempt.campaign_id)
     assert contact is not None and campaign is not None  # foreign keys
+    collect_unclassified(session, campaign.tenant, attempt, result.call)  # the operator's NLU inbox
     if result.dnc:
         _add_dnc(
             session, campaign.tenant, attempt.phone, "asked not to be called (during a call)", "call", now
