@@ -56,7 +56,7 @@ def _tone(freq: float, seconds: float) -> bytes:
 
 
 async def _worker(idx: int, target: str, hold_s: float, record_dir: str | None) -> dict[str, float]:
-    from telephony import Outcome, SipConfig, SipEngine
+    from telephony import CallOutcome, SipConfig, SipEngine
 
     rss_before = _rss_mib()
     cfg = SipConfig(
@@ -74,7 +74,7 @@ async def _worker(idx: int, target: str, hold_s: float, record_dir: str | None) 
             for i in range(4)
         )
     )
-    calls = [r.call for r in results if r.outcome is Outcome.ANSWERED and r.call is not None]
+    calls = [r.call for r in results if r.outcome is CallOutcome.ANSWERED and r.call is not None]
     setups = [r.setup_s for r in results if r.setup_s is not None]
     prompt = _tone(440, 2.0)
     frames = 0

@@ -15,7 +15,7 @@ from telephony.config import MAX_CALLS_PER_PROCESS, Registration, SipConfig
 from telephony.early import EarlyMedia
 from telephony.errors import EngineNotRunning, TelephonyError, TooManyCalls
 from telephony.events import (
-    Answered,
+    CallAnswered,
     CallEvent,
     DtmfReceived,
     Ended,
@@ -23,7 +23,7 @@ from telephony.events import (
     RemoteHangup,
     TransferResult,
 )
-from telephony.outcome import DialOutcome, HangupBy, Outcome, classify
+from telephony.outcome import CallOutcome, DialOutcome, HangupBy, classify
 from telephony.privacy import mask_number, mask_uri
 from telephony.summary import SUMMARY_HEADER, decode_summary, encode_summary
 
@@ -34,16 +34,16 @@ if TYPE_CHECKING:
 __all__ = [
     "MAX_CALLS_PER_PROCESS",
     "SUMMARY_HEADER",
-    "Answered",
     "Call",
+    "CallAnswered",
     "CallEvent",
+    "CallOutcome",
     "DialOutcome",
     "DtmfReceived",
     "EarlyMedia",
     "Ended",
     "EngineNotRunning",
     "HangupBy",
-    "Outcome",
     "PlaybackDrained",
     "Registration",
     "RemoteHangup",

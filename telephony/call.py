@@ -6,13 +6,13 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from telephony.events import CallEvent, DtmfReceived, Ended, PlaybackDrained, RemoteHangup, TransferResult
-from telephony.outcome import HangupBy, Outcome
+from telephony.outcome import CallOutcome, HangupBy
 from telephony.pcm import FRAME_MS, to_phone_rate
 from telephony.pjobjects import LegHooks
 from telephony.recording import StereoRecorder
@@ -49,6 +49,8 @@ class LegState:
     is_seat: bool = False
     #: An incoming call answered by a test peer (see ``SipConfig.answer_incoming``).
     incoming: bool = False
+    #: A seat leg's progress: called on the loop with ``("ringing" | "answered", time.time())``.
+    on_progress: Callable[[str, float], None] | None = None
 
 
 class Call:
@@ -225,32 +227,45 @@ class Call:
         headers: dict[str, str] | None = None,
         ring_timeout_s: float = 30.0,
         caller_id: str | None = None,
+        on_progress: Callable[[str, float], None] | None = None,
     ) -> TransferResult:
         """Dial the seat as a second call and connect the two audio legs (for trunks without REFER).
 
         The robot stops talking once the seat answers; the call ends when either side hangs up
         (``Ended.by`` is ``seat`` when the seat did). The recording's right channel carries the
-        seat while bridged. The second leg counts against the 4-call cap.
+        seat while bridged. The second leg counts against the 4-call cap. ``on_progress`` hears the
+        seat leg's ``"ringing"`` (screen pop) and ``"answered"`` (stop the hold audio) as they happen.
         """
         hdrs = dict(headers or {})
         if summary is not None:
             hdrs[SUMMARY_HEADER] = encode_summary(summary)
         outcome = await self._engine._dial(
-            seat_uri, ring_timeout_s=ring_timeout_s, caller_id=caller_id, headers=hdrs, seat_for=self._st
+            seat_uri,
+            ring_timeout_s=ring_timeout_s,
+            caller_id=caller_id,
+            headers=hdrs,
+            seat_for=self._st,
+            on_progress=on_progress,
         )
         now = time.time()
-        if outcome.outcome is not Outcome.ANSWERED:
-            result = TransferResult("bridged", False, False, outcome.sip_code, outcome.reason, now)
+        times = {
+            "offered_at": outcome.started_at,
+            "ringing_at": outcome.ringing_at,
+            "answered_at": outcome.answered_at,
+        }
+        if outcome.outcome is not CallOutcome.ANSWERED:
+            result = TransferResult("bridged", False, False, outcome.sip_code, outcome.reason, now, **times)
         elif not self.is_up:
-            result = TransferResult("bridged", False, True, 200, "callee gone before the seat answered", now)
+            reason = "callee gone before the seat answered"
+            result = TransferResult("bridged", False, True, 200, reason, now, **times)
         else:
             self.stop_playback()
             try:
                 await self._engine._bridge(self._st)
-                result = TransferResult("bridged", True, True, 200, "bridged", now)
+                result = TransferResult("bridged", True, True, 200, "bridged", now, **times)
                 self.transferred = True
             except Exception as e:
-                result = TransferResult("bridged", False, True, 0, str(e), now)
+                result = TransferResult("bridged", False, True, 0, str(e), now, **times)
         if not result.success and self._st.peer is not None:
             await self._engine._hangup_leg(self._st.peer)
             self._st.peer = None

@@ -7,6 +7,7 @@ import contextlib
 import itertools
 import logging
 import time
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -15,8 +16,8 @@ from telephony.call import Call, LegState
 from telephony.config import MAX_CALLS_PER_PROCESS, SipConfig
 from telephony.early import EarlyMedia
 from telephony.errors import EngineNotRunning, TelephonyError, TooManyCalls
-from telephony.events import Answered
-from telephony.outcome import DialOutcome, HangupBy, Outcome, classify
+from telephony.events import CallAnswered
+from telephony.outcome import CallOutcome, DialOutcome, HangupBy, classify
 from telephony.pjobjects import LegHooks
 from telephony.pjthread import PjThread
 from telephony.privacy import mask_uri
@@ -159,6 +160,7 @@ class SipEngine:
         record: bool | None = None,
         seat_for: LegState | None = None,
         early_media: EarlyMedia | None = None,
+        on_progress: Callable[[str, float], None] | None = None,
     ) -> DialOutcome:
         pj = self._pj_thread()
         if self.active_calls >= MAX_CALLS_PER_PROCESS:
@@ -181,6 +183,7 @@ class SipEngine:
             early_media=early_media is not None,
         )
         st = LegState(leg_id, hooks, time.time(), target_uri, is_seat=seat_for is not None)
+        st.on_progress = on_progress
         if seat_for is None:
             st.call = Call(self, st, recorder)
             hooks.on_frame = partial(self._post_frame, st.call)
@@ -197,7 +200,7 @@ class SipEngine:
             log.warning("dial %s failed: %s", mask_uri(target_uri), e)
             if early_media is not None:
                 early_media.close()
-            return DialOutcome(Outcome.FAILED, 0, str(e), st.started_at, ended_at=st.ended_at)
+            return DialOutcome(CallOutcome.FAILED, 0, str(e), st.started_at, ended_at=st.ended_at)
         try:
             try:
                 waiting: set[asyncio.Future[Any]] = {st.setup}
@@ -223,7 +226,7 @@ class SipEngine:
                 seat_for.peer = st
                 st.peer = seat_for
             elif st.call is not None:
-                st.call.events.put_nowait(Answered(st.answered_at or time.time()))
+                st.call.events.put_nowait(CallAnswered(st.answered_at or time.time()))
             log.info(
                 "leg %d: answered %s in %.3f s",
                 leg_id,
@@ -231,7 +234,7 @@ class SipEngine:
                 (st.answered_at or 0) - st.started_at,
             )
             return DialOutcome(
-                Outcome.ANSWERED,
+                CallOutcome.ANSWERED,
                 200,
                 "OK",
                 st.started_at,
@@ -340,13 +343,16 @@ class SipEngine:
             return
         call = st.call
         if kind == "ringing":
+            if st.ringing_at is None:
+                _progress(st, "ringing", args[1])
             st.ringing_at = st.ringing_at or args[1]
         elif kind == "confirmed":
             st.answered_at = args[0]
+            _progress(st, "answered", args[0])
             if not st.setup.done():
                 st.setup.set_result("confirmed")
             if st.incoming and call is not None:
-                call.events.put_nowait(Answered(args[0]))
+                call.events.put_nowait(CallAnswered(args[0]))
                 self._incoming.put_nowait(call)
         elif kind == "disconnected":
             self._on_disconnected(st, *args)
@@ -382,3 +388,13 @@ class SipEngine:
 
 def _noop(_pcm: bytes) -> None:
     return None
+
+
+def _progress(st: LegState, kind: str, at: float) -> None:
+    """Tell a seat leg's listener; its failure must not break the engine's event handling."""
+    if st.on_progress is None:
+        return
+    try:
+        st.on_progress(kind, at)
+    except Exception:
+        log.exception("leg %d: the %s listener failed", st.leg_id, kind)

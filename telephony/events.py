@@ -8,7 +8,7 @@ from telephony.outcome import HangupBy
 
 
 @dataclass(frozen=True)
-class Answered:
+class CallAnswered:
     """The callee answered (the call is CONFIRMED and media flows)."""
 
     at: float
@@ -37,6 +37,7 @@ class TransferResult:
 
     ``seat_answered``: the seat picked up (blind: the final NOTIFY said 2xx; bridged: the second leg
     was answered). ``sip_code``/``reason``: from the NOTIFY (blind) or the seat leg's final response.
+    ``offered_at``/``ringing_at``/``answered_at`` (bridged): the seat leg's INVITE, first 180/183, answer.
     """
 
     kind: str
@@ -45,6 +46,9 @@ class TransferResult:
     sip_code: int
     reason: str
     at: float
+    offered_at: float | None = None
+    ringing_at: float | None = None
+    answered_at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -68,4 +72,4 @@ class RemoteHangup(Ended):
     """The callee (or, bridged, the seat) hung up: the :class:`Ended` event for that case."""
 
 
-CallEvent = Answered | DtmfReceived | PlaybackDrained | TransferResult | Ended
+CallEvent = CallAnswered | DtmfReceived | PlaybackDrained | TransferResult | Ended

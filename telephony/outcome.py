@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from telephony.call import Call
 
 
-class Outcome(StrEnum):
+class CallOutcome(StrEnum):
     """How a dial attempt ended."""
 
     ANSWERED = "answered"
@@ -32,44 +32,44 @@ class HangupBy(StrEnum):
     NETWORK = "network"
 
 
-_CODE_OUTCOMES: dict[int, Outcome] = {
-    408: Outcome.NO_ANSWER,
-    480: Outcome.NO_ANSWER,
-    486: Outcome.BUSY,
-    600: Outcome.BUSY,
-    404: Outcome.INVALID_NUMBER,
-    484: Outcome.INVALID_NUMBER,
-    604: Outcome.INVALID_NUMBER,
-    603: Outcome.REJECTED,
-    403: Outcome.REJECTED,
-    500: Outcome.UNAVAILABLE,
-    502: Outcome.UNAVAILABLE,
-    503: Outcome.UNAVAILABLE,
+_CODE_OUTCOMES: dict[int, CallOutcome] = {
+    408: CallOutcome.NO_ANSWER,
+    480: CallOutcome.NO_ANSWER,
+    486: CallOutcome.BUSY,
+    600: CallOutcome.BUSY,
+    404: CallOutcome.INVALID_NUMBER,
+    484: CallOutcome.INVALID_NUMBER,
+    604: CallOutcome.INVALID_NUMBER,
+    603: CallOutcome.REJECTED,
+    403: CallOutcome.REJECTED,
+    500: CallOutcome.UNAVAILABLE,
+    502: CallOutcome.UNAVAILABLE,
+    503: CallOutcome.UNAVAILABLE,
 }
 
 
-def classify(sip_code: int, *, cancelled_by_us: bool = False, transport_error: bool = False) -> Outcome:
-    """Map the final SIP status of an unanswered INVITE to an :class:`Outcome`.
+def classify(sip_code: int, *, cancelled_by_us: bool = False, transport_error: bool = False) -> CallOutcome:
+    """Map the final SIP status of an unanswered INVITE to a :class:`CallOutcome`.
 
     ``cancelled_by_us``: we sent CANCEL after our ring timeout (then 487, or anything else, is no answer).
     Codes not in the table: other 4xx/5xx/6xx fall into the nearest class (4xx and 5xx unavailable,
     6xx rejected); pjsip's own 408/503 after a transport failure are ``failed``.
     """
     if transport_error:
-        return Outcome.FAILED
+        return CallOutcome.FAILED
     if cancelled_by_us:
-        return Outcome.NO_ANSWER
+        return CallOutcome.NO_ANSWER
     if 200 <= sip_code < 300:
-        return Outcome.ANSWERED
+        return CallOutcome.ANSWERED
     if sip_code in _CODE_OUTCOMES:
         return _CODE_OUTCOMES[sip_code]
     if sip_code == 487:  # cancelled by someone else than us (a proxy's timer): nobody picked up
-        return Outcome.NO_ANSWER
+        return CallOutcome.NO_ANSWER
     if 400 <= sip_code < 600:
-        return Outcome.UNAVAILABLE
+        return CallOutcome.UNAVAILABLE
     if sip_code >= 600:
-        return Outcome.REJECTED
-    return Outcome.FAILED
+        return CallOutcome.REJECTED
+    return CallOutcome.FAILED
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ class DialOutcome:
     answered call is up: see :attr:`Call.ended_at`). ``call`` is set only when answered.
     """
 
-    outcome: Outcome
+    outcome: CallOutcome
     sip_code: int
     reason: str
     started_at: float

@@ -41,7 +41,7 @@ async def dial_once(
     """
     from nlu.factory import build_classifier
     from nlu.paths import data_dir
-    from telephony import Outcome, SipConfig
+    from telephony import CallOutcome, SipConfig
     from telephony.engine import SipEngine
     from waihu.voice.call_builder import (
         CallSpec,
@@ -81,7 +81,7 @@ async def dial_once(
         )
         outcome = listened.dial
         report = report_for(outcome, target, announcement=listened.decision)
-        if outcome.outcome is not Outcome.ANSWERED or outcome.call is None:
+        if outcome.outcome is not CallOutcome.ANSWERED or outcome.call is None:
             return report.to_dict()
         policy = VoicemailPolicy(voicemail, voicemail_message, flow.flow.language) if voicemail else None
         await talk_on_call(

@@ -19,7 +19,7 @@ from waihu.service.apikeys import create_api_key
 from waihu.service.attempt_result import AttemptResult
 from waihu.service.flows import store_flow
 from waihu.service.imports import RawRow, import_contacts
-from waihu.service.models import Campaign, utcnow
+from waihu.service.models import Attempt, Campaign, utcnow
 from waihu.service.policy import DEFAULT_RETRY_POLICY
 from waihu.service.scheduler import claim_due_contacts, mark_answered, mark_ringing, record_result
 
@@ -41,8 +41,9 @@ class Seeded:
     recording: Path
 
 
-def converse(flow_text: str, utterances: list[str]) -> CallResult:
-    """Run the flow on ``utterances`` with the rules NLU and return the graded call."""
+def converse(flow_text: str, utterances: list[str], *, hang_up: bool = False) -> CallResult:
+    """Run the flow on ``utterances`` with the rules NLU and return the graded call (``hang_up``: the
+    callee hangs up after the last one, when the call has not ended by then)."""
     from dialog.loader import load_flow_text
 
     flow = load_flow_text(flow_text).flow
@@ -51,6 +52,8 @@ def converse(flow_text: str, utterances: list[str]) -> CallResult:
     conv.start()
     for text in utterances:
         conv.user_says(text)
+    if hang_up and not conv.finished:
+        conv.hangup()
     return conv.result()
 
 
@@ -145,4 +148,11 @@ def seed(factory: sessionmaker[Session], recordings: Path) -> Seeded:
                     recording_path=str(recording) if index == 0 else None,
                 )
             record_result(session, claim.attempt_id, result, now=now)
+            if index == 0:  # the transfer record a worker writes when a seat took the call
+                attempt = session.get(Attempt, claim.attempt_id)
+                assert attempt is not None
+                attempt.transfer_seat_uri, attempt.transfer_seats_tried = "sip:1001@127.0.0.1", 1
+                attempt.transfer_answered, attempt.transfer_ring_ms = True, 4200
+                attempt.transfer_talk_s, attempt.transfer_hangup_by = 95.0, "seat"
+                session.commit()
         return Seeded(admin, operator, campaign.id, claims[0].attempt_id, recording)

@@ -140,7 +140,9 @@ def test_transfer_to_a_seat_with_the_summary(tmp_path: Path, card_flow) -> None:
     seat_dir = tmp_path / "seat"
     seat_dir.mkdir()
     seat_audio = write_ulaw_for_sipp(tmp_path / "seat.ulaw", tone(1200, 2.0))
-    with Baresip(tmp_path, wav) as customer, Sipp("uas_seat.xml", seat_dir, wav=seat_audio) as seat:
+    # sipp's clock runs from its start: loading the models on a busy machine can take most of 30 s.
+    seat_peer = Sipp("uas_seat.xml", seat_dir, wav=seat_audio, timeout_s=120)
+    with Baresip(tmp_path, wav) as customer, seat_peer as seat:
         report = _dial(
             tmp_path, customer.uri, FLOWS / "credit_card_installment.yaml", seat=seat.uri_for("seat1")
         )

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from telephony import EarlyMedia, Outcome
+from telephony import CallOutcome, EarlyMedia
 from tests.telephony.conftest import engine, run
 from waihu.cpa.early_media import dial_listening
 from waihu.cpa.tones import ringback, silence
@@ -129,7 +129,7 @@ def test_ringback_then_answer_is_answered(tmp_path: Path, recognizer: Any) -> No
 
     listened = run(scenario(), 60)
     assert listened.outcome == "answered" and listened.decision is None
-    assert listened.dial.outcome is Outcome.ANSWERED
+    assert listened.dial.outcome is CallOutcome.ANSWERED
     assert listened.ringback_heard
 
 
@@ -152,7 +152,7 @@ def test_engine_hands_early_frames_to_the_tap_and_stops_on_request(tmp_path: Pat
                 result = await asyncio.wait_for(dial, 10)
                 assert callee.wait(10) == 0
         assert all(len(f) == 320 for f in frames)
-        assert result.outcome is Outcome.NO_ANSWER and result.sip_code == 487
+        assert result.outcome is CallOutcome.NO_ANSWER and result.sip_code == 487
         assert result.stop_reason == "test: enough heard"
         assert early.closed and early.first_frame_at is not None
 

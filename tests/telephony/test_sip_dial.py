@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from telephony import Outcome, TooManyCalls
+from telephony import CallOutcome, TooManyCalls
 from tests.telephony.conftest import engine, run
 from waihu.sip_peers.peers import HOST, Sipp, free_udp_port, tone
 
@@ -17,14 +17,14 @@ from waihu.sip_peers.peers import HOST, Sipp, free_udp_port, tone
 @pytest.mark.parametrize(
     ("code", "outcome"),
     [
-        (486, Outcome.BUSY),
-        (404, Outcome.INVALID_NUMBER),
-        (480, Outcome.NO_ANSWER),
-        (603, Outcome.REJECTED),
-        (503, Outcome.UNAVAILABLE),
+        (486, CallOutcome.BUSY),
+        (404, CallOutcome.INVALID_NUMBER),
+        (480, CallOutcome.NO_ANSWER),
+        (603, CallOutcome.REJECTED),
+        (503, CallOutcome.UNAVAILABLE),
     ],
 )
-def test_final_responses_map_to_outcomes(tmp_path: Path, code: int, outcome: Outcome) -> None:
+def test_final_responses_map_to_outcomes(tmp_path: Path, code: int, outcome: CallOutcome) -> None:
     async def scenario() -> None:
         async with engine(tmp_path) as eng:
             with Sipp(f"uas_reject_{code}.xml", tmp_path) as callee:
@@ -50,7 +50,7 @@ def test_ring_timeout_cancels_and_reports_no_answer(tmp_path: Path, callee_ulaw:
                 result = await eng.dial(callee.uri, ring_timeout_s=1.0)
                 elapsed = time.monotonic() - t0
                 assert callee.wait(5) == 0, callee.out_file.read_text(errors="replace")[-2000:]
-        assert result.outcome is Outcome.NO_ANSWER
+        assert result.outcome is CallOutcome.NO_ANSWER
         assert (result.sip_code, result.reason) == (487, "Request Terminated")
         assert 0.9 < elapsed < 3.0
         assert result.ringing_at is not None and result.call is None
@@ -69,7 +69,7 @@ def test_unreachable_peer_is_failed(tmp_path: Path) -> None:
                 f"sip:13800001234@{HOST}:{free_udp_port()};transport=tcp", ring_timeout_s=10
             )
             assert time.monotonic() - t0 < 5
-        assert result.outcome is Outcome.FAILED, result
+        assert result.outcome is CallOutcome.FAILED, result
         assert result.sip_code in (408, 503) and result.ringing_at is None
 
     run(scenario())
@@ -79,7 +79,7 @@ def test_bad_uri_is_failed_not_a_crash(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with engine(tmp_path) as eng:
             result = await eng.dial("not a uri", ring_timeout_s=1)
-            assert result.outcome is Outcome.FAILED and result.sip_code == 0
+            assert result.outcome is CallOutcome.FAILED and result.sip_code == 0
             assert "URI" in result.reason or "uri" in result.reason.lower()
             assert eng.active_calls == 0
 
@@ -95,7 +95,7 @@ def test_four_calls_per_process_and_a_clear_error_for_the_fifth(
                 results = await asyncio.gather(
                     *(eng.dial(callee.uri_for(f"1380000{i:04d}"), ring_timeout_s=5) for i in range(4))
                 )
-                assert [r.outcome for r in results] == [Outcome.ANSWERED] * 4
+                assert [r.outcome for r in results] == [CallOutcome.ANSWERED] * 4
                 assert eng.active_calls == 4
                 with pytest.raises(TooManyCalls, match="4 calls"):
                     await eng.dial(callee.uri, ring_timeout_s=5)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from telephony import DtmfReceived, Ended, HangupBy, Outcome, PlaybackDrained, RemoteHangup
+from telephony import CallOutcome, DtmfReceived, Ended, HangupBy, PlaybackDrained, RemoteHangup
 from tests.telephony.conftest import CALLEE_HZ, CUSTOMER_HZ, ROBOT_HZ, engine, run
 from tts.audio import read_wav
 from waihu.sip_peers.peers import Baresip, Sipp, dominant_hz, rms, tone
@@ -32,7 +32,7 @@ def test_callee_frames_playback_and_stereo_recording(tmp_path: Path, callee_ulaw
         async with engine(tmp_path) as eng:
             with Sipp("uas_answer_stream.xml", tmp_path, wav=callee_ulaw) as callee:
                 result = await eng.dial(callee.uri, ring_timeout_s=5)
-                assert result.outcome is Outcome.ANSWERED and result.call is not None
+                assert result.outcome is CallOutcome.ANSWERED and result.call is not None
                 call = result.call
                 assert result.setup_s is not None and result.setup_s < 1.0
                 assert call.play(tone(ROBOT_HZ, 1.0, rate=16000), 16000) == 1.0  # resampled to 8 kHz

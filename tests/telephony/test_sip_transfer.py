@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from dialog.actions import TransferSummary
-from telephony import HangupBy, Outcome, TransferResult, decode_summary
+from telephony import CallOutcome, HangupBy, TransferResult, decode_summary
 from tests.telephony.conftest import CALLEE_HZ, ROBOT_HZ, SEAT_HZ, engine, run
 from tts.audio import read_wav
 from waihu.sip_peers.peers import Baresip, Sipp, dominant_hz, rms, tone
@@ -155,6 +155,6 @@ def test_bridged_transfer_seat_busy_keeps_the_robot_on_the_call(
                 ended = await call.hangup()
                 assert callee.wait(5) == 0
         assert not ended.transferred and ended.by is HangupBy.ROBOT
-        assert result.outcome is Outcome.ANSWERED
+        assert result.outcome is CallOutcome.ANSWERED
 
     run(scenario())

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from dialog.actions import TransferSummary
-from telephony import Outcome, SipConfig, classify, decode_summary, encode_summary, mask_number, mask_uri
+from telephony import CallOutcome, SipConfig, classify, decode_summary, encode_summary, mask_number, mask_uri
 from telephony.call import add_uri_header
 from telephony.pcm import FRAME_BYTES, PlaybackQueue, to_phone_rate
 from telephony.recording import StereoRecorder
@@ -17,33 +17,33 @@ from telephony.recording import StereoRecorder
 @pytest.mark.parametrize(
     ("code", "outcome"),
     [
-        (200, Outcome.ANSWERED),
-        (408, Outcome.NO_ANSWER),
-        (480, Outcome.NO_ANSWER),
-        (487, Outcome.NO_ANSWER),
-        (486, Outcome.BUSY),
-        (600, Outcome.BUSY),
-        (404, Outcome.INVALID_NUMBER),
-        (484, Outcome.INVALID_NUMBER),
-        (604, Outcome.INVALID_NUMBER),
-        (603, Outcome.REJECTED),
-        (403, Outcome.REJECTED),
-        (503, Outcome.UNAVAILABLE),
-        (502, Outcome.UNAVAILABLE),
-        (500, Outcome.UNAVAILABLE),
-        (488, Outcome.UNAVAILABLE),
-        (606, Outcome.REJECTED),
+        (200, CallOutcome.ANSWERED),
+        (408, CallOutcome.NO_ANSWER),
+        (480, CallOutcome.NO_ANSWER),
+        (487, CallOutcome.NO_ANSWER),
+        (486, CallOutcome.BUSY),
+        (600, CallOutcome.BUSY),
+        (404, CallOutcome.INVALID_NUMBER),
+        (484, CallOutcome.INVALID_NUMBER),
+        (604, CallOutcome.INVALID_NUMBER),
+        (603, CallOutcome.REJECTED),
+        (403, CallOutcome.REJECTED),
+        (503, CallOutcome.UNAVAILABLE),
+        (502, CallOutcome.UNAVAILABLE),
+        (500, CallOutcome.UNAVAILABLE),
+        (488, CallOutcome.UNAVAILABLE),
+        (606, CallOutcome.REJECTED),
     ],
 )
-def test_outcome_table(code: int, outcome: Outcome) -> None:
+def test_outcome_table(code: int, outcome: CallOutcome) -> None:
     assert classify(code) is outcome
 
 
 def test_outcome_flags() -> None:
-    assert classify(487, cancelled_by_us=True) is Outcome.NO_ANSWER
-    assert classify(200, cancelled_by_us=True) is Outcome.NO_ANSWER  # answered after our CANCEL
-    assert classify(408, transport_error=True) is Outcome.FAILED
-    assert classify(503, transport_error=True) is Outcome.FAILED
+    assert classify(487, cancelled_by_us=True) is CallOutcome.NO_ANSWER
+    assert classify(200, cancelled_by_us=True) is CallOutcome.NO_ANSWER  # answered after our CANCEL
+    assert classify(408, transport_error=True) is CallOutcome.FAILED
+    assert classify(503, transport_error=True) is CallOutcome.FAILED
 
 
 def test_masking_keeps_last_four_digits_only() -> None:

@@ -23,7 +23,9 @@ def _funnel(session: Session, campaign_id: int) -> list[dict[str, Any]]:
             func.sum(case((answered, 1), else_=0)),
             func.sum(case((answered & (Attempt.rounds > 0), 1), else_=0)),
             func.sum(case((Attempt.grade.in_(("A", "B")), 1), else_=0)),
-            func.sum(case((Attempt.hangup_by == "seat", 1), else_=0)),
+            # The transfer record (migration 0009): a seat answered; bridged calls never hang up "seat"
+            # when the callee leaves first, so hangup_by cannot tell.
+            func.sum(case((Attempt.transfer_answered.is_(True), 1), else_=0)),
         ).where(Attempt.campaign_id == campaign_id)
     ).one()
     stages = ("dialled", "answered", "talked", "graded A/B", "transferred")

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from telephony import DialOutcome, EarlyMedia, Outcome
+from telephony import CallOutcome, DialOutcome, EarlyMedia
 from waihu.cpa.announcements import AnnouncementDetector, Decision, Recognizer
 
 log = logging.getLogger(__name__)
@@ -110,7 +110,7 @@ async def dial_listening(
     except BaseException:
         listener.cancel()
         raise
-    if result.outcome is Outcome.ANSWERED:
+    if result.outcome is CallOutcome.ANSWERED:
         listener.cancel()  # early media is over; a late transcript would not change "answered"
         with contextlib.suppress(asyncio.CancelledError):
             await listener

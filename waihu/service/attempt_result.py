@@ -21,7 +21,7 @@ class AttemptResult:
     """The end of one attempt.
 
     ``outcome``: answered, no_answer, busy, invalid_number, rejected, unavailable, failed (the strings of
-    :class:`telephony.outcome.Outcome`). ``call``: the engine's :class:`~dialog.state.CallResult` for an
+    :class:`telephony.outcome.CallOutcome`). ``call``: the engine's :class:`~dialog.state.CallResult` for an
     answered call (grade, tags, KB hits, rounds, node × intent trace). Times are aware datetimes.
     ``hangup_by`` defaults from the engine's outcome (callee/robot/seat) when left out.
     """

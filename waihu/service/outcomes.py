@@ -1,6 +1,6 @@
 """Vocabulary of the service: states, attempt outcomes, who hung up, webhook event types.
 
-Attempt outcomes use the same strings as :class:`telephony.outcome.Outcome` (answered, no_answer, busy,
+Attempt outcomes use the same strings as :class:`telephony.outcome.CallOutcome` (answered, no_answer, busy,
 invalid_number, rejected, unavailable, failed) plus ``lost``: the worker died or lost its lease while the
 attempt was in progress, so nobody knows how the call ended. Carrier announcements in early media
 add ``powered_off`` (关机), ``suspended`` (停机) and ``unreachable`` (无法接通), and may also decide
@@ -28,9 +28,11 @@ AttemptOutcome = Literal[
     "unreachable",
     "voicemail",
 ]
-HangupBy = Literal["callee", "robot", "seat", "network", "system"]
+AttemptHangupBy = Literal["callee", "robot", "seat", "network", "system"]
 Role = Literal["strategy", "operator", "admin"]
-EventType = Literal["call.finished", "contact.finished", "contact.regraded", "campaign.state_changed"]
+EventType = Literal[
+    "call.finished", "contact.finished", "contact.regraded", "campaign.state_changed", "seat.offered"
+]
 
 CAMPAIGN_STATES: tuple[str, ...] = get_args(CampaignState)
 ATTEMPT_OUTCOMES: tuple[str, ...] = get_args(AttemptOutcome)

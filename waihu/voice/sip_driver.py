@@ -22,7 +22,9 @@ from telephony import DtmfReceived, Ended, TelephonyError, TransferResult
 from telephony.call import Call
 from telephony.outcome import DialOutcome
 from waihu.voice.call_builder import CallSpec, SpeechParts, build_call
+from waihu.voice.hold_audio import HoldAudio, hold_prompt
 from waihu.voice.loop import ThreadRunner, VoiceLoop
+from waihu.voice.seat_transfer import FixedSeat, SeatLeg, SeatSource, hunt
 
 log = logging.getLogger(__name__)
 
@@ -40,14 +42,25 @@ class SipCallControl:
     call's audio); everything that touches the call is handed back to the asyncio loop thread.
     """
 
-    def __init__(self, call: Call, *, seat_uri: str | None, transfer_mode: str = "bridged") -> None:
+    def __init__(
+        self,
+        call: Call,
+        *,
+        seats: SeatSource | None,
+        transfer_mode: str = "bridged",
+        hold_text: str | None = None,
+    ) -> None:
         self.call = call
-        self.seat_uri = seat_uri
+        self.seats = seats
         self.transfer_mode = transfer_mode
+        #: Said to the callee while a seat rings, before the hold music (None: music only).
+        self.hold_text = hold_text
         self.loop: VoiceLoop | None = None
         self.lock = threading.Lock()  # one of: a step in the worker thread, or an event handler
         self.tasks: set[asyncio.Task[Any]] = set()
         self.transfer_result: TransferResult | None = None
+        #: Every seat rung for this call (the transfer record).
+        self.seat_legs: list[SeatLeg] = []
         self._aio = asyncio.get_running_loop()
 
     def _spawn(self, make_coro: Any) -> None:
@@ -87,24 +100,58 @@ class SipCallControl:
     async def _transfer(self, transfer: act.Transfer) -> None:
         assert self.loop is not None
         answered = False
-        if self.seat_uri:
+        if self.seats is not None:
             await self.call.wait_played()
-            modes = ["bridged", "blind"] if self.transfer_mode == "bridged" else ["blind"]
-            for mode in modes:
+            result = None
+            blind = self.transfer_mode == "blind"
+            if not blind:
                 try:
-                    if mode == "blind":
-                        result = await self.call.transfer_blind(self.seat_uri, summary=transfer.summary)
-                    else:
-                        result = await self.call.transfer_bridged(self.seat_uri, summary=transfer.summary)
+                    result = await self._hunt(transfer, self.seats)
                 except TelephonyError as exc:  # e.g. no free line for the seat leg: try REFER instead
-                    log.warning("%s transfer failed: %s", mode, exc)
-                    continue
+                    log.warning("bridged transfer failed: %s", exc)
+                    blind = True
+            if blind and self.call.is_up:
+                result = await self._blind(transfer, self.seats)
+            if result is not None:
                 self.transfer_result = result
                 answered = result.seat_answered
-                break
         else:
             log.warning("transfer requested but no seat is configured")
         await self.locked(self.loop.seat_answered if answered else self.loop.seat_failed)
+
+    async def _hunt(self, transfer: act.Transfer, seats: SeatSource) -> TransferResult | None:
+        """Ring the seats in turn with hold audio; the legs are kept even when the hunt fails."""
+        hold = HoldAudio(self.call, self._hold_line if self.hold_text else None)
+        legs: list[SeatLeg] = []
+        try:
+            result, legs = await hunt(self.call, seats, transfer.summary, hold=hold, legs=legs)
+        finally:
+            self.seat_legs += legs
+        return result
+
+    async def _blind(self, transfer: act.Transfer, seats: SeatSource) -> TransferResult | None:
+        """REFER the callee to the next seat (the seat leg is the callee's: only its answer is known)."""
+        offer = await asyncio.to_thread(seats.next_seat, [])
+        if offer is None:
+            return None
+        leg = SeatLeg(offer, len(self.seat_legs) + 1, time.time())
+        self.seat_legs.append(leg)
+        try:
+            result = await self.call.transfer_blind(offer.uri, summary=transfer.summary)
+        except TelephonyError as exc:
+            log.warning("blind transfer failed: %s", exc)
+            leg.ended_at, leg.reason = time.time(), str(exc)[:200]
+            return None
+        leg.answered, leg.sip_code, leg.reason = result.seat_answered, result.sip_code, result.reason[:200]
+        leg.answered_at = result.at if result.seat_answered else None
+        leg.ended_at = None if result.seat_answered else result.at
+        return result
+
+    def _hold_line(self) -> tuple[bytes, int]:
+        """The hold line through the flow's speech output (prompt cache, recordings, TTS)."""
+        assert self.loop is not None and self.hold_text is not None
+        audio = self.loop.speech.render(act.Say(self.hold_text))
+        return audio.pcm, audio.sample_rate
 
 
 @dataclass
@@ -249,13 +296,23 @@ async def talk_on_call(
     seat_uri: str | None,
     transfer_mode: str = "bridged",
     voicemail: Any = None,
+    seats: SeatSource | None = None,
 ) -> DialReport:
     """Run the conversation on an answered call and fill ``report`` (result, hang-up, transcript...).
 
     ``voicemail`` (a :class:`waihu.cpa.voicemail.VoicemailPolicy`): watch for an answering machine;
     if one answered, the outcome is ``voicemail`` and the policy's action is carried out.
+    ``seats``: where a transfer finds its seats (the worker's database); without it, ``seat_uri`` alone.
     """
-    control = SipCallControl(call, seat_uri=seat_uri, transfer_mode=transfer_mode)
+    settings = spec.flow.transfer
+    if seats is None and seat_uri:
+        seats = FixedSeat(seat_uri, ring_s=settings.seat_ring_s)
+    control = SipCallControl(
+        call,
+        seats=seats,
+        transfer_mode=transfer_mode,
+        hold_text=hold_prompt(settings.hold_prompt, spec.flow.flow.language),
+    )
     watch = None
     if voicemail is not None:
         from waihu.cpa.voicemail import machine_watch
@@ -270,6 +327,7 @@ async def talk_on_call(
     )
     loop, conversation = built.loop, built.conversation
     control.loop = loop
+    ended: Ended | None = None
     try:
         ended = await converse(call, loop, control, watch)
     except BaseException:
@@ -279,6 +337,10 @@ async def talk_on_call(
     finally:
         if watch is not None:
             await watch.close()
+        if control.tasks:  # a transfer still winding down (the callee left while a seat rang)
+            await asyncio.wait(set(control.tasks), timeout=END_WAIT_S)
+        if seats is not None and control.seat_legs:
+            await _record_seat_legs(seats, control.seat_legs, ended)
     if watch is not None and watch.machine:
         report.outcome = "voicemail"
         report.voicemail = watch.summary()
@@ -297,4 +359,18 @@ async def talk_on_call(
             "seat_answered": result.seat_answered,
             "sip_code": result.sip_code,
         }
+    if control.seat_legs:
+        report.transfer = (report.transfer or {}) | {"seats": [leg.to_dict() for leg in control.seat_legs]}
     return report
+
+
+async def _record_seat_legs(seats: SeatSource, legs: list[SeatLeg], ended: Ended | None) -> None:
+    """The call is over: the seat that talked gets its end and who hung up; the source records all."""
+    for leg in legs:
+        if leg.answered and leg.ended_at is None:
+            leg.ended_at = ended.at if ended is not None else time.time()
+            leg.hangup_by = str(getattr(ended.by, "value", ended.by)) if ended is not None else None
+    try:
+        await asyncio.to_thread(seats.finish, legs)
+    except Exception:  # the call's own result must still be saved
+        log.exception("recording the transfer legs failed")

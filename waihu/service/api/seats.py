@@ -13,7 +13,7 @@ from waihu.service.api.errors import not_found
 from waihu.service.api.responses import AUTH, JSON_BODY, errors, existing
 from waihu.service.audit import record_change
 from waihu.service.models import Seat, utcnow
-from waihu.service.views import iso
+from waihu.service.views import OpenModel, PublicModel, Timestamp, iso
 
 router = APIRouter(prefix="/v1/seats", tags=["seats"], responses=errors(*AUTH, 422))
 SeatId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -22,7 +22,7 @@ OPERATOR_FIELDS = frozenset({"available"})
 _SIP_URI = r"^sips?:[^\s@]+@[^\s@]+$|^sips?:[^\s@]+$"
 
 
-class SeatIn(BaseModel):
+class SeatCreate(BaseModel):
     """Register (or update, by URI) a seat."""
 
     model_config = ConfigDict(extra="forbid")
@@ -33,7 +33,7 @@ class SeatIn(BaseModel):
     available: bool = False
 
 
-class SeatPatch(BaseModel):
+class SeatUpdate(BaseModel):
     """Change availability (operators and admins) or group/name (admins only)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -43,24 +43,48 @@ class SeatPatch(BaseModel):
     name: str | None = Field(default=None, max_length=200)
 
 
+class SeatPublic(OpenModel):
+    """A seat: its SIP URI, name, skill group and whether it takes transfers now."""
+
+    id: int
+    uri: str
+    name: str
+    skill_group: str
+    available: bool
+    updated_at: Timestamp | None
+    busy: bool = Field(default=False, description="On a transfer leg now (ringing or talking).")
+    last_idle_at: Timestamp | None = Field(
+        default=None, description="When its last transfer leg ended (longest-idle routing)."
+    )
+
+
+class SeatsPublic(PublicModel):
+    """The tenant's seats (not paginated)."""
+
+    items: list[SeatPublic]
+
+
 def _view(seat: Seat) -> dict[str, Any]:
-    return {
-        "id": seat.id,
-        "uri": seat.uri,
-        "name": seat.name,
-        "skill_group": seat.skill_group,
-        "available": seat.available,
-        "updated_at": iso(seat.updated_at),
-    }
+    return SeatPublic(
+        id=seat.id,
+        uri=seat.uri,
+        name=seat.name,
+        skill_group=seat.skill_group,
+        available=seat.available,
+        updated_at=iso(seat.updated_at),
+        busy=bool(seat.busy),
+        last_idle_at=iso(seat.last_idle_at),
+    ).model_dump()
 
 
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
     summary="Register a seat",
-    responses=errors(*JSON_BODY, 409) | existing("The tenant had a seat with this URI: updated."),
+    response_model=SeatPublic,
+    responses=errors(*JSON_BODY, 409) | existing("The tenant had a seat with this URI: updated.", SeatPublic),
 )
-def register_seat(body: SeatIn, session: SessionDep, key: Admin, response: Response) -> dict[str, Any]:
+def register_seat(body: SeatCreate, session: SessionDep, key: Admin, response: Response) -> SeatPublic:
     """Create, or update the tenant's seat with the same URI (200)."""
     now = utcnow()
     seat = session.scalars(select(Seat).where(Seat.tenant == key.tenant, Seat.uri == body.uri)).first()
@@ -85,31 +109,36 @@ def register_seat(body: SeatIn, session: SessionDep, key: Admin, response: Respo
             session, key, action, "seat", seat.id, tenant=key.tenant, before=before, after=after, at=now
         )
     session.commit()
-    return after
+    return SeatPublic(**after)
 
 
 def _changed(before: dict[str, Any], after: dict[str, Any]) -> bool:
     return any(before[name] != after[name] for name in ("uri", "name", "skill_group", "available"))
 
 
-@router.get("", summary="List seats")
+@router.get("", summary="List seats", response_model=SeatsPublic)
 def list_seats(
     session: SessionDep,
     key: SeatManager,
     skill_group: Annotated[str | None, Query(max_length=64)] = None,
     available: bool | None = None,
-) -> dict[str, Any]:
+) -> SeatsPublic:
     """The tenant's seats, filtered by group and availability."""
     query = select(Seat).where(Seat.tenant == key.tenant).order_by(Seat.id)
     if skill_group:
         query = query.where(Seat.skill_group == skill_group)
     if available is not None:
         query = query.where(Seat.available == available)
-    return {"items": [_view(seat) for seat in session.scalars(query)]}
+    return SeatsPublic(items=[SeatPublic(**_view(seat)) for seat in session.scalars(query)])
 
 
-@router.patch("/{seat_id}", summary="Set a seat's availability", responses=errors(*JSON_BODY, 404))
-def update_seat(seat_id: SeatId, body: SeatPatch, session: SessionDep, key: SeatManager) -> dict[str, Any]:
+@router.patch(
+    "/{seat_id}",
+    summary="Set a seat's availability",
+    response_model=SeatPublic,
+    responses=errors(*JSON_BODY, 404),
+)
+def update_seat(seat_id: SeatId, body: SeatUpdate, session: SessionDep, key: SeatManager) -> SeatPublic:
     """Operators and admins mark seats available or away; only admins rename or regroup them."""
     changes = body.model_dump(exclude_none=True)
     admin_only = sorted(set(changes) - OPERATOR_FIELDS)
@@ -138,4 +167,4 @@ def update_seat(seat_id: SeatId, body: SeatPatch, session: SessionDep, key: Seat
             session, key, "seat.update", "seat", seat.id, tenant=seat.tenant, before=before, after=after
         )
     session.commit()
-    return after
+    return SeatPublic(**after)
