@@ -71,4 +71,21 @@ class Hangup:
     reason: str
 
 
-Action = Say | Listen | StopSpeaking | SetTag | MarkDoNotCall | Transfer | Hangup
+@dataclass(frozen=True)
+class FetchData:
+    """Fetch live data for ``node``: the driver answers with :class:`~dialog.events.DataFetched`.
+
+    ``url`` is rendered (variables URL-encoded); ``map`` says which JSON paths fill which variables;
+    ``body`` is what a POST sends (the call's variables), empty for a GET.
+    """
+
+    node: str
+    url: str
+    method: str
+    timeout_s: float
+    retries: int
+    map: dict[str, str]
+    body: dict[str, str] = field(default_factory=dict)
+
+
+Action = Say | Listen | StopSpeaking | SetTag | MarkDoNotCall | Transfer | Hangup | FetchData

@@ -13,8 +13,9 @@ from collections.abc import Mapping
 from dialog import actions as act
 from dialog import events as ev
 from dialog.grading import grade_call
-from dialog.schema import FAQ_PREFIX, Cell, Flow, KBEntry, Node
-from dialog.state import CallResult, CallState, Spoken, Turn
+from dialog.live_data import render_url
+from dialog.schema import FAQ_PREFIX, Cell, FetchSpec, Flow, KBEntry, Node
+from dialog.state import CallResult, CallState, FetchRecord, Spoken, Turn
 from dialog.templates import render, split_recorded
 
 _DO_NOT_CALL = "do_not_call"
@@ -93,10 +94,14 @@ class Engine:
             return self._transfer_failed(event.reason)
         if isinstance(event, ev.BargeIn):
             return self._barge_in()
+        if isinstance(event, ev.DataFetched):
+            return self._data_fetched(event) if self.state.phase == "fetching" else []
         if self.state.phase != "listening":
             return []
         if isinstance(event, ev.UserUtterance):
-            return self._on_intent("utterance", event.text, event.intent, event.confidence, event.entities)
+            return self._on_intent(
+                "utterance", event.text, event.intent, event.confidence, event.entities, event.guess
+            )
         if isinstance(event, ev.NoInput):
             return self._on_intent("no_input", "", "no_input", 1.0)
         if isinstance(event, ev.DtmfDigit):
@@ -163,6 +168,8 @@ class Engine:
         self.state.node = node_id
         self.state.visited.append(node_id)
         self.state.reprompts[node_id] = 0
+        if node.fetch is not None:
+            return [*self._add_tags(node.tags), self._fetch(node_id, node.fetch)]
         actions: list[act.Action] = [*self._add_tags(node.tags), *self._prompt_actions(node_id, False)]
         if node.then == "hangup":
             actions.append(self._hangup("flow_end"))
@@ -171,6 +178,42 @@ class Engine:
         else:
             actions.append(self._listen())
         return actions
+
+    def _fetch(self, node_id: str, spec: FetchSpec) -> act.FetchData:
+        """Ask the driver for live data; the call waits (silent, deaf) for :class:`DataFetched`."""
+        self.state.phase = "fetching"
+        variables = self.state.variables
+        return act.FetchData(
+            node=node_id,
+            url=render_url(spec.url, variables),
+            method=spec.method,
+            timeout_s=spec.timeout_ms / 1000,
+            retries=spec.retries,
+            map=dict(spec.map),
+            body=dict(variables) if spec.method == "POST" else {},
+        )
+
+    def _data_fetched(self, event: ev.DataFetched) -> list[act.Action]:
+        """Fill the mapped variables and branch; anything short of every value is the error branch."""
+        node_id = self.state.node or ""
+        spec = self.flow.nodes[node_id].fetch
+        assert spec is not None
+        status, detail = event.status, event.detail
+        if status not in ("ok", "timeout", "error"):
+            status, detail = "error", f"unknown status {event.status!r}"
+        missing = [name for name in spec.map if not event.values.get(name)] if status == "ok" else []
+        if missing:  # never speak a half-filled sentence
+            status, detail = "error", f"no value for {', '.join(missing)}"
+        filled = list(spec.map) if status == "ok" else []
+        self.state.variables.update({name: event.values[name] for name in filled})
+        self.state.fetches.append(FetchRecord(node=node_id, status=status, variables=filled, detail=detail))  # type: ignore[arg-type]
+        target = {"ok": spec.on_success, "timeout": spec.on_timeout}.get(status, spec.on_error)
+        self._utterance_buffer = []
+        if target == "hangup":
+            return self._finish_speech([self._hangup(f"fetch_{status}")])
+        if target == "transfer":
+            return self._finish_speech([self._transfer()])
+        return self._finish_speech(self._enter_node(target))
 
     def _finish_speech(self, actions: list[act.Action]) -> list[act.Action]:
         """Remember what was said for ``repeat`` and the barge-in policy of the latest prompt."""
@@ -283,11 +326,19 @@ class Engine:
         return actions
 
     def _on_intent(
-        self, kind: str, text: str, intent: str, confidence: float, entities: dict[str, str] | None = None
+        self,
+        kind: str,
+        text: str,
+        intent: str,
+        confidence: float,
+        entities: dict[str, str] | None = None,
+        guess: str = "",
     ) -> list[act.Action]:
         node_id = self.state.node
         assert node_id is not None
         self.state.rounds += 1
+        if intent not in ("no_input", "no_match"):
+            guess = intent  # kept even when the threshold below turns it into no_match
         if intent not in ("no_input", "no_match") and confidence < self.flow.settings.nlu_threshold:
             intent = "no_match"
         turn = Turn(
@@ -298,6 +349,7 @@ class Engine:
             intent=intent,
             confidence=round(confidence, 4),
             entities=dict(entities or {}),
+            guess=guess if kind == "utterance" else "",
         )
         self._pending_turn = turn
         self._utterance_buffer = []

@@ -18,6 +18,8 @@ class UserUtterance:
     intent: str
     confidence: float = 1.0
     entities: dict[str, str] = field(default_factory=dict)
+    #: The classifier's best intent when it answered ``no_match`` (the operator's inbox shows it).
+    guess: str = ""
 
 
 @dataclass(frozen=True)
@@ -54,8 +56,21 @@ class TransferFailed:
     reason: str = "no_seat"
 
 
+@dataclass(frozen=True)
+class DataFetched:
+    """The answer to :class:`~dialog.actions.FetchData`: ``ok`` with every mapped value, or why not.
+
+    ``status``: ``ok``, ``timeout`` or ``error``; ``detail`` says what went wrong (for the trace).
+    """
+
+    status: str
+    values: dict[str, str] = field(default_factory=dict)
+    detail: str = ""
+
+
 Event = (
     Answered
+    | DataFetched
     | UserUtterance
     | NoInput
     | DtmfDigit

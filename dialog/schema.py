@@ -129,10 +129,47 @@ class Cell(StrictModel):
     _reply_list = field_validator("reply", "tags", mode="before")(_as_list)
 
 
-class Node(StrictModel):
-    """A robot turn: say the prompt, then listen and follow the answer table row."""
+#: Where a fetch node may branch besides its own flow's nodes.
+FETCH_END_STEPS = ("hangup", "transfer")
+#: Upper bound of a fetch's timeout: the callee waits in silence meanwhile.
+MAX_FETCH_TIMEOUT_MS = 3000
+_JSON_PATH_RE = r"^[A-Za-z_][A-Za-z0-9_\-]*(\.([A-Za-z_][A-Za-z0-9_\-]*|[0-9]+))*$"
 
-    prompt: list[str] = Field(min_length=1, description="Prompt; further items are rephrasings.")
+
+class FetchSpec(StrictModel):
+    """Live data (数据同步): GET/POST the strategy system, map its JSON answer into call variables."""
+
+    url: str = Field(
+        min_length=1, max_length=2000, description="http(s) URL; `{variable}` only in path and query."
+    )
+    method: Literal["GET", "POST"] = "GET"
+    timeout_ms: int = Field(default=1500, ge=100, le=MAX_FETCH_TIMEOUT_MS)
+    retries: int = Field(default=0, ge=0, le=1, description="Extra tries after a timeout or error.")
+    map: dict[str, str] = Field(
+        min_length=1, description="Call variable -> dotted path in the JSON answer (bill.amount, plans.0)."
+    )
+    on_success: str = Field(description="Node entered once every mapped field arrived.")
+    on_timeout: str = Field(description="Node (or hangup/transfer) when the system did not answer in time.")
+    on_error: str = Field(
+        description="Node (or hangup/transfer) on an HTTP error, bad JSON or missing field."
+    )
+
+    @field_validator("map")
+    @classmethod
+    def _paths(cls, mapping: dict[str, str]) -> dict[str, str]:
+        for variable, path in mapping.items():
+            if not re.match(_JSON_PATH_RE, path):
+                raise ValueError(f"map.{variable}: {path!r} is not a dotted JSON path (bill.amount, plans.0)")
+        return mapping
+
+
+class Node(StrictModel):
+    """A robot turn: say the prompt, then listen and follow the answer table row.
+
+    A node with ``fetch:`` says nothing: it fetches live data and branches on the result.
+    """
+
+    prompt: list[str] = Field(default_factory=list, description="Prompt; further items are rephrasings.")
     reask: list[str] = Field(
         default_factory=list,
         description="Short question said when returning after a side question (default: the prompt).",
@@ -153,8 +190,20 @@ class Node(StrictModel):
     tags: list[str] = Field(default_factory=list, description="Tags set when the node is entered.")
     answers: dict[str, Cell] = Field(default_factory=dict, description="The answer table row.")
     dtmf: dict[str, str] = Field(default_factory=dict, description="Key pressed -> intent.")
+    fetch: FetchSpec | None = Field(default=None, description="Fetch live data instead of speaking.")
 
     _lists = field_validator("prompt", "reask", "tags", mode="before")(_as_list)
+
+    @model_validator(mode="after")
+    def _prompt_or_fetch(self) -> Node:
+        if self.fetch is None and not self.prompt:
+            raise ValueError("prompt: a node needs at least one prompt (or a fetch:)")
+        if self.fetch is not None:
+            spoken = [name for name in ("prompt", "reask", "audio", "answers", "dtmf") if getattr(self, name)]
+            if spoken or self.then != "listen":
+                others = ", ".join(spoken or ["then"])
+                raise ValueError(f"a fetch node only fetches and branches: remove {others}")
+        return self
 
     @field_validator("dtmf")
     @classmethod
@@ -257,6 +306,21 @@ class TransferSettings(StrictModel):
         default=None, description="Node to go to when no seat answers (default: apologise and hang up)."
     )
     failed_reply: list[str] = Field(default_factory=list)
+    strategy: Literal["round_robin", "longest_idle"] = Field(
+        default="round_robin",
+        description="Which free seat of the group rings first: the one offered least recently, or the one "
+        "idle longest.",
+    )
+    seat_ring_s: float = Field(
+        default=15.0, gt=0, le=120, description="Ring a seat this long, then try the next one."
+    )
+    max_seats: int = Field(default=3, ge=1, le=20, description="Seats tried before `on_failed`.")
+    hold_prompt: str | None = Field(
+        default=None,
+        max_length=200,
+        description="Said to the callee while the seat rings, before the hold tone (default: "
+        "请稍等，正在为您转接 / Please hold, transferring your call).",
+    )
 
     _lists = field_validator("failed_reply", mode="before")(_as_list)
 
@@ -278,8 +342,8 @@ class Settings(StrictModel):
 
 #: Names a post-call template may use besides the flow's variables (filled from the call's result).
 POST_CALL_VARIABLES = ("name", "reference_id", "grade", "grade_label", "outcome", "variant", "tags")
-#: How a dial ended (the service's attempt outcomes).
-DialOutcome = Literal[
+#: How a dial ended, as a post-call rule may match it (the service's attempt outcomes).
+PostCallOutcome = Literal[
     "answered", "no_answer", "busy", "invalid_number", "rejected", "unavailable", "failed", "lost"
 ]
 
@@ -289,7 +353,7 @@ class PostCallWhen(StrictModel):
 
     grades: list[str] = Field(default_factory=list)
     tags_any: list[str] = Field(default_factory=list)
-    outcomes: list[DialOutcome] = Field(default_factory=list)
+    outcomes: list[PostCallOutcome] = Field(default_factory=list)
 
 
 class PostCallAction(StrictModel):

@@ -12,9 +12,11 @@ from pathlib import Path
 from dialog.schema import (
     BUILTIN_INTENTS,
     FAQ_PREFIX,
+    FETCH_END_STEPS,
     POST_CALL_VARIABLES,
     RESERVED_STEPS,
     Cell,
+    FetchSpec,
     Flow,
 )
 from dialog.templates import TemplateError, placeholders
@@ -181,6 +183,8 @@ def _check_kb(flow: Flow) -> Iterator[Finding]:
 def _check_coverage(flow: Flow) -> Iterator[Finding]:
     defaults = {"no_match": flow.fallbacks.no_match, "no_input": flow.fallbacks.no_input}
     for node_id, node in flow.nodes.items():
+        if node.fetch is not None:
+            continue  # a fetch node never listens: its branches are checked by _check_fetch
         if node.then != "listen":
             if node.answers:
                 yield (
@@ -208,6 +212,8 @@ def _check_reachability(flow: Flow) -> Iterator[Finding]:
         everywhere.add(flow.transfer.on_failed)
     for node_id, node in flow.nodes.items():
         edges[node_id] = {cell.next for cell in node.answers.values()} | everywhere
+        if node.fetch is not None:  # it never listens: only its three branches leave it
+            edges[node_id] = set(_fetch_targets(node.fetch).values())
     reached = {flow.start}
     queue = deque([flow.start])
     while queue:
@@ -323,6 +329,93 @@ def _check_post_call(flow: Flow) -> Iterator[Finding]:
                 yield (*path, "template"), message, "error"
 
 
+def _fetch_targets(spec: FetchSpec) -> dict[str, str]:
+    return {"on_success": spec.on_success, "on_timeout": spec.on_timeout, "on_error": spec.on_error}
+
+
+def _check_fetch_url(flow: Flow, path: YamlPath, url: str) -> Iterator[Finding]:
+    where = (*path, "url")
+    try:
+        names = placeholders(url)
+    except TemplateError as exc:
+        yield where, str(exc), "error"
+        return
+    scheme, _sep, rest = url.partition("://")
+    if scheme.lower() not in ("http", "https") or not rest:
+        yield where, f"url {url!r} must start with http:// or https://", "error"
+        return
+    host = rest.split("/", 1)[0].split("?", 1)[0]
+    if "{" in host or not host:
+        yield where, "the url's host must be written out: variables only in its path and query", "error"
+    for name in names:
+        if name not in flow.variables:
+            yield where, f"url variable '{{{name}}}' is not declared under variables:", "error"
+
+
+def _spoken_variables(flow: Flow) -> set[str]:
+    names: set[str] = set()
+    for _path, text in _texts(flow):
+        try:
+            names.update(placeholders(text))
+        except TemplateError:
+            continue
+    return names
+
+
+def _check_fetch(flow: Flow) -> Iterator[Finding]:
+    """Fetch nodes: an http(s) URL of known variables, declared and used mapped variables, real branches."""
+    spoken = _spoken_variables(flow) | {
+        name for node in flow.nodes.values() if node.fetch for name in _placeholders_safe(node.fetch.url)
+    }
+    for node_id, node in flow.nodes.items():
+        spec = node.fetch
+        if spec is None:
+            continue
+        path = ("nodes", node_id, "fetch")
+        yield from _check_fetch_url(flow, path, spec.url)
+        for variable in spec.map:
+            where = (*path, "map", variable)
+            if variable not in flow.variables:
+                yield where, f"mapped variable '{variable}' is not declared under variables:", "error"
+            elif variable not in spoken:
+                yield where, f"mapped variable '{variable}' is never used in a prompt or reply", "warning"
+        for branch, target in _fetch_targets(spec).items():
+            if target not in flow.nodes and target not in FETCH_END_STEPS:
+                message = f"{branch} '{target}' is not a node nor one of {', '.join(FETCH_END_STEPS)}"
+                yield (*path, branch), message, "error"
+            elif target == node_id:
+                yield (*path, branch), f"{branch} would fetch again at once: go to another node", "error"
+    yield from _check_fetch_loops(flow)
+
+
+def _placeholders_safe(template: str) -> list[str]:
+    """Placeholders of ``template``, or none when it is malformed (reported elsewhere)."""
+    try:
+        return placeholders(template)
+    except TemplateError:
+        return []
+
+
+def _check_fetch_loops(flow: Flow) -> Iterator[Finding]:
+    """Fetch nodes leading only to fetch nodes in a circle would fetch forever without a word said."""
+    fetch_nodes = {node_id: node.fetch for node_id, node in flow.nodes.items() if node.fetch is not None}
+    reported: set[str] = set()
+    for start in fetch_nodes:
+        stack, seen = [start], set()
+        while stack:
+            current = stack.pop()
+            spec = fetch_nodes.get(current)
+            if spec is None or current in seen:
+                continue
+            seen.add(current)
+            for target in _fetch_targets(spec).values():
+                if target == start and start not in reported and target != current:
+                    reported.add(start)
+                    message = f"fetch node '{start}' can loop back to itself through fetch nodes only"
+                    yield ("nodes", start, "fetch"), message, "error"
+                stack.append(target)
+
+
 def check_semantics(flow: Flow, base_dir: Path | None = None) -> list[Finding]:
     """All semantic findings for ``flow``; ``base_dir`` resolves recorded-audio paths."""
     findings: list[Finding] = []
@@ -337,6 +430,7 @@ def check_semantics(flow: Flow, base_dir: Path | None = None) -> list[Finding]:
         _check_variables,
         _check_grading,
         _check_post_call,
+        _check_fetch,
     ):
         findings.extend(check(flow))
     findings.extend(_check_audio(flow, base_dir))

@@ -6,8 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-Phase = Literal["new", "listening", "transferring", "finished"]
-Outcome = Literal["transferred", "robot_hangup", "callee_hangup", "transfer_failed"]
+Phase = Literal["new", "listening", "fetching", "transferring", "finished"]
+ConversationEnd = Literal["transferred", "robot_hangup", "callee_hangup", "transfer_failed"]
 
 
 class Turn(BaseModel):
@@ -26,6 +26,18 @@ class Turn(BaseModel):
     step: str = ""
     latency_ms: float | None = None
     """Filled by the voice loop: end of the callee's speech → first robot audio."""
+    guess: str = ""
+    """The NLU's best intent before the flow's threshold (or its top alternative when it answered
+    ``no_match``); empty when it had none. The operator's inbox groups unclassified turns by it."""
+
+
+class FetchRecord(BaseModel):
+    """One live-data fetch of the call: where, how it ended, which variables it filled."""
+
+    node: str
+    status: Literal["ok", "timeout", "error"]
+    variables: list[str] = Field(default_factory=list)
+    detail: str = ""
 
 
 class Spoken(BaseModel):
@@ -61,7 +73,8 @@ class CallState(BaseModel):
     dnc: bool = False
     transfer_failed: bool = False
     trace: list[Turn] = Field(default_factory=list)
-    outcome: Outcome | None = None
+    fetches: list[FetchRecord] = Field(default_factory=list)
+    outcome: ConversationEnd | None = None
     hangup_reason: str | None = None
     grade: str | None = None
     grade_label: str = ""
@@ -73,7 +86,7 @@ class CallResult(BaseModel):
 
     flow_id: str
     flow_version: int
-    outcome: Outcome
+    outcome: ConversationEnd
     hangup_reason: str | None
     grade: str
     grade_label: str
@@ -84,6 +97,7 @@ class CallResult(BaseModel):
     visited: list[str]
     barge_ins: int
     trace: list[Turn]
+    fetches: list[FetchRecord] = Field(default_factory=list)
 
     @classmethod
     def from_state(cls, state: CallState) -> CallResult:
@@ -104,4 +118,5 @@ class CallResult(BaseModel):
             visited=state.visited,
             barge_ins=state.barge_ins,
             trace=state.trace,
+            fetches=state.fetches,
         )

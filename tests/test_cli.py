@@ -109,4 +109,5 @@ def test_flow_commands_accept_a_directory() -> None:
     last = tested.stdout.strip().splitlines()[-1]
     assert last.endswith("passed, 0 failed") and not last.startswith("0 passed"), last
     validated = waihu("flow", "validate", "flows")
-    assert validated.returncode == 0 and validated.stdout.count("ok flows/") == 3, validated.stdout
+    shipped = len(list(FLOWS.glob("*.yaml")))
+    assert validated.returncode == 0 and validated.stdout.count("ok flows/") == shipped, validated.stdout

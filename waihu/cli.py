@@ -178,9 +178,14 @@ def chat(
     ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the final result as JSON.")] = False,
     classifier: ClassifierOption = "default",
+    fixtures: Annotated[
+        Path | None,
+        typer.Option(help="YAML answers of the fetch nodes (a flow test file's fixtures: or a mapping)."),
+    ] = None,
 ) -> None:
     """Chat with a flow as the callee: an empty line is a no-input timeout, /hangup hangs up."""
     from nlu.factory import build_classifier
+    from waihu.live_data import FixtureFetcher, load_fixtures
     from waihu.terminal_chat import run_chat
 
     flow = _load_or_exit(flow_path)
@@ -189,7 +194,12 @@ def chat(
     if missing:
         example = " ".join(f"--var {name}=..." for name in missing)
         raise typer.BadParameter(f"the flow requires {', '.join(missing)}: add {example}", param_hint="--var")
-    run_chat(flow, variables, build_classifier(flow, classifier), console=console, json_out=json_out)
+    try:
+        fetcher = FixtureFetcher(load_fixtures(fixtures)) if fixtures is not None else None
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--fixtures") from exc
+    nlu = build_classifier(flow, classifier)
+    run_chat(flow, variables, nlu, console=console, json_out=json_out, fetcher=fetcher)
 
 
 @app.command("demo")

@@ -14,10 +14,11 @@ from dialog import events as ev
 from dialog.engine import Engine
 from dialog.schema import Flow
 from dialog.state import CallResult
-from nlu.base import IntentClassifier, NluResult
+from nlu.base import NO_MATCH, IntentClassifier, NluResult
 from nlu.intent_space import candidates
 from nlu.nbest import classify_nbest
 from nlu.rules import RuleClassifier
+from waihu.live_data import Fetcher, UnavailableFetcher, fetch_data
 
 
 @dataclass
@@ -50,8 +51,11 @@ class Conversation:
         variables: Mapping[str, str] | None = None,
         *,
         auto_complete_transfer: bool = True,
+        fetcher: Fetcher | None = None,
     ) -> None:
         self.flow = flow
+        #: Carries out the flow's live-data fetches (HTTP on calls, fixtures in flow tests).
+        self.fetcher: Fetcher = fetcher or UnavailableFetcher()
         self.classifier = classifier or RuleClassifier.from_flow(flow)
         self.variables = dict(variables or {})
         self.engine = Engine(flow)
@@ -68,16 +72,32 @@ class Conversation:
         """True once the call has ended."""
         return self.engine.finished
 
+    def _fetches(self, actions: list[act.Action], events: list[ev.Event]) -> list[act.Action]:
+        """Carry out each FetchData and append what the engine does with the answer."""
+        done: list[act.Action] = []
+        pending = list(actions)
+        while pending:
+            action = pending.pop(0)
+            done.append(action)
+            if isinstance(action, act.FetchData):
+                answer = fetch_data(self.fetcher, action)
+                events.append(answer)
+                pending = [*self.engine.handle(answer), *pending]
+        return done
+
     def _run(self, event: ev.Event, nlu: NluResult | None = None) -> TurnOutput:
-        actions = self.engine.handle(event)
-        output = TurnOutput(actions, nlu, self.node, [event])
+        events: list[ev.Event] = [event]
+        actions = self._fetches(self.engine.handle(event), events)
+        output = TurnOutput(actions, nlu, self.node, events)
         if self.auto_complete_transfer and any(isinstance(a, act.Transfer) for a in actions):
             output.actions += self.engine.handle(ev.TransferCompleted())
         return output
 
     def start(self) -> TurnOutput:
         """The callee answered: the robot greets."""
-        return TurnOutput(self.engine.start(self.variables), None, self.node, [ev.Answered()])
+        events: list[ev.Event] = [ev.Answered()]
+        actions = self._fetches(self.engine.start(self.variables), events)
+        return TurnOutput(actions, None, self.node, events)
 
     def understand(self, text: str, alternatives: Sequence[tuple[str, float]] = ()) -> NluResult:
         """NLU for ``text`` at the current node.
@@ -102,7 +122,9 @@ class Conversation:
         if not text.strip():
             return self.no_input()
         nlu = nlu or self.understand(text)
-        return self._run(ev.UserUtterance(text.strip(), nlu.intent, nlu.confidence, nlu.entities), nlu)
+        guess = nlu.alternatives[0][0] if nlu.intent == NO_MATCH and nlu.alternatives else ""
+        event = ev.UserUtterance(text.strip(), nlu.intent, nlu.confidence, nlu.entities, guess)
+        return self._run(event, nlu)
 
     def no_input(self) -> TurnOutput:
         """The callee stayed silent."""

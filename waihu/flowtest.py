@@ -13,6 +13,9 @@ A test file looks like::
           - dtmf: "1"
           - hangup: true                          # the callee hangs up
         end: {grade: A, outcome: transferred, tags: [interested], dnc: false}
+
+A flow with ``fetch:`` nodes declares their answers (no network): ``fixtures: {fetch_bill: {json:
+{...}}}`` (or ``{status: timeout}`` / ``{status: error}``) for the file, and per case to override.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from dialog.yaml_positions import load_yaml
 from nlu.base import IntentClassifier
 from nlu.factory import build_classifier
 from waihu.conversation import Conversation, TurnOutput
+from waihu.live_data import FetchFixture, FixtureFetcher
 
 
 class _Strict(BaseModel):
@@ -90,6 +94,8 @@ class FlowTestCase(_Strict):
 
     name: str
     variables: dict[str, str] = Field(default_factory=dict)
+    #: Fetch node -> its declared answer, over the file's fixtures (no network in flow tests).
+    fixtures: dict[str, FetchFixture] = Field(default_factory=dict)
     turns: list[FlowTestTurn] = Field(default_factory=list)
     end: EndExpect | None = None
 
@@ -99,6 +105,7 @@ class FlowTestFile(_Strict):
 
     flow: str | None = None
     variables: dict[str, str] = Field(default_factory=dict)
+    fixtures: dict[str, FetchFixture] = Field(default_factory=dict)
     cases: list[FlowTestCase] = Field(min_length=1)
 
 
@@ -167,11 +174,21 @@ def _check_end(expect: EndExpect, conv: Conversation) -> list[str]:
 
 
 def run_case(
-    flow: Flow, case: FlowTestCase, variables: dict[str, str], classifier: IntentClassifier | None = None
+    flow: Flow,
+    case: FlowTestCase,
+    variables: dict[str, str],
+    classifier: IntentClassifier | None = None,
+    fixtures: dict[str, FetchFixture] | None = None,
 ) -> CaseResult:
-    """Run one scripted conversation and collect failed checks and a transcript."""
+    """Run one scripted conversation and collect failed checks and a transcript.
+
+    ``fixtures``: the file's fetch fixtures; the case's own override them node by node.
+    """
     result = CaseResult(case.name)
-    conv = Conversation(flow, classifier, {**variables, **case.variables}, auto_complete_transfer=False)
+    fetcher = FixtureFetcher({**(fixtures or {}), **case.fixtures})
+    conv = Conversation(
+        flow, classifier, {**variables, **case.variables}, auto_complete_transfer=False, fetcher=fetcher
+    )
     result.transcript.append(f"robot: {conv.start().reply_text}")
     for index, turn in enumerate(case.turns, start=1):
         if conv.engine.state.phase == "transferring" and not turn.transfer_failed:
@@ -196,6 +213,7 @@ def run_case(
         result.failures += _check_turn(index, turn.expect, output, conv)
     if conv.engine.state.phase == "transferring":
         conv.transfer_completed()
+    result.failures += [f"fetch node {node!r} has no fixture (fixtures:)" for node in fetcher.unknown]
     if case.end is not None:
         result.failures += _check_end(case.end, conv)
     return result
@@ -236,4 +254,4 @@ def run_test_file(path: Path, classifier_kind: str = "default") -> list[CaseResu
     except FlowError as exc:
         raise ValueError(f"flow under test is invalid:\n{exc}") from exc
     classifier = build_classifier(flow, classifier_kind)
-    return [run_case(flow, case, tests.variables, classifier) for case in tests.cases]
+    return [run_case(flow, case, tests.variables, classifier, tests.fixtures) for case in tests.cases]

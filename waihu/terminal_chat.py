@@ -13,6 +13,7 @@ from dialog.schema import Flow
 from dialog.state import CallResult
 from nlu.base import IntentClassifier
 from waihu.conversation import Conversation, TurnOutput
+from waihu.live_data import Fetcher
 
 COMMANDS_HELP = (
     "empty line = silence (no-input) · /dtmf N = key press · /hangup = hang up · /state = engine state"
@@ -70,10 +71,14 @@ def run_chat(
     *,
     console: Console,
     json_out: bool = False,
+    fetcher: Fetcher | None = None,
 ) -> CallResult:
-    """Run an interactive or piped chat until the call ends; print and return the result."""
+    """Run an interactive or piped chat until the call ends; print and return the result.
+
+    ``fetcher``: answers the flow's fetch nodes (``waihu chat --fixtures``); none: their error branch.
+    """
     interactive = sys.stdin.isatty()
-    conv = Conversation(flow, classifier, variables=variables)
+    conv = Conversation(flow, classifier, variables=variables, fetcher=fetcher)
     console.print(f"[bold]{flow.flow.name}[/] ({flow.flow.id} v{flow.flow.version}) — {COMMANDS_HELP}")
     _show(console, conv.start())
     for line in _lines(interactive):

@@ -74,6 +74,20 @@ class Environment(BaseSettings):
     webhook_allow: str = Field(
         default="", description="Comma-separated hosts, IPs, CIDRs webhooks may reach though private."
     )
+    fetch_secret: SecretStr | None = Field(
+        default=None, description="Signs live-data fetches of flows (X-Waihu-Signature, like webhooks)."
+    )
+    fetch_allow_http: bool = Field(default=False, description="Allow plain http:// live-data fetches.")
+    fetch_allow: str = Field(
+        default="",
+        description="Comma-separated hosts, IPs, CIDRs live-data fetches may reach though private.",
+    )
+    retention_days: int = Field(
+        default=90, ge=0, le=3650, description="Days recordings and transcripts are kept (0: forever)."
+    )
+    mask_after_days: int = Field(
+        default=0, ge=0, le=3650, description="Days after which result phone numbers are masked (0: never)."
+    )
     metrics_public: bool = Field(default=False, description="Serve /metrics without an API key.")
     frequency_cap: str = Field(
         default="", description="N/Dd: at most N answered calls per phone per D days (e.g. 2/7d)."

@@ -87,7 +87,7 @@ def answer_table(flow: Flow) -> dict[str, Any]:
         {
             "id": node_id,
             "kind": "node",
-            "prompt": node.prompt[0],
+            "prompt": node.prompt[0] if node.prompt else f"(fetch {node.fetch.url})" if node.fetch else "",
             "then": node.then,
             "tags": list(node.tags),
             "dtmf": dict(node.dtmf),
@@ -182,7 +182,7 @@ def run_tests(flow_text: str, tests_text: str, classifiers: ClassifierCache) -> 
     flow = parse_flow(flow_text)
     tests = parse_tests(tests_text)
     classifier = classifiers.get(flow, flow_text)
-    results = [run_case(flow, case, tests.variables, classifier) for case in tests.cases]
+    results = [run_case(flow, case, tests.variables, classifier, tests.fixtures) for case in tests.cases]
     return [
         {
             "name": result.name,

@@ -47,6 +47,8 @@ class Settings:
     ``metrics_public``: serve ``/metrics`` without an API key (default: a key of any role is needed).
     ``frequency_cap``: ``(max answered calls, days)`` per phone across a tenant's campaigns, given to
     campaigns created without their own ``frequency_cap`` (default: None, no cap).
+    ``retention_days`` / ``mask_after_days``: the data retention of campaigns without their own
+    (:mod:`waihu.service.retention`; None: keep recordings and transcripts / never mask).
     """
 
     database_url: str = DEFAULT_DATABASE_URL
@@ -60,6 +62,8 @@ class Settings:
     webhook_allow: tuple[str, ...] = ()
     metrics_public: bool = False
     frequency_cap: tuple[int, int] | None = None
+    retention_days: int | None = 90
+    mask_after_days: int | None = None
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -76,4 +80,6 @@ class Settings:
             webhook_allow=tuple(entry.strip() for entry in env.webhook_allow.split(",") if entry.strip()),
             metrics_public=env.metrics_public,
             frequency_cap=_frequency_cap(env.frequency_cap),
+            retention_days=env.retention_days or None,
+            mask_after_days=env.mask_after_days or None,
         )

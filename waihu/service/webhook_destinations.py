@@ -116,9 +116,18 @@ class DestinationPolicy:
     allow_http: bool = False
     allowed_hosts: frozenset[str] = frozenset()
     allowed_networks: tuple[IPNetwork, ...] = ()
+    #: The server settings named in refusals (live-data fetches have their own pair).
+    allow_setting: str = "WAIHU_WEBHOOK_ALLOW"
+    allow_http_setting: str = "WAIHU_WEBHOOK_ALLOW_HTTP"
 
     @classmethod
-    def from_entries(cls, entries: Iterable[str], *, allow_http: bool = False) -> DestinationPolicy:
+    def from_entries(
+        cls,
+        entries: Iterable[str],
+        *,
+        allow_http: bool = False,
+        settings: tuple[str, str] = ("WAIHU_WEBHOOK_ALLOW", "WAIHU_WEBHOOK_ALLOW_HTTP"),
+    ) -> DestinationPolicy:
         """A policy admitting the host names, IPs and CIDRs in ``entries``; ValueError on a bad one."""
         hosts: set[str] = set()
         networks: list[IPNetwork] = []
@@ -138,7 +147,7 @@ class DestinationPolicy:
                 hosts.add(entry)
             else:
                 raise ValueError(f"webhook allow-list entry {raw!r} is not a host name, IP or CIDR")
-        return cls(allow_http, frozenset(hosts), tuple(networks))
+        return cls(allow_http, frozenset(hosts), tuple(networks), *settings)
 
     def _parse(self, url: str) -> tuple[httpx.URL, str, IPAddress | None]:
         try:
@@ -148,7 +157,9 @@ class DestinationPolicy:
         allowed = ("http", "https") if self.allow_http else ("https",)
         if parsed.scheme not in allowed:
             hint = (
-                "" if self.allow_http else " (plain http needs the server setting WAIHU_WEBHOOK_ALLOW_HTTP=1)"
+                ""
+                if self.allow_http
+                else f" (plain http needs the server setting {self.allow_http_setting}=1)"
             )
             raise DestinationRefused(f"the scheme must be {' or '.join(allowed)}{hint}")
         if parsed.userinfo or "@" in parsed.netloc.decode("ascii", "replace"):
@@ -169,9 +180,9 @@ class DestinationPolicy:
         reason = blocked_reason(ip)
         if reason:
             raise DestinationRefused(
-                f"{host} is {reason} ({ip}); allow it with the server setting WAIHU_WEBHOOK_ALLOW"
+                f"{host} is {reason} ({ip}); allow it with the server setting {self.allow_setting}"
                 if str(ip) != host
-                else f"{host} is {reason}; allow it with the server setting WAIHU_WEBHOOK_ALLOW"
+                else f"{host} is {reason}; allow it with the server setting {self.allow_setting}"
             )
 
     def _addresses(self, host: str, ip: IPAddress | None, port: int, resolver: Resolver) -> list[IPAddress]:

@@ -18,6 +18,7 @@ from dialog.schema import Flow
 from nlu.base import IntentClassifier
 from tts.base import Synthesizer
 from waihu.conversation import Conversation
+from waihu.live_data import Fetcher
 from waihu.voice.loop import CallControl, SpeechRunner, VoiceLoop
 from waihu.voice.speech_output import SpeechOutput
 from waihu_env import environment
@@ -39,6 +40,8 @@ class CallSpec:
     variables: Mapping[str, str]
     #: Directory the flow's ``audio:`` references are relative to (None: TTS only).
     flow_dir: Path | None = None
+    #: Carries out the flow's live-data fetches (None: they take the error branch).
+    fetcher: Fetcher | None = None
 
 
 @dataclass(frozen=True)
@@ -106,7 +109,11 @@ def build_call(
     if for_call is not None:  # a shared service queues each call's utterances fairly
         recognizer = for_call(uuid.uuid4().hex[:12])
     conversation = Conversation(
-        spec.flow, parts.classifier, dict(spec.variables), auto_complete_transfer=False
+        spec.flow,
+        parts.classifier,
+        dict(spec.variables),
+        auto_complete_transfer=False,
+        fetcher=spec.fetcher,
     )
     vad = parts.vad_factory() if parts.vad_factory is not None else None
     endpointer = Endpointer(
