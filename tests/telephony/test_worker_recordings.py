@@ -8,25 +8,19 @@ not the synthesiser, reached the callee.
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-from sqlalchemy import select
-
-from tests.conftest import ROOT
 from tests.security.test_flow_bundles import make_zip
 from tests.service.helpers import make_campaign
+from tests.telephony.worker_process import call_until_finished
 from tts.audio import read_wav, wav_bytes
 from tts.base import Audio
 from waihu.service.bundles import read_bundle
 from waihu.service.db import open_database
 from waihu.service.flows import store_flow
 from waihu.service.imports import RawRow, import_contacts
-from waihu.service.models import Attempt
-from waihu.sip_peers.peers import Baresip, dominant_hz, free_udp_port, rms, tone, write_pcm_wav
+from waihu.sip_peers.peers import Baresip, dominant_hz, rms, tone, write_pcm_wav
 
 PHONE = "13800003001"
 TONE_HZ = 550.0
@@ -64,22 +58,7 @@ def test_a_campaign_call_plays_the_bundles_recording(tmp_path: Path) -> None:
     with Baresip(tmp_path, silence, user=PHONE) as customer:
         routes = tmp_path / "routes.yaml"
         routes.write_text(f'"+86{PHONE}": "{customer.uri}"\n')
-        command = [sys.executable, "-m", "waihu.cli", "worker", "--db", db_url, "--routes", str(routes),
-                   "--sip-port", str(free_udp_port()), "--rtp-port", str(free_udp_port(40)),
-                   "--ring-timeout", "5", "--classifier", "rules"]  # fmt: skip
-        worker = subprocess.Popen(command, cwd=ROOT, stdout=log.open("ab"), stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + 120
-            while True:
-                with factory() as session:
-                    attempt = session.scalars(select(Attempt)).first()
-                if attempt is not None and attempt.outcome is not None:
-                    break
-                assert time.monotonic() < deadline, log.read_text(errors="replace")[-3000:]
-                time.sleep(0.5)
-        finally:
-            worker.send_signal(signal.SIGTERM)
-            worker.wait(30)
+        attempt = call_until_finished(db_url, factory, routes, log)
         time.sleep(0.5)  # baresip closes its recording after the BYE
         heard = [path for path in customer.recordings() if path.name.endswith("-dec.wav")]
     assert attempt.outcome == "answered", (attempt.outcome, attempt.sip_reason)

@@ -1,6 +1,7 @@
 """Right to erasure: wipe what waihu holds about one contact, keeping only counts and an audit trace.
 
-Erased: the recordings (files below the recordings directory), transcripts and traces of every attempt,
+Erased: the recordings (files below the recordings directory), transcripts and traces of every attempt
+(and its utterances in the NLU inbox),
 the contact's name and variables, and its phone number (replaced by its masked form in the contact, its
 attempts and the bodies of its undelivered webhook events). Kept: the contact's ``reference_id`` (so a
 re-import does not recreate it), outcomes and grades (campaign statistics), and the audit entry.
@@ -12,12 +13,12 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from waihu.console.api_ops import recording_file
 from waihu.service.masking import mask_middle
-from waihu.service.models import Attempt, Contact, WebhookEvent, utcnow
+from waihu.service.models import Attempt, Contact, NluInboxItem, WebhookEvent, utcnow
 from waihu.service.outcomes import IN_PROGRESS
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,8 @@ def erase_contact(session: Session, contact: Contact, recordings_dir: Path | Non
         attempt.phone = mask_middle(attempt.phone) or ""
     scrubbed = 0
     ids = [attempt.id for attempt in attempts]
+    # What the callee said also sits in the NLU inbox (one row per unclassified utterance).
+    session.execute(delete(NluInboxItem).where(NluInboxItem.attempt_id.in_(ids)))
     pending = session.scalars(
         select(WebhookEvent).where(
             WebhookEvent.campaign_id == contact.campaign_id, WebhookEvent.delivered_at.is_(None)
