@@ -13,8 +13,9 @@ import csv
 import datetime as dt
 import io
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Annotated, Any, cast
 
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Table, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -87,6 +88,39 @@ class RawRow:
     row: int
     data: Any
     line: int | None = None
+
+
+VariableValue = Annotated[str, Field(max_length=MAX_VARIABLE_CHARS)] | int | float | bool
+
+
+class ContactCreate(BaseModel):
+    """One contact to import: the API documents this model and every valid row is one.
+
+    Keys are read case-insensitively, with aliases (referenceId, phoneNumber, mobile, extras,
+    properties); other keys are refused per row (custom values go under ``variables``), the other rows
+    still import. Variable values are stored as text.
+    """
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    reference_id: str = Field(
+        min_length=1,
+        max_length=128,
+        validation_alias=AliasChoices("reference_id", "referenceId", "reference", "ref"),
+        description="The strategy system's id of the contact; importing it again leaves it as it is.",
+    )
+    phone: str = Field(
+        min_length=1,
+        max_length=40,
+        validation_alias=AliasChoices("phone", "phoneNumber", "phone_number", "mobile"),
+        examples=["+8613800001234", "13800001234"],
+    )
+    name: str = Field(default="", max_length=200)
+    variables: dict[Annotated[str, Field(max_length=64)], VariableValue] = Field(
+        default_factory=dict,
+        max_length=MAX_VARIABLES,
+        validation_alias=AliasChoices("variables", "extras", "properties"),
+    )
 
 
 class ImportFormatError(ValueError):
@@ -179,7 +213,7 @@ def _validate(raw: RawRow, region: str) -> tuple[dict[str, Any] | None, RowError
         return error("variables", "an object of name → value", ref)
     if len(variables) > MAX_VARIABLES:
         return error("variables", f"at most {MAX_VARIABLES} variables", ref)
-    clean: dict[str, str] = {}
+    clean: dict[str, VariableValue] = {}  # values are text; typed as the model takes them
     for key, value in variables.items():
         if value is None:
             continue
@@ -194,7 +228,12 @@ def _validate(raw: RawRow, region: str) -> tuple[dict[str, Any] | None, RowError
     unknown = set(data) - {"reference_id", "phone", "name", "variables", "__extra_cells__"}
     if unknown:
         return error(sorted(unknown)[0], "unknown field (put custom values under variables)", ref)
-    return {"reference_id": ref, "phone": phone, "name": name, "variables": clean}, None
+    try:  # the row as the API documents it (the checks above gave the messages)
+        record = ContactCreate(reference_id=ref, phone=phone, name=name, variables=clean)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        return error(".".join(str(part) for part in first["loc"]), first["msg"], ref)
+    return record.model_dump(), None
 
 
 @dataclass

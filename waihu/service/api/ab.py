@@ -22,6 +22,7 @@ from waihu.service.api.responses import AUTH, JSON_BODY, errors
 from waihu.service.api.scope import campaign_of
 from waihu.service.models import Attempt, Campaign, FlowVersion
 from waihu.service.outcomes import TERMINAL_STATES
+from waihu.service.views import OpenModel
 
 router = APIRouter(prefix="/v1/campaigns", tags=["A/B split"], responses=errors(*AUTH, 404, 422))
 CampaignId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -51,7 +52,7 @@ class VariantSpec(BaseModel):
     )
 
 
-class VariantsBody(BaseModel):
+class VariantsUpdate(BaseModel):
     """The campaign's variants (2 to 10, distinct names, at least one positive weight)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -59,7 +60,7 @@ class VariantsBody(BaseModel):
     variants: list[VariantSpec] = Field(min_length=2, max_length=10)
 
     @model_validator(mode="after")
-    def _check(self) -> VariantsBody:
+    def _check(self) -> VariantsUpdate:
         names = [v.name for v in self.variants]
         if len(set(names)) != len(names):
             raise ValueError("variant names must be distinct")
@@ -68,7 +69,7 @@ class VariantsBody(BaseModel):
         return self
 
 
-class WeightsBody(BaseModel):
+class WeightsUpdate(BaseModel):
     """New weights by variant name; variants left out keep theirs."""
 
     model_config = ConfigDict(extra="forbid")
@@ -99,6 +100,50 @@ def _resolve(session: SessionDep, campaign: Campaign, index: int, spec: VariantS
     }
 
 
+class VariantPublic(OpenModel):
+    """A variant as it runs: the flow version it resolved to, its voice and weight."""
+
+    name: str
+    weight: float
+    flow_id: str
+    flow_version: int
+    voice: str | None
+
+
+class VariantsPublic(OpenModel):
+    """A campaign's variants (an empty list: no A/B split)."""
+
+    campaign_id: int
+    variants: list[VariantPublic]
+
+
+class VariantResult(OpenModel):
+    """One variant's figures: contacts, calls, answers, talk time, grades and conversions."""
+
+    variant: str
+    weight: float | None
+    contacts: int
+    called: int
+    answered: int
+    answer_rate: float
+    avg_talk_s: float
+    grades: dict[str, int]
+    converted: int
+    conversion_rate: float
+
+
+class VariantsComparison(OpenModel):
+    """Per-variant figures, the significance test and its verdict (English and Chinese)."""
+
+    campaign_id: int
+    conversion: dict[str, str] = Field(description="`{grade: A}` or `{tag: <conversion_tag>}`.")
+    variants: list[VariantResult]
+    test: dict[str, Any] = Field(description="name, statistic, df, p_value, reliable, alpha.")
+    winner: str | None
+    verdict: str
+    verdict_zh: str
+
+
 def _view(campaign: Campaign) -> dict[str, Any]:
     variants = [
         {k: v for k, v in variant.items() if k != "flow_version_id"} for variant in campaign.variants or []
@@ -106,20 +151,25 @@ def _view(campaign: Campaign) -> dict[str, Any]:
     return {"campaign_id": campaign.id, "variants": variants}
 
 
-@router.get("/{campaign_id}/variants", summary="The campaign's A/B variants and weights")
-def get_variants(campaign_id: CampaignId, session: SessionDep, key: AnyRole) -> dict[str, Any]:
+@router.get(
+    "/{campaign_id}/variants",
+    summary="The campaign's A/B variants and weights",
+    response_model=VariantsPublic,
+)
+def get_variants(campaign_id: CampaignId, session: SessionDep, key: AnyRole) -> VariantsPublic:
     """Variants with their flow version, voice and weight (an empty list: no A/B split)."""
-    return _view(campaign_of(session, key, campaign_id))
+    return VariantsPublic.model_validate(_view(campaign_of(session, key, campaign_id)))
 
 
 @router.put(
     "/{campaign_id}/variants",
     summary="Define the campaign's A/B variants",
+    response_model=VariantsPublic,
     responses=errors(*JSON_BODY, 409),
 )
 def put_variants(
-    campaign_id: CampaignId, body: VariantsBody, session: SessionDep, key: AnyRole
-) -> dict[str, Any]:
+    campaign_id: CampaignId, body: VariantsUpdate, session: SessionDep, key: AnyRole
+) -> VariantsPublic:
     """Set 2–10 variants before the first call (409 once a contact has been called)."""
     campaign = campaign_of(session, key, campaign_id)
     if session.scalar(select(exists().where(Attempt.campaign_id == campaign.id))):
@@ -127,17 +177,18 @@ def put_variants(
     before = _view(campaign)
     campaign.variants = [_resolve(session, campaign, i, spec) for i, spec in enumerate(body.variants)]
     save_setting(session, key, campaign, "campaign.variants", before, _view(campaign))
-    return _view(campaign)
+    return VariantsPublic.model_validate(_view(campaign))
 
 
 @router.patch(
     "/{campaign_id}/variants",
     summary="Shift the A/B weights mid-campaign",
+    response_model=VariantsPublic,
     responses=errors(*JSON_BODY, 409),
 )
 def patch_weights(
-    campaign_id: CampaignId, body: WeightsBody, session: SessionDep, key: AnyRole
-) -> dict[str, Any]:
+    campaign_id: CampaignId, body: WeightsUpdate, session: SessionDep, key: AnyRole
+) -> VariantsPublic:
     """New weights apply to contacts not called yet; called contacts keep their variant."""
     campaign = campaign_of(session, key, campaign_id)
     if campaign.state in TERMINAL_STATES:
@@ -158,10 +209,14 @@ def patch_weights(
     before = _view(campaign)
     campaign.variants = variants  # a new list: the JSON column sees the change
     save_setting(session, key, campaign, "campaign.weights", before, _view(campaign))
-    return _view(campaign)
+    return VariantsPublic.model_validate(_view(campaign))
 
 
-@router.get("/{campaign_id}/variants/comparison", summary="Compare the A/B variants")
+@router.get(
+    "/{campaign_id}/variants/comparison",
+    summary="Compare the A/B variants",
+    response_model=VariantsComparison,
+)
 def comparison(
     campaign_id: CampaignId,
     session: SessionDep,
@@ -170,7 +225,9 @@ def comparison(
         str | None,
         Query(min_length=1, max_length=64, description="Count a contact with this tag as converted."),
     ] = None,
-) -> dict[str, Any]:
+) -> VariantsComparison:
     """Per variant: contacts, answer rate, average talk time, grade mix, conversion (grade A or the tag);
     a two-proportion z-test (two variants) or chi-squared test (more), its p-value and a verdict."""
-    return compare_variants(session, campaign_of(session, key, campaign_id), conversion_tag)
+    return VariantsComparison.model_validate(
+        compare_variants(session, campaign_of(session, key, campaign_id), conversion_tag)
+    )

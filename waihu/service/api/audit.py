@@ -11,37 +11,64 @@ import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from pydantic import Field
 from sqlalchemy import or_, select
 
 from waihu.service.api.deps import Admin, SessionDep
 from waihu.service.api.errors import field_error
-from waihu.service.api.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor, page
+from waihu.service.api.pagination import CursorQuery, LimitQuery, Page, decode_cursor, encode_cursor
 from waihu.service.api.responses import AUTH, errors
 from waihu.service.models import AuditEntry
 from waihu.service.tenancy import TENANT_PATTERN, is_platform_admin
-from waihu.service.views import iso
+from waihu.service.views import PublicModel, Timestamp, iso
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"], responses=errors(*AUTH, 422))
 
 
-def audit_view(entry: AuditEntry) -> dict[str, Any]:
+class AuditActor(PublicModel):
+    """Who made a change: the key's id, name, role and tenant as they were then."""
+
+    key_id: str | None
+    name: str
+    role: str
+    tenant: str | None
+
+
+class AuditEntryPublic(PublicModel):
+    """One change: who, when, what (action, resource), before and after (phone numbers masked)."""
+
+    id: int
+    at: Timestamp | None
+    actor: AuditActor
+    tenant: str | None = Field(
+        description="The tenant the resource belongs to (null: the global block list)."
+    )
+    action: str
+    resource_type: str
+    resource_id: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+class AuditEntriesPublic(Page[AuditEntryPublic]):
+    """A page of audit entries, newest first."""
+
+
+def audit_public(entry: AuditEntry) -> AuditEntryPublic:
     """One entry as the API shows it (``before``/``after`` were masked when written)."""
-    return {
-        "id": entry.id,
-        "at": iso(entry.at),
-        "actor": {
-            "key_id": entry.actor_key_id,
-            "name": entry.actor_name,
-            "role": entry.actor_role,
-            "tenant": entry.actor_tenant,
-        },
-        "tenant": entry.tenant,
-        "action": entry.action,
-        "resource_type": entry.resource_type,
-        "resource_id": entry.resource_id,
-        "before": entry.before,
-        "after": entry.after,
-    }
+    return AuditEntryPublic(
+        id=entry.id,
+        at=iso(entry.at),
+        actor=AuditActor(
+            key_id=entry.actor_key_id, name=entry.actor_name, role=entry.actor_role, tenant=entry.actor_tenant
+        ),
+        tenant=entry.tenant,
+        action=entry.action,
+        resource_type=entry.resource_type,
+        resource_id=entry.resource_id,
+        before=entry.before,
+        after=entry.after,
+    )
 
 
 def _aware(value: dt.datetime | None, name: str) -> dt.datetime | None:
@@ -50,7 +77,7 @@ def _aware(value: dt.datetime | None, name: str) -> dt.datetime | None:
     return value
 
 
-@router.get("", summary="The audit log (admins)")
+@router.get("", summary="The audit log (admins)", response_model=AuditEntriesPublic)
 def list_audit(
     session: SessionDep,
     key: Admin,
@@ -70,7 +97,7 @@ def list_audit(
     global_list: Annotated[bool, Query(description="Only changes of the global block list.")] = False,
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
-) -> dict[str, Any]:
+) -> AuditEntriesPublic:
     """Changes newest first: who (key id, name, role, tenant), when, what, before and after."""
     since, until = _aware(since, "since"), _aware(until, "until")
     query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit + 1)
@@ -99,4 +126,6 @@ def list_audit(
     rows = list(session.scalars(query))
     more = len(rows) > limit
     rows = rows[:limit]
-    return page([audit_view(row) for row in rows], encode_cursor(rows[-1].id) if more else None)
+    return AuditEntriesPublic(
+        items=[audit_public(row) for row in rows], next_cursor=encode_cursor(rows[-1].id) if more else None
+    )

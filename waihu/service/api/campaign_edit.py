@@ -15,13 +15,13 @@ from fastapi import APIRouter, Path
 from pydantic import AnyHttpUrl, ConfigDict, Field, field_validator
 
 from waihu.service.api.campaign_checks import check_routing_targets, check_times
+from waihu.service.api.campaigns import CampaignPublic, campaign_public
 from waihu.service.api.deps import SessionDep, SettingsDep, Strategy
 from waihu.service.api.errors import conflict, field_error
 from waihu.service.api.responses import AUTH, JSON_BODY, errors
 from waihu.service.api.scope import campaign_of
 from waihu.service.audit import record_change
 from waihu.service.campaign_rules import CallerNumber, CampaignRules, rules_columns
-from waihu.service.counters import campaign_counters
 from waihu.service.models import utcnow
 from waihu.service.outcomes import RetryKey
 from waihu.service.policy import CallingWindow, RetryRule
@@ -53,7 +53,7 @@ NOT_NULL = frozenset(
 _FINAL = ("cancelled", "failed")
 
 
-class CampaignPatch(CampaignRules):
+class CampaignUpdate(CampaignRules):
     """The fields to change; any field left out stays as it is."""
 
     model_config = ConfigDict(extra="forbid")
@@ -70,6 +70,15 @@ class CampaignPatch(CampaignRules):
     caller_numbers: list[CallerNumber] | None = Field(default=None, max_length=200)
     webhook_url: AnyHttpUrl | None = Field(default=None, max_length=2000)
     webhook_secret: str | None = Field(default=None, min_length=MIN_SECRET_CHARS, max_length=200)
+    seat_group: str | None = Field(
+        default=None, min_length=1, max_length=64, description="null: the flow's `transfer.skill_group`."
+    )
+    retention_days: int | None = Field(
+        default=None, ge=1, le=3650, description="null: the server's WAIHU_RETENTION_DAYS."
+    )
+    mask_after_days: int | None = Field(
+        default=None, ge=1, le=3650, description="null: the server's WAIHU_MASK_AFTER_DAYS."
+    )
 
     @field_validator("webhook_secret")
     @classmethod
@@ -77,7 +86,7 @@ class CampaignPatch(CampaignRules):
         return None if value is None else check_webhook_secret(value)
 
 
-def _plain_values(body: CampaignPatch, fields: set[str]) -> dict[str, Any]:
+def _plain_values(body: CampaignUpdate, fields: set[str]) -> dict[str, Any]:
     """Column values of the non-rule fields sent."""
     values: dict[str, Any] = {}
     for name in fields - set(CampaignRules.model_fields) - {"webhook_url", "webhook_secret"}:
@@ -93,14 +102,17 @@ def _plain_values(body: CampaignPatch, fields: set[str]) -> dict[str, Any]:
 @router.patch(
     "/{campaign_id}",
     summary="Change a campaign's rules",
+    response_model=CampaignPublic,
+    response_model_exclude_unset=True,
     responses=errors(*JSON_BODY, 404, 409),
 )
 def patch_campaign(
-    campaign_id: CampaignId, body: CampaignPatch, session: SessionDep, state: SettingsDep, key: Strategy
-) -> dict[str, Any]:
+    campaign_id: CampaignId, body: CampaignUpdate, session: SessionDep, state: SettingsDep, key: Strategy
+) -> CampaignPublic:
     """Change concurrency, calling windows, dates (``not_before``/``not_after``), exact ``start_at`` /
     ``stop_at``, holidays, priority, attempt limits, retry policy, frequency cap, routing rules, caller
-    numbers (also by region) or the webhook. Applies from the scheduler's next claim. A cancelled or
+    numbers (also by region), the webhook or the data retention (``retention_days``,
+    ``mask_after_days``; null: the server's defaults). Applies from the scheduler's next claim. A cancelled or
     failed campaign answers 409. Setting a ``webhook_url`` on a campaign without a secret generates
     one, returned once in ``webhook_secret``.
     """
@@ -157,7 +169,4 @@ def patch_campaign(
             at=now,
         )
     session.commit()
-    view = campaign_view(campaign) | {"counters": campaign_counters(session, campaign.id)}
-    if generated is not None:
-        view["webhook_secret"] = generated  # shown once
-    return view
+    return campaign_public(session, campaign, generated)  # a generated secret: shown once

@@ -9,11 +9,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Response, status
 from pydantic import AnyHttpUrl, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from waihu.service.api.campaign_checks import check_routing_targets, check_times, default_frequency_cap
 from waihu.service.api.deps import SessionDep, SettingsDep, Strategy
 from waihu.service.api.errors import conflict, field_error
-from waihu.service.api.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor, page
+from waihu.service.api.pagination import CursorQuery, LimitQuery, Page, decode_cursor, encode_cursor
 from waihu.service.api.responses import AUTH, JSON_BODY, errors, existing
 from waihu.service.api.scope import campaign_of
 from waihu.service.audit import record_change
@@ -23,7 +24,7 @@ from waihu.service.lifecycle import StateConflict, change_campaign_state, resume
 from waihu.service.models import ApiKey, Campaign, Contact, FlowVersion, utcnow
 from waihu.service.outcomes import CANCELLED, CampaignState, RetryKey
 from waihu.service.policy import DEFAULT_RETRY_POLICY, CallingWindow, RetryRule, zone
-from waihu.service.views import campaign_view
+from waihu.service.views import CampaignView, OpenModel, campaign_view
 from waihu.service.webhook_destinations import DestinationRefused, policy_from_settings
 from waihu.service.webhook_secrets import MIN_SECRET_CHARS, check_webhook_secret
 
@@ -83,6 +84,25 @@ class CampaignCreate(CampaignRules):
         "after the beep and hang up.",
     )
     voicemail_message: str | None = Field(default=None, min_length=1, max_length=500)
+    seat_group: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="Seat group transfers ring (default: the flow's `transfer.skill_group`).",
+    )
+    retention_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=3650,
+        description="Days an ended call keeps its recording and transcript (default: WAIHU_RETENTION_DAYS).",
+    )
+    mask_after_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=3650,
+        description="Days after a call ends before its phone number is masked in stored results "
+        "(default: WAIHU_MASK_AFTER_DAYS; unset: never).",
+    )
 
     @field_validator("webhook_secret")
     @classmethod
@@ -104,20 +124,58 @@ class CampaignCreate(CampaignRules):
         return self
 
 
-def _with_counters(session: SessionDep, campaign: Campaign) -> dict[str, Any]:
-    return campaign_view(campaign) | {"counters": campaign_counters(session, campaign.id)}
+class CampaignCounters(OpenModel):
+    """Live counters: contacts by state, finished contacts by outcome and grade, lines, attempts."""
+
+    total: int
+    pending: int
+    dialling: int
+    in_call: int
+    done: int
+    done_by_outcome: dict[str, int]
+    done_by_grade: dict[str, int]
+    lines_in_use: int
+    attempts: int
+
+
+class CampaignPublic(CampaignView):
+    """A campaign with its live counters."""
+
+    counters: CampaignCounters
+    webhook_secret: str = Field(
+        default="", description="Only in the answer that generated the secret: shown once."
+    )
+
+
+class CampaignsPublic(Page[CampaignView]):
+    """A page of campaigns, newest first (without counters)."""
+
+
+def campaign_public(
+    session: Session, campaign: Campaign, generated_secret: str | None = None
+) -> CampaignPublic:
+    """``campaign``'s answer: its view, its counters and, once, the webhook secret just generated."""
+    shown: dict[str, Any] = {"webhook_secret": generated_secret} if generated_secret is not None else {}
+    counters = CampaignCounters(**campaign_counters(session, campaign.id))
+    return CampaignPublic(**CampaignView.from_row(campaign).model_dump(), counters=counters, **shown)
+
+
+def _with_counters(session: SessionDep, campaign: Campaign) -> CampaignPublic:
+    return campaign_public(session, campaign)
 
 
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
     summary="Create a campaign",
+    response_model=CampaignPublic,
+    response_model_exclude_unset=True,
     responses=errors(*JSON_BODY, 409)
-    | existing("The tenant has a campaign with this reference_id: returned as it is."),
+    | existing("The tenant has a campaign with this reference_id: returned as it is.", CampaignPublic),
 )
 def create_campaign(
     body: CampaignCreate, session: SessionDep, state: SettingsDep, key: Strategy, response: Response
-) -> dict[str, Any]:
+) -> CampaignPublic:
     """Create a campaign on an uploaded flow version; it starts in ``scheduling``.
 
     ``webhook_url`` must be HTTPS to a public address unless the server's settings allow more
@@ -175,6 +233,9 @@ def create_campaign(
         webhook_secret=secret,
         voicemail_action=body.voicemail_action,
         voicemail_message=body.voicemail_message,
+        seat_group=body.seat_group,
+        retention_days=body.retention_days,
+        mask_after_days=body.mask_after_days,
         **rules_columns(body) | {"frequency_cap": default_frequency_cap(body, state.settings)},
         state="scheduling",
         created_by=key.id,
@@ -193,13 +254,10 @@ def create_campaign(
         after=campaign_view(campaign),
     )
     session.commit()
-    view = _with_counters(session, campaign)
-    if generated:
-        view["webhook_secret"] = secret  # shown once
-    return view
+    return campaign_public(session, campaign, secret if generated else None)  # a generated secret: shown once
 
 
-@router.get("", summary="List campaigns", responses=errors(422))
+@router.get("", summary="List campaigns", response_model=CampaignsPublic, responses=errors(422))
 def list_campaigns(
     session: SessionDep,
     key: Strategy,
@@ -208,7 +266,7 @@ def list_campaigns(
     reference_id: Annotated[str | None, Query(max_length=128)] = None,
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
-) -> dict[str, Any]:
+) -> CampaignsPublic:
     """Campaigns, newest first, filtered by state / flow / reference id; cursor-paginated."""
     query = (
         select(Campaign).where(Campaign.tenant == key.tenant).order_by(Campaign.id.desc()).limit(limit + 1)
@@ -225,28 +283,39 @@ def list_campaigns(
     rows = list(session.scalars(query))
     more = len(rows) > limit
     rows = rows[:limit]
-    return page([campaign_view(row) for row in rows], encode_cursor(rows[-1].id) if more else None)
+    return CampaignsPublic(
+        items=[CampaignView.from_row(row) for row in rows],
+        next_cursor=encode_cursor(rows[-1].id) if more else None,
+    )
 
 
 _ONE = errors(404, 422)
 _CHANGE = errors(404, 409, 422)
 
 
-@router.get("/{campaign_id}", summary="Get a campaign with live counters", responses=_ONE)
-def get_campaign(campaign_id: CampaignId, session: SessionDep, key: Strategy) -> dict[str, Any]:
+_PUBLIC: dict[str, Any] = {"response_model": CampaignPublic, "response_model_exclude_unset": True}
+
+
+@router.get("/{campaign_id}", summary="Get a campaign with live counters", responses=_ONE, **_PUBLIC)
+def get_campaign(campaign_id: CampaignId, session: SessionDep, key: Strategy) -> CampaignPublic:
     """Settings, state and counters: pending / dialling / in_call / done by outcome and grade."""
     return _with_counters(session, campaign_of(session, key, campaign_id))
 
 
-@router.get("/{campaign_id}/counters", summary="Live counters of a campaign", responses=_ONE)
-def get_counters(campaign_id: CampaignId, session: SessionDep, key: Strategy) -> dict[str, Any]:
+@router.get(
+    "/{campaign_id}/counters",
+    summary="Live counters of a campaign",
+    response_model=CampaignCounters,
+    responses=_ONE,
+)
+def get_counters(campaign_id: CampaignId, session: SessionDep, key: Strategy) -> CampaignCounters:
     """Only the counters (cheap enough to poll)."""
-    return campaign_counters(session, campaign_of(session, key, campaign_id).id)
+    return CampaignCounters(**campaign_counters(session, campaign_of(session, key, campaign_id).id))
 
 
 def _transition(
     session: SessionDep, key: ApiKey, campaign_id: int, target: str, action: str, reason: str
-) -> dict[str, Any]:
+) -> CampaignPublic:
     campaign = campaign_of(session, key, campaign_id)
     before = campaign.state
     now = utcnow()
@@ -283,19 +352,19 @@ def _transition(
     return _with_counters(session, campaign)
 
 
-@router.post("/{campaign_id}/pause", summary="Pause dialling", responses=_CHANGE)
-def pause_campaign(campaign_id: CampaignId, session: SessionDep, key: Strategy) -> dict[str, Any]:
+@router.post("/{campaign_id}/pause", summary="Pause dialling", responses=_CHANGE, **_PUBLIC)
+def pause_campaign(campaign_id: CampaignId, session: SessionDep, key: Strategy) -> CampaignPublic:
     """No new attempts start; calls in progress finish normally."""
     return _transition(session, key, campaign_id, "paused", "campaign.pause", "paused by API")
 
 
-@router.post("/{campaign_id}/resume", summary="Resume a paused campaign", responses=_CHANGE)
-def resume_campaign(campaign_id: CampaignId, session: SessionDep, key: Strategy) -> dict[str, Any]:
+@router.post("/{campaign_id}/resume", summary="Resume a paused campaign", responses=_CHANGE, **_PUBLIC)
+def resume_campaign(campaign_id: CampaignId, session: SessionDep, key: Strategy) -> CampaignPublic:
     """Back to scheduling/executing."""
     return _transition(session, key, campaign_id, "resume", "campaign.resume", "resumed by API")
 
 
-@router.post("/{campaign_id}/cancel", summary="Cancel a campaign", responses=_CHANGE)
-def cancel_campaign(campaign_id: CampaignId, session: SessionDep, key: Strategy) -> dict[str, Any]:
+@router.post("/{campaign_id}/cancel", summary="Cancel a campaign", responses=_CHANGE, **_PUBLIC)
+def cancel_campaign(campaign_id: CampaignId, session: SessionDep, key: Strategy) -> CampaignPublic:
     """Pending contacts finish as ``cancelled``; calls in progress finish normally, without retries."""
     return _transition(session, key, campaign_id, "cancelled", "campaign.cancel", "cancelled by API")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 
 from waihu.service.api.contacts import CampaignId, ReferenceId
@@ -15,10 +13,9 @@ from waihu.service.audit import record_change
 from waihu.service.db import begin_write
 from waihu.service.finishing import finish_pending
 from waihu.service.lifecycle import finish_campaign_if_done
-from waihu.service.masking import for_role
 from waihu.service.models import utcnow
 from waihu.service.outcomes import CANCELLED
-from waihu.service.views import contact_view
+from waihu.service.views import ContactView, masked
 
 router = APIRouter(prefix="/v1/campaigns", tags=["contacts"], responses=errors(*AUTH))
 
@@ -26,11 +23,12 @@ router = APIRouter(prefix="/v1/campaigns", tags=["contacts"], responses=errors(*
 @router.post(
     "/{campaign_id}/contacts/{reference_id}/cancel",
     summary="Cancel one pending contact",
+    response_model=ContactView,
     responses=errors(404, 409, 422),
 )
 def cancel_contact(
     campaign_id: CampaignId, reference_id: ReferenceId, session: SessionDep, key: Strategy
-) -> dict[str, Any]:
+) -> ContactView:
     """A pending contact is never dialled: it becomes ``done`` with ``final_outcome`` ``cancelled``
     and its ``contact.finished`` webhook is sent. A contact in a call or already done answers 409."""
     begin_write(session)  # SQLite: the write lock up front, before the state is read
@@ -56,4 +54,4 @@ def cancel_contact(
     )
     finish_campaign_if_done(session, campaign, now)
     session.commit()
-    return for_role(contact_view(contact), key.role)
+    return masked(ContactView.from_row(contact), key.role)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -14,13 +14,14 @@ from starlette.datastructures import UploadFile
 from waihu.service.api.deps import SessionDep, SettingsDep, Strategy
 from waihu.service.api.errors import conflict, field_error, not_found
 from waihu.service.api.limits import JsonDepthError, loads_json, read_body, with_body
-from waihu.service.api.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor, page
+from waihu.service.api.pagination import CursorQuery, LimitQuery, Page, decode_cursor, encode_cursor
 from waihu.service.api.responses import AUTH, JSON_BODY, errors
 from waihu.service.api.schemas import inline_schema
 from waihu.service.api.scope import campaign_of
 from waihu.service.audit import record_change
 from waihu.service.db import begin_write
 from waihu.service.imports import (
+    ContactCreate,
     ImportFormatError,
     RawRow,
     insert_contacts,
@@ -29,11 +30,10 @@ from waihu.service.imports import (
     validate_rows,
 )
 from waihu.service.lifecycle import change_campaign_state
-from waihu.service.masking import for_role
 from waihu.service.models import ApiKey, Attempt, Campaign, Contact, utcnow
 from waihu.service.outcomes import ContactState
 from waihu.service.phones import PhoneError, region_for_country_code
-from waihu.service.views import attempt_view, contact_view
+from waihu.service.views import AttemptView, ContactView, PublicModel, contact_view, masked
 from waihu.service.webhooks import enqueue_event
 
 router = APIRouter(
@@ -45,22 +45,50 @@ MAX_ERRORS_SHOWN = 10_000
 _IMPORT_TYPES = ("multipart/form-data", "text/csv", "application/csv", "text/plain", "application/json", "")
 
 
-class ContactIn(BaseModel):
-    """One contact to import. Aliases accepted: referenceId, phoneNumber, extras/properties.
-
-    Other fields are rejected per row (put custom values under ``variables``); the rest still import.
-    """
-
-    reference_id: str = Field(min_length=1, max_length=128)
-    phone: str = Field(min_length=1, max_length=40, examples=["+8613800001234", "13800001234"])
-    name: str = Field(default="", max_length=200)
-    variables: dict[str, str | int | float | bool] = Field(default_factory=dict)
-
-
-class ContactsImport(BaseModel):
+class ContactsCreate(BaseModel):
     """JSON body of an import (a bare list of contacts is accepted too)."""
 
-    contacts: list[ContactIn] = Field(max_length=100_000)
+    contacts: list[ContactCreate] = Field(max_length=100_000)
+
+
+class ImportRowError(PublicModel):
+    """A row not imported: its number (1-based), the field at fault and why; ``line``: its CSV line."""
+
+    row: int
+    field: str
+    message: str
+    reference_id: str | None
+    line: int = Field(default=0, description="The CSV file line (CSV imports only).")
+
+
+class MergedRow(PublicModel):
+    """A row not added: its phone belongs to the campaign's contact ``merged_into`` already."""
+
+    row: int
+    reference_id: str
+    merged_into: str
+
+
+class ContactsImported(PublicModel):
+    """How an import went: rows received, contacts created, already there, rejected (with reasons)."""
+
+    received: int
+    created: int
+    existing: int
+    rejected: int
+    errors: list[ImportRowError]
+    errors_truncated: bool
+    merged: list[MergedRow] = Field(description="Rows whose phone another contact of the campaign has.")
+
+
+class ContactsPublic(Page[ContactView]):
+    """A page of contacts in import order."""
+
+
+class ContactPublic(ContactView):
+    """A contact with every attempt's result (transcript and trace included)."""
+
+    attempts_detail: list[AttemptView]
 
 
 _IMPORT_BODY = {
@@ -68,11 +96,11 @@ _IMPORT_BODY = {
         "required": True,
         "content": {
             "application/json": {
-                # Inlined: the body is read by hand, so FastAPI would not register ContactIn's schema.
+                # Inlined: the body is read by hand, so FastAPI would not register ContactCreate's schema.
                 "schema": {
                     "anyOf": [
-                        inline_schema(ContactsImport),
-                        {"type": "array", "items": inline_schema(ContactIn), "maxItems": 100_000},
+                        inline_schema(ContactsCreate),
+                        {"type": "array", "items": inline_schema(ContactCreate), "maxItems": 100_000},
                     ]
                 }
             },
@@ -91,7 +119,7 @@ _IMPORT_BODY = {
 }
 
 
-class GradeIn(BaseModel):
+class GradeUpdate(BaseModel):
     """A manual re-grade by a person."""
 
     model_config = ConfigDict(extra="forbid")
@@ -135,6 +163,8 @@ async def _read_rows(request: Request, max_rows: int, max_bytes: int) -> list[Ra
     "",
     summary="Import contacts (JSON or CSV)",
     openapi_extra=_IMPORT_BODY,
+    response_model=ContactsImported,
+    response_model_exclude_unset=True,
     responses=errors(*JSON_BODY, 409, 415),
 )
 async def import_contacts_endpoint(
@@ -143,7 +173,7 @@ async def import_contacts_endpoint(
     state: SettingsDep,
     key: Strategy,
     country_code: Annotated[str | None, Query(pattern=r"^[1-9][0-9]{0,3}$")] = None,
-) -> dict[str, Any]:
+) -> ContactsImported:
     """Add contacts; rows with errors are reported by row number and the valid ones are kept.
 
     Idempotent by ``reference_id``: one already in the campaign is left as it is (counted in
@@ -165,7 +195,7 @@ async def import_contacts_endpoint(
             raise conflict(f"campaign {campaign_id} is {campaign.state}: no more contacts")
         return campaign
 
-    def work() -> dict[str, Any]:
+    def work() -> ContactsImported:
         with state.factory() as session:
             check_campaign(session)  # fail fast, before validating every row
         checked = validate_rows(rows, region=region)
@@ -193,27 +223,28 @@ async def import_contacts_endpoint(
             )
             session.commit()
         errors = [
-            {k: v for k, v in vars(error).items() if v is not None or k == "reference_id"}
+            # ``line`` only where there is one (CSV), as the answer always had it
+            ImportRowError(**{k: v for k, v in vars(error).items() if v is not None or k == "reference_id"})
             for error in report.errors[:MAX_ERRORS_SHOWN]
         ]
-        return {
-            "received": report.received,
-            "created": report.created,
-            "existing": report.existing,
-            "rejected": len(report.errors),
-            "errors": errors,
-            "errors_truncated": len(report.errors) > MAX_ERRORS_SHOWN,
+        return ContactsImported(
+            received=report.received,
+            created=report.created,
+            existing=report.existing,
+            rejected=len(report.errors),
+            errors=errors,
+            errors_truncated=len(report.errors) > MAX_ERRORS_SHOWN,
             # one active contact per phone per campaign: which rows went to which existing contact
-            "merged": [
-                {"row": m.row, "reference_id": m.reference_id, "merged_into": m.into}
+            merged=[
+                MergedRow(row=m.row, reference_id=m.reference_id, merged_into=m.into)
                 for m in report.merged[:MAX_ERRORS_SHOWN]
             ],
-        }
+        )
 
     return await run_in_threadpool(work)
 
 
-@router.get("", summary="List contacts")
+@router.get("", summary="List contacts", response_model=ContactsPublic)
 def list_contacts(
     campaign_id: CampaignId,
     session: SessionDep,
@@ -221,7 +252,7 @@ def list_contacts(
     state: Annotated[ContactState | None, Query()] = None,
     limit: LimitQuery = 100,
     cursor: CursorQuery = None,
-) -> dict[str, Any]:
+) -> ContactsPublic:
     """Contacts of a campaign in import order, optionally by state; cursor-paginated."""
     campaign_of(session, key, campaign_id)
     query = select(Contact).where(Contact.campaign_id == campaign_id).order_by(Contact.id).limit(limit + 1)
@@ -233,8 +264,8 @@ def list_contacts(
     rows = list(session.scalars(query))
     more = len(rows) > limit
     rows = rows[:limit]
-    items = [for_role(contact_view(row), key.role) for row in rows]
-    return page(items, encode_cursor(rows[-1].id) if more else None)
+    items = [masked(ContactView.from_row(row), key.role) for row in rows]
+    return ContactsPublic(items=items, next_cursor=encode_cursor(rows[-1].id) if more else None)
 
 
 def _contact(session: SessionDep, key: ApiKey, campaign_id: int, reference_id: str) -> Contact:
@@ -247,23 +278,29 @@ def _contact(session: SessionDep, key: ApiKey, campaign_id: int, reference_id: s
     return contact
 
 
-@router.get("/{reference_id}", summary="A contact with every attempt's result")
+@router.get("/{reference_id}", summary="A contact with every attempt's result", response_model=ContactPublic)
 def get_contact(
     campaign_id: CampaignId, reference_id: ReferenceId, session: SessionDep, key: Strategy
-) -> dict[str, Any]:
+) -> ContactPublic:
     """The contact's state and final result, and its attempts (with transcript and trace)."""
     contact = _contact(session, key, campaign_id, reference_id)
     attempts = session.scalars(
         select(Attempt).where(Attempt.contact_id == contact.id).order_by(Attempt.number)
     )
-    detail = [for_role(attempt_view(a, contact), key.role) for a in attempts]
-    return for_role(contact_view(contact), key.role) | {"attempts_detail": detail}
+    detail = [masked(AttemptView.from_row(a, contact), key.role) for a in attempts]
+    view = masked(ContactView.from_row(contact), key.role)
+    return ContactPublic(**view.model_dump(), attempts_detail=detail)
 
 
-@router.post("/{reference_id}/grade", summary="Re-grade a contact by hand", responses=errors(*JSON_BODY))
+@router.post(
+    "/{reference_id}/grade",
+    summary="Re-grade a contact by hand",
+    response_model=ContactView,
+    responses=errors(*JSON_BODY),
+)
 def regrade_contact(
-    campaign_id: CampaignId, reference_id: ReferenceId, body: GradeIn, session: SessionDep, key: Strategy
-) -> dict[str, Any]:
+    campaign_id: CampaignId, reference_id: ReferenceId, body: GradeUpdate, session: SessionDep, key: Strategy
+) -> ContactView:
     """Set the contact's grade; emits ``contact.regraded`` with the previous grade."""
     campaign = campaign_of(session, key, campaign_id)
     contact = _contact(session, key, campaign_id, reference_id)
@@ -293,4 +330,4 @@ def regrade_contact(
         at=now,
     )
     session.commit()
-    return for_role(contact_view(contact), key.role)
+    return masked(ContactView.from_row(contact), key.role)

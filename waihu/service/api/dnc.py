@@ -15,21 +15,20 @@ from sqlalchemy import or_, select
 
 from waihu.service.api.deps import Admin, AnyRole, SessionDep, SettingsDep
 from waihu.service.api.errors import field_error, not_found
-from waihu.service.api.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor, page
+from waihu.service.api.pagination import CursorQuery, LimitQuery, Page, decode_cursor, encode_cursor
 from waihu.service.api.responses import AUTH, JSON_BODY, errors, existing
 from waihu.service.audit import record_change
-from waihu.service.masking import for_role
 from waihu.service.models import ApiKey, Dnc, utcnow
 from waihu.service.phones import PhoneError, normalise_phone
 from waihu.service.tenancy import is_platform_admin
-from waihu.service.views import iso
+from waihu.service.views import PublicModel, Timestamp, iso, masked
 
 router = APIRouter(prefix="/v1/dnc", tags=["dnc"], responses=errors(*AUTH, 422))
 #: ``tenant``: the key's tenant's list; ``global``: the list every tenant obeys (platform admins).
 Scope = Literal["tenant", "global"]
 
 
-class DncIn(BaseModel):
+class DncCreate(BaseModel):
     """A number never to dial."""
 
     model_config = ConfigDict(extra="forbid")
@@ -42,15 +41,29 @@ class DncIn(BaseModel):
     )
 
 
-def _view(row: Dnc, key: ApiKey) -> dict[str, Any]:
-    view = {
-        "phone": row.phone,
-        "reason": row.reason,
-        "source": row.source,
-        "scope": "global" if row.tenant is None else "tenant",
-        "created_at": iso(row.created_at),
-    }
-    return for_role(view, key.role)
+class DncPublic(PublicModel):
+    """A blocked number (masked for operators), why, from where, on whose list, since when."""
+
+    phone: str
+    reason: str
+    source: str
+    scope: Scope
+    created_at: Timestamp | None
+
+
+class DncsPublic(Page[DncPublic]):
+    """A page of block-list entries in the order they were added."""
+
+
+def _view(row: Dnc, key: ApiKey) -> DncPublic:
+    view = DncPublic(
+        phone=row.phone,
+        reason=row.reason,
+        source=row.source,
+        scope="global" if row.tenant is None else "tenant",
+        created_at=iso(row.created_at),
+    )
+    return masked(view, key.role)
 
 
 def _normalise(phone: str, loc: list[Any], region: str) -> str:
@@ -88,12 +101,13 @@ def _entry(session: SessionDep, tenant: str | None, phone: str) -> Dnc | None:
     "",
     status_code=status.HTTP_201_CREATED,
     summary="Add a number to the DNC list",
+    response_model=DncPublic,
     responses=errors(*JSON_BODY, 409)
-    | existing("The number was on this list already: the entry is returned."),
+    | existing("The number was on this list already: the entry is returned.", DncPublic),
 )
 def add_dnc(
-    body: DncIn, session: SessionDep, state: SettingsDep, key: AnyRole, response: Response
-) -> dict[str, Any]:
+    body: DncCreate, session: SessionDep, state: SettingsDep, key: AnyRole, response: Response
+) -> DncPublic:
     """Add to the tenant's list, or with ``scope: global`` to every tenant's (idempotent: an existing
     entry is returned with 200). Operators see the number masked in the answer."""
     tenant = _list_tenant(key, body.scope, ["body", "scope"])
@@ -106,7 +120,13 @@ def add_dnc(
     session.add(row)
     session.flush()
     record_change(
-        session, key, "dnc.add", "dnc", row.id, tenant=tenant, after=_view(row, key) | {"phone": phone}
+        session,
+        key,
+        "dnc.add",
+        "dnc",
+        row.id,
+        tenant=tenant,
+        after=_view(row, key).model_dump() | {"phone": phone},
     )
     session.commit()
     return _view(row, key)
@@ -133,13 +153,15 @@ def remove_dnc(
     row = _entry(session, tenant, normalised)
     if row is None:
         raise not_found("DNC entry")
-    record_change(session, key, "dnc.remove", "dnc", row.id, tenant=tenant, before=_view(row, key))
+    record_change(
+        session, key, "dnc.remove", "dnc", row.id, tenant=tenant, before=_view(row, key).model_dump()
+    )
     session.delete(row)
     session.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("", summary="List the DNC list")
+@router.get("", summary="List the DNC list", response_model=DncsPublic)
 def list_dnc(
     session: SessionDep,
     state: SettingsDep,
@@ -151,7 +173,7 @@ def list_dnc(
     ] = "all",
     limit: LimitQuery = 100,
     cursor: CursorQuery = None,
-) -> dict[str, Any]:
+) -> DncsPublic:
     """The tenant's entries and the global ones, in the order they were added; cursor-paginated.
 
     Operators see numbers masked (``138****1234``); strategy and admin keys see them in full.
@@ -170,4 +192,6 @@ def list_dnc(
     rows = list(session.scalars(query))
     more = len(rows) > limit
     rows = rows[:limit]
-    return page([_view(row, key) for row in rows], encode_cursor(rows[-1].id) if more else None)
+    return DncsPublic(
+        items=[_view(row, key) for row in rows], next_cursor=encode_cursor(rows[-1].id) if more else None
+    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
 
@@ -16,20 +16,32 @@ from waihu.service.db import begin_write
 from waihu.service.erasure import ContactBusy, erase_contact
 from waihu.service.lifecycle import finish_campaign_if_done
 from waihu.service.models import utcnow
+from waihu.service.views import OpenModel
 
 router = APIRouter(prefix="/v1/campaigns", tags=["contacts"], responses=errors(*AUTH))
 CampaignId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 ReferenceId = Annotated[str, Path(min_length=1, max_length=128)]
 
 
+class ContactErased(OpenModel):
+    """What an erasure removed: attempts scrubbed, recordings deleted, webhook events scrubbed."""
+
+    reference_id: str
+    erased: bool
+    attempts: int
+    recordings_deleted: int
+    events_scrubbed: int
+
+
 @router.delete(
     "/{campaign_id}/contacts/{reference_id}",
     summary="Erase a contact's personal data",
+    response_model=ContactErased,
     responses=errors(404, 409, 422),
 )
 def erase(
     campaign_id: CampaignId, reference_id: ReferenceId, request: Request, session: SessionDep, key: Strategy
-) -> dict[str, Any]:
+) -> ContactErased:
     """Recordings, transcripts, name, variables and the phone number (masked) go; outcomes, grades
     and an audit entry stay. A pending contact is never called; one in a call answers 409."""
     begin_write(session)  # SQLite: the write lock up front, before the state is read
@@ -52,4 +64,4 @@ def erase(
     )
     finish_campaign_if_done(session, campaign, utcnow())
     session.commit()
-    return {"reference_id": reference_id, "erased": True, **asdict(erased)}
+    return ContactErased(reference_id=reference_id, erased=True, **asdict(erased))

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, status
 from fastapi.responses import Response as RawResponse
+from pydantic import Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -26,7 +27,7 @@ from waihu.service.flow_assets import recording_bytes, recordings_of, version_re
 from waihu.service.flows import FlowRejected, get_flow_version, store_flow
 from waihu.service.models import FlowVersion
 from waihu.service.prompt_warmup import queue_warmup, warmup_view
-from waihu.service.views import iso
+from waihu.service.views import OpenModel, PublicModel, Timestamp, iso
 
 router = APIRouter(prefix="/v1/flows", tags=["flows"], responses=errors(*AUTH))
 FlowId = Annotated[str, Path(min_length=1, max_length=64)]
@@ -52,6 +53,70 @@ _UPLOAD_BODY = {
         },
     }
 }
+
+
+class RecordingPublic(PublicModel):
+    """A WAV recording of a bundle: its path in the zip, content hash, size and length."""
+
+    name: str
+    sha256: str
+    size: int
+    duration_ms: int
+
+
+class WarmupPublic(OpenModel):
+    """The synthesis of a version's fixed prompts after upload (clauses synthesised and already cached)."""
+
+    state: str = Field(description="pending, running, done or failed.")
+    synthesised: int
+    cached: int
+    error: str | None
+
+
+class FlowVersionView(PublicModel):
+    """A stored version of a flow (without its text)."""
+
+    flow_id: str
+    version: int
+    declared_version: int
+    name: str
+    language: str
+    sha256: str
+    uploaded_by: str | None
+    created_at: Timestamp | None
+
+
+class FlowVersionsPublic(PublicModel):
+    """Flows or versions of a flow (not paginated)."""
+
+    items: list[FlowVersionView]
+
+
+class FlowUploaded(FlowVersionView):
+    """The version an upload stored (or found), its recordings, their warm-up and the flow's warnings."""
+
+    recordings: list[RecordingPublic]
+    warmup: WarmupPublic | None = Field(description="Null when the service warms nothing.")
+    warnings: list[str]
+
+
+class FlowVersionPublic(FlowVersionView):
+    """A version with its YAML text, recordings and warm-up."""
+
+    yaml: str
+    recordings: list[RecordingPublic]
+    warmup: WarmupPublic | None = Field(description="Null when the service warms nothing.")
+
+
+def _recordings(session: Session, flow_version_id: int) -> list[RecordingPublic]:
+    return [
+        RecordingPublic(**asdict(recording)) for recording in version_recordings(session, flow_version_id)
+    ]
+
+
+def _warmup(session: Session, flow_version_id: int) -> WarmupPublic | None:
+    found = warmup_view(session, flow_version_id)
+    return WarmupPublic.model_validate(found) if found is not None else None
 
 
 def _view(row: FlowVersion, *, with_yaml: bool = False) -> dict[str, Any]:
@@ -113,8 +178,9 @@ async def _read_upload(request: Request) -> tuple[str, str, dict[str, bytes] | N
     status_code=status.HTTP_201_CREATED,
     summary="Upload a flow YAML or a bundle (YAML + WAV recordings, zip)",
     openapi_extra=_UPLOAD_BODY,
+    response_model=FlowUploaded,
     responses=errors(400, 409, 413, 415, 422)
-    | existing("This exact text is a stored version already: returned."),
+    | existing("This exact text is a stored version already: returned.", FlowUploaded),
 )
 async def upload_flow(
     request: Request,
@@ -128,7 +194,7 @@ async def upload_flow(
             description="Keep the recordings of this version of the flow (an edited YAML).",
         ),
     ] = None,
-) -> dict[str, Any]:
+) -> FlowUploaded:
     """Validate with ``dialog.loader`` and store as the next version of its ``flow.id``.
 
     A bad flow answers 422 with ``problems`` as ``FILE:LINE:COL: message`` lines. Re-uploading the same text
@@ -141,7 +207,7 @@ async def upload_flow(
     factory = request.app.state.service.factory
     warmer = getattr(request.app.state, "prompt_warmer", None)
 
-    def work() -> tuple[dict[str, Any], bool]:
+    def work() -> tuple[FlowUploaded, bool]:
         with factory() as session:
             carried = recordings
             if recordings is None and recordings_from is not None:
@@ -174,12 +240,12 @@ async def upload_flow(
                     after=_view(row) | {"recordings": [r.name for r in version_recordings(session, row.id)]},
                 )
             session.commit()
-            kept = [asdict(recording) for recording in version_recordings(session, stored.version.id)]
-            view = _view(stored.version) | {
-                "recordings": kept,
-                "warmup": warmup_view(session, stored.version.id),
-                "warnings": stored.warnings,
-            }
+            view = FlowUploaded(
+                **_view(stored.version),
+                recordings=_recordings(session, stored.version.id),
+                warmup=_warmup(session, stored.version.id),
+                warnings=stored.warnings,
+            )
             return view, stored.created
 
     view, created = await run_in_threadpool(work)
@@ -203,8 +269,8 @@ def _carried(session: Session, text: str, version: int, tenant: str) -> dict[str
     return recordings_of(session, row.id)
 
 
-@router.get("", summary="List flows with their latest version")
-def list_flows(session: SessionDep, key: AnyRole) -> dict[str, Any]:
+@router.get("", summary="List flows with their latest version", response_model=FlowVersionsPublic)
+def list_flows(session: SessionDep, key: AnyRole) -> FlowVersionsPublic:
     """One entry per flow id of the tenant: the latest version."""
     latest = (
         select(FlowVersion.flow_id, func.max(FlowVersion.version).label("version"))
@@ -218,11 +284,16 @@ def list_flows(session: SessionDep, key: AnyRole) -> dict[str, Any]:
         .where(FlowVersion.tenant == key.tenant)
         .order_by(FlowVersion.flow_id)
     )
-    return {"items": [_view(row) for row in rows]}
+    return FlowVersionsPublic(items=[FlowVersionView(**_view(row)) for row in rows])
 
 
-@router.get("/{flow_id}/versions", summary="Versions of a flow", responses=errors(404, 422))
-def list_versions(flow_id: FlowId, session: SessionDep, key: AnyRole) -> dict[str, Any]:
+@router.get(
+    "/{flow_id}/versions",
+    summary="Versions of a flow",
+    response_model=FlowVersionsPublic,
+    responses=errors(404, 422),
+)
+def list_versions(flow_id: FlowId, session: SessionDep, key: AnyRole) -> FlowVersionsPublic:
     """Every stored version, newest first."""
     rows = list(
         session.scalars(
@@ -233,21 +304,27 @@ def list_versions(flow_id: FlowId, session: SessionDep, key: AnyRole) -> dict[st
     )
     if not rows:
         raise not_found(f"flow {flow_id!r}")
-    return {"items": [_view(row) for row in rows]}
+    return FlowVersionsPublic(items=[FlowVersionView(**_view(row)) for row in rows])
 
 
-@router.get("/{flow_id}/versions/{version}", summary="One version with its YAML", responses=errors(404, 422))
+@router.get(
+    "/{flow_id}/versions/{version}",
+    summary="One version with its YAML",
+    response_model=FlowVersionPublic,
+    responses=errors(404, 422),
+)
 def get_version(
     flow_id: FlowId, version: Annotated[int, Path(ge=1, le=2**31 - 1)], session: SessionDep, key: AnyRole
-) -> dict[str, Any]:
+) -> FlowVersionPublic:
     """The stored YAML text, its hash, its recordings (name, sha256, size, duration_ms) and the warm-up of
     its fixed prompts at upload (``state``: pending, running, done, failed; clauses ``synthesised`` and
     already ``cached``; null when the service warms nothing)."""
     row = get_flow_version(session, flow_id, version, key.tenant)
     if row is None:
         raise not_found(f"flow {flow_id!r} version {version}")
-    recordings = [asdict(recording) for recording in version_recordings(session, row.id)]
-    return _view(row, with_yaml=True) | {"recordings": recordings, "warmup": warmup_view(session, row.id)}
+    return FlowVersionPublic(
+        **_view(row, with_yaml=True), recordings=_recordings(session, row.id), warmup=_warmup(session, row.id)
+    )
 
 
 @router.get(

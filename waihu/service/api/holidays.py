@@ -15,10 +15,12 @@ from sqlalchemy import delete, func, select
 
 from waihu.service.api.deps import SessionDep, Strategy
 from waihu.service.api.errors import not_found
+from waihu.service.api.pagination import Page
 from waihu.service.api.responses import AUTH, JSON_BODY, errors
 from waihu.service.audit import record_change
 from waihu.service.holidays import CALENDAR_PATTERN, MAX_DAYS
 from waihu.service.models import Holiday, utcnow
+from waihu.service.views import DateText, PublicModel
 
 router = APIRouter(prefix="/v1/holiday-calendars", tags=["holidays"], responses=errors(*AUTH, 422))
 CalendarName = Annotated[str, Path(pattern=CALENDAR_PATTERN, examples=["cn-public"])]
@@ -33,7 +35,7 @@ class HolidayDay(BaseModel):
     name: str = Field(default="", max_length=200, examples=["国庆节"])
 
 
-class CalendarIn(BaseModel):
+class HolidayCalendarUpdate(BaseModel):
     """The whole calendar: its dates replace the ones it had."""
 
     model_config = ConfigDict(extra="forbid")
@@ -59,12 +61,36 @@ def _days(session: SessionDep, tenant: str, name: str) -> list[Holiday]:
     )
 
 
+class HolidayCalendarPublic(PublicModel):
+    """A calendar and its dates, in date order."""
+
+    name: str
+    days: list[HolidayDay]
+
+
+class HolidayCalendarSummary(PublicModel):
+    """A calendar's name, how many dates it holds, its first and last date."""
+
+    name: str
+    days: int
+    first: DateText
+    last: DateText
+
+
+class HolidayCalendarsPublic(Page[HolidayCalendarSummary]):
+    """The tenant's calendars by name (one page: ``next_cursor`` is always null)."""
+
+
+def _public(name: str, days: list[Holiday]) -> HolidayCalendarPublic:
+    return HolidayCalendarPublic(name=name, days=[HolidayDay(date=day.day, name=day.name) for day in days])
+
+
 def _view(name: str, days: list[Holiday]) -> dict[str, Any]:
-    return {"name": name, "days": [{"date": day.day.isoformat(), "name": day.name} for day in days]}
+    return _public(name, days).model_dump(mode="json")
 
 
-@router.get("", summary="List the tenant's holiday calendars")
-def list_calendars(session: SessionDep, key: Strategy) -> dict[str, Any]:
+@router.get("", summary="List the tenant's holiday calendars", response_model=HolidayCalendarsPublic)
+def list_calendars(session: SessionDep, key: Strategy) -> HolidayCalendarsPublic:
     """Calendar names with how many dates each holds and the first and last date."""
     rows = session.execute(
         select(Holiday.calendar, func.count(), func.min(Holiday.day), func.max(Holiday.day))
@@ -73,23 +99,35 @@ def list_calendars(session: SessionDep, key: Strategy) -> dict[str, Any]:
         .order_by(Holiday.calendar)
     ).all()
     items = [
-        {"name": name, "days": count, "first": first.isoformat(), "last": last.isoformat()}
+        HolidayCalendarSummary(name=name, days=count, first=first.isoformat(), last=last.isoformat())
         for name, count, first, last in rows
     ]
-    return {"items": items, "next_cursor": None}
+    return HolidayCalendarsPublic(items=items, next_cursor=None)
 
 
-@router.get("/{name}", summary="A holiday calendar's dates", responses=errors(404))
-def get_calendar(name: CalendarName, session: SessionDep, key: Strategy) -> dict[str, Any]:
+@router.get(
+    "/{name}",
+    summary="A holiday calendar's dates",
+    response_model=HolidayCalendarPublic,
+    responses=errors(404),
+)
+def get_calendar(name: CalendarName, session: SessionDep, key: Strategy) -> HolidayCalendarPublic:
     """The dates of calendar ``name``."""
     days = _days(session, key.tenant, name)
     if not days:
         raise not_found(f"holiday calendar {name!r}")
-    return _view(name, days)
+    return _public(name, days)
 
 
-@router.put("/{name}", summary="Create or replace a holiday calendar", responses=errors(*JSON_BODY))
-def put_calendar(name: CalendarName, body: CalendarIn, session: SessionDep, key: Strategy) -> dict[str, Any]:
+@router.put(
+    "/{name}",
+    summary="Create or replace a holiday calendar",
+    response_model=HolidayCalendarPublic,
+    responses=errors(*JSON_BODY),
+)
+def put_calendar(
+    name: CalendarName, body: HolidayCalendarUpdate, session: SessionDep, key: Strategy
+) -> HolidayCalendarPublic:
     """Replace calendar ``name``'s dates (an empty list empties it); audited."""
     before = _days(session, key.tenant, name)
     now = utcnow()
@@ -112,7 +150,7 @@ def put_calendar(name: CalendarName, body: CalendarIn, session: SessionDep, key:
         at=now,
     )
     session.commit()
-    return _view(name, after)
+    return _public(name, after)
 
 
 @router.delete(

@@ -20,13 +20,13 @@ from waihu.service.audit import record_change
 from waihu.service.models import ApiKey, utcnow
 from waihu.service.outcomes import Role
 from waihu.service.tenancy import TENANT_PATTERN, is_platform_admin
-from waihu.service.views import iso
+from waihu.service.views import PublicModel, Timestamp, iso
 
 router = APIRouter(prefix="/v1/keys", tags=["keys"], responses=errors(*AUTH))
 TenantName = Annotated[str, Field(pattern=TENANT_PATTERN, max_length=64)]
 
 
-class KeyIn(BaseModel):
+class KeyCreate(BaseModel):
     """A new key."""
 
     model_config = ConfigDict(extra="forbid")
@@ -42,17 +42,46 @@ class KeyIn(BaseModel):
     )
 
 
+class KeyPublic(PublicModel):
+    """An API key without its secret."""
+
+    id: str
+    name: str
+    role: str
+    tenant: str
+    platform_admin: bool
+    created_at: Timestamp | None
+    last_used_at: Timestamp | None
+    revoked_at: Timestamp | None
+
+
+class KeyCreated(KeyPublic):
+    """A new key with its secret: the only time it is shown."""
+
+    key: str = Field(description="The secret for `Authorization: Bearer`: shown once.")
+
+
+class KeysPublic(PublicModel):
+    """API keys (not paginated)."""
+
+    items: list[KeyPublic]
+
+
+def _public(key: ApiKey) -> KeyPublic:
+    return KeyPublic(
+        id=key.id,
+        name=key.name,
+        role=key.role,
+        tenant=key.tenant,
+        platform_admin=bool(key.platform_admin),
+        created_at=iso(key.created_at),
+        last_used_at=iso(key.last_used_at),
+        revoked_at=iso(key.revoked_at),
+    )
+
+
 def _view(key: ApiKey) -> dict[str, Any]:
-    return {
-        "id": key.id,
-        "name": key.name,
-        "role": key.role,
-        "tenant": key.tenant,
-        "platform_admin": bool(key.platform_admin),
-        "created_at": iso(key.created_at),
-        "last_used_at": iso(key.last_used_at),
-        "revoked_at": iso(key.revoked_at),
-    }
+    return _public(key).model_dump()
 
 
 def _forbidden(field: str, message: str) -> HTTPException:
@@ -62,9 +91,13 @@ def _forbidden(field: str, message: str) -> HTTPException:
 
 
 @router.post(
-    "", status_code=status.HTTP_201_CREATED, summary="Create an API key", responses=errors(*JSON_BODY)
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create an API key",
+    response_model=KeyCreated,
+    responses=errors(*JSON_BODY),
 )
-def create_key(body: KeyIn, session: SessionDep, caller: Admin) -> dict[str, Any]:
+def create_key(body: KeyCreate, session: SessionDep, caller: Admin) -> KeyCreated:
     """The response's ``key`` is the only time the secret is shown."""
     tenant = body.tenant or caller.tenant
     platform = is_platform_admin(caller)
@@ -89,26 +122,26 @@ def create_key(body: KeyIn, session: SessionDep, caller: Admin) -> dict[str, Any
     session.flush()
     record_change(session, caller, "key.create", "key", key.id, tenant=tenant, after=_view(key))
     session.commit()
-    return _view(key) | {"key": token}
+    return KeyCreated(**_view(key), key=token)
 
 
-@router.get("", summary="List API keys", responses=errors(422))
+@router.get("", summary="List API keys", response_model=KeysPublic, responses=errors(422))
 def list_keys(
     session: SessionDep,
     caller: Admin,
     tenant: Annotated[
         str | None, Query(pattern=TENANT_PATTERN, max_length=64, description="Platform admins: one tenant.")
     ] = None,
-) -> dict[str, Any]:
+) -> KeysPublic:
     """The tenant's keys (a platform admin: every tenant's, or ``tenant``'s); never a secret."""
     query = select(ApiKey).order_by(ApiKey.created_at, ApiKey.id)
     if not is_platform_admin(caller):
         query = query.where(ApiKey.tenant == caller.tenant)
         if tenant is not None and tenant != caller.tenant:
-            return {"items": []}
+            return KeysPublic(items=[])
     elif tenant is not None:
         query = query.where(ApiKey.tenant == tenant)
-    return {"items": [_view(key) for key in session.scalars(query)]}
+    return KeysPublic(items=[_public(key) for key in session.scalars(query)])
 
 
 @router.delete(

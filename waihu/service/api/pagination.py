@@ -5,11 +5,14 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
+from pydantic import BaseModel, Field
 
 from waihu.service.api.errors import field_error
+
+T = TypeVar("T")
 
 LimitQuery = Annotated[int, Query(ge=1, le=500, description="Page size.")]
 CursorQuery = Annotated[
@@ -40,3 +43,10 @@ def decode_cursor(cursor: str, types: tuple[type, ...]) -> list[Any]:
 def page(items: list[Any], next_cursor: str | None) -> dict[str, Any]:
     """The page envelope: ``{"items": [...], "next_cursor": ...}``."""
     return {"items": items, "next_cursor": next_cursor}
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list: its items and the cursor of the next page (null: the last page)."""
+
+    items: list[T]
+    next_cursor: str | None = Field(description="Pass it back as `cursor` for the next page.")

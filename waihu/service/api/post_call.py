@@ -20,6 +20,7 @@ from waihu.service.api.responses import AUTH, JSON_BODY, errors
 from waihu.service.api.scope import campaign_of
 from waihu.service.models import Campaign
 from waihu.service.post_call import PostCallRule
+from waihu.service.views import PublicModel
 from waihu.service.webhook_destinations import DestinationRefused, policy_from_settings, redact_url
 from waihu.service.webhook_secrets import MIN_SECRET_CHARS, check_webhook_secret
 
@@ -27,7 +28,7 @@ router = APIRouter(prefix="/v1/campaigns", tags=["post-call actions"], responses
 CampaignId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
-class PostCallBody(BaseModel):
+class PostCallUpdate(BaseModel):
     """Where notify events go, how they are signed, and the rules that send them."""
 
     model_config = ConfigDict(extra="forbid")
@@ -49,6 +50,15 @@ class PostCallBody(BaseModel):
         return None if value is None else check_webhook_secret(value)
 
 
+class PostCallPublic(PublicModel):
+    """The campaign's post-call endpoint (without credentials) and rules; never the secret, except once."""
+
+    campaign_id: int
+    url: str | None = Field(description="Null: no post-call actions.")
+    rules: list[dict[str, Any]]
+    secret: str = Field(default="", description="Only in the answer that generated it: shown once.")
+
+
 def _view(campaign: Campaign) -> dict[str, Any]:
     config = campaign.post_call or {}
     return {
@@ -58,16 +68,27 @@ def _view(campaign: Campaign) -> dict[str, Any]:
     }
 
 
-@router.get("/{campaign_id}/post-call", summary="The campaign's post-call actions")
-def get_post_call(campaign_id: CampaignId, session: SessionDep, key: Strategy) -> dict[str, Any]:
+@router.get(
+    "/{campaign_id}/post-call",
+    summary="The campaign's post-call actions",
+    response_model=PostCallPublic,
+    response_model_exclude_unset=True,
+)
+def get_post_call(campaign_id: CampaignId, session: SessionDep, key: Strategy) -> PostCallPublic:
     """Endpoint and rules (never the secret); ``url`` null: no post-call actions."""
-    return _view(campaign_of(session, key, campaign_id))
+    return PostCallPublic(**_view(campaign_of(session, key, campaign_id)))
 
 
-@router.put("/{campaign_id}/post-call", summary="Set the post-call actions", responses=errors(*JSON_BODY))
+@router.put(
+    "/{campaign_id}/post-call",
+    summary="Set the post-call actions",
+    response_model=PostCallPublic,
+    response_model_exclude_unset=True,
+    responses=errors(*JSON_BODY),
+)
 def put_post_call(
-    campaign_id: CampaignId, body: PostCallBody, session: SessionDep, state: SettingsDep, key: Strategy
-) -> dict[str, Any]:
+    campaign_id: CampaignId, body: PostCallUpdate, session: SessionDep, state: SettingsDep, key: Strategy
+) -> PostCallPublic:
     """Replace the endpoint and rules; calls recorded from now on are matched against them."""
     campaign = campaign_of(session, key, campaign_id)
     url = str(body.url)
@@ -86,10 +107,8 @@ def put_post_call(
         "rules": [rule.model_dump(mode="json") for rule in body.rules],
     }
     save_setting(session, key, campaign, "campaign.post_call", before, _view(campaign))
-    view = _view(campaign)
-    if body.secret is None:
-        view["secret"] = secret  # shown once
-    return view
+    shown: dict[str, Any] = {"secret": secret} if body.secret is None else {}  # generated: shown once
+    return PostCallPublic(**_view(campaign), **shown)
 
 
 @router.delete(

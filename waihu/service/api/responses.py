@@ -70,11 +70,7 @@ AUTH = (401, 403)
 JSON_BODY = (400, 413, 422)
 
 
-def existing(what: str) -> dict[int | str, dict[str, Any]]:
-    """The 200 of an idempotent create: ``what`` existed already (the sentence says what became of it)."""
-    return {
-        200: {
-            "description": what,
-            "content": {"application/json": {"schema": {"type": "object", "additionalProperties": True}}},
-        }
-    }
+def existing(what: str, model: type[BaseModel]) -> dict[int | str, dict[str, Any]]:
+    """The 200 of an idempotent create: ``what`` existed already (the sentence says what became of it),
+    answered as ``model`` (the create's own answer model)."""
+    return {200: {"model": model, "description": what}}
