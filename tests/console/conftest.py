@@ -100,9 +100,12 @@ def browser() -> Iterator[Any]:
         browser.close()
 
 
-def _page(browser: Any, console: Console, key: str | None, role: str) -> Iterator[Any]:
+def _page(browser: Any, console: Console, key: str | None, role: str, lang: str = "en") -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="en-GB")
     context.set_default_timeout(30_000)
+    # The console defaults to Chinese; these fixtures choose English as an operator would (the switch
+    # in the header stores this cookie), so the tests read English; zh tests pass lang="zh-CN".
+    context.add_cookies([{"name": "waihu_lang", "value": lang, "domain": "127.0.0.1", "path": "/console"}])
     if key:  # logged in already: what the login page stores
         who = json.dumps({"id": "x", "name": f"test {role}", "role": role})
         context.add_init_script(
@@ -127,6 +130,12 @@ def anonymous_page(browser: Any, console: Console) -> Iterator[Any]:
 def admin_page(browser: Any, console: Console) -> Iterator[Any]:
     """A page logged in with the admin key."""
     yield from _page(browser, console, console.seeded.admin_key, "admin")
+
+
+@pytest.fixture
+def chinese_page(browser: Any, console: Console) -> Iterator[Any]:
+    """A page logged in with the admin key, in the console's default language (Chinese)."""
+    yield from _page(browser, console, console.seeded.admin_key, "admin", lang="zh-CN")
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""The A/B comparison page (AB分流对比) in Chromium: per-variant numbers, the Chinese verdict, weights."""
+"""The A/B comparison page (AB分流对比) in Chromium: per-variant numbers, the verdict (Chinese and
+English), weights."""
 
 from __future__ import annotations
 
@@ -15,6 +16,32 @@ from waihu.service.scheduler import claim_due_contacts, record_result
 
 pytest.importorskip("playwright.sync_api", reason="pip install playwright; apt-get install chromium")
 from playwright.sync_api import Page, expect
+
+#: What the comparison of ``ab_campaign`` says in each language: (selector, text).
+SAYS = {
+    "zh-CN": [
+        ("h1", "AB分流对比"),
+        ("#verdict", "版本 B 转化率最高"),
+        ("#verdict", "差异显著"),
+        ("#test-line", "双比例 z 检验"),
+        ("#test-line", "；转化 = 评级 A"),
+        ('tr[data-variant="B"]', "胜出"),
+    ],
+    "en": [
+        ("h1", "A/B comparison"),
+        ("#verdict", "Variant B converts best"),
+        ("#verdict", "statistically significant"),
+        ("#test-line", "two-proportion z-test: statistic"),
+        ("#test-line", "; conversion = grade A"),
+        ('tr[data-variant="B"]', "winner"),
+    ],
+}
+
+
+def expect_the_verdict(page: Page, lang: str) -> None:
+    """The page shows B winning, in ``lang``."""
+    for selector, text in SAYS[lang]:
+        expect(page.locator(selector)).to_contain_text(text)
 
 
 @pytest.fixture(scope="module")
@@ -60,15 +87,11 @@ def test_operator_reads_the_verdict_and_shifts_weights(
     operator_page: Page, console: Console, ab_campaign: int, shots
 ) -> None:
     page = operator_page
-    page.goto(console.url(f"/console/campaigns/{ab_campaign}"))
+    page.goto(console.url(f"/console/campaigns/{ab_campaign}?lang=zh-CN"))  # an operator reads Chinese
     page.click("#ab-link")
-    expect(page.locator("h1")).to_contain_text("AB分流对比")
     rows = page.locator("#variants-table tbody tr[data-variant]")
     expect(rows).to_have_count(2)
-    expect(page.locator("#verdict")).to_contain_text("版本 B 转化率最高")
-    expect(page.locator("#verdict")).to_contain_text("差异显著")
-    expect(page.locator("#test-line")).to_contain_text("双比例 z 检验")
-    expect(page.locator('tr[data-variant="B"]')).to_contain_text("胜出")
+    expect_the_verdict(page, "zh-CN")
     expect(page.locator('tr[data-variant="A"] .conversion-rate')).to_have_text("0.0%")
     expect(page.locator('tr[data-variant="A"] .answer-rate')).to_have_text("100.0%")
     shoot(page, shots, "ab_comparison")
@@ -88,3 +111,11 @@ def test_operator_reads_the_verdict_and_shifts_weights(
     page.fill("#conversion-tag", "不存在的标签")
     page.click("#refresh")
     expect(page.locator("#verdict")).to_contain_text("样本量不足")
+    expect(page.locator("#test-line")).to_contain_text("转化 = 含标签「不存在的标签」")
+
+
+def test_the_comparison_in_english(operator_page: Page, console: Console, ab_campaign: int) -> None:
+    page = operator_page
+    page.goto(console.url(f"/console/campaigns/{ab_campaign}/ab"))
+    expect_the_verdict(page, "en")
+    expect(page.locator("#variants-table thead")).to_contain_text("Answer rate")

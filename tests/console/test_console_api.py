@@ -30,7 +30,7 @@ def test_pages_are_served_and_api_needs_a_key(console: Console) -> None:
         "/console/keys",
     ):
         response = httpx.get(console.url(path))
-        assert response.status_code == 200 and "waihu console" in response.text, path
+        assert response.status_code == 200 and "waihu 控制台" in response.text, path  # zh-CN by default
     assert httpx.get(console.url("/console/static/js/common.js")).status_code == 200
     assert httpx.get(console.url("/console/api/whoami")).status_code == 401
     assert httpx.get(console.url("/console/"), follow_redirects=False).headers["location"] == "/console/flows"

@@ -35,7 +35,7 @@ def test_admin_reads_the_audit_log_in_chinese(
     admin_page: Page, console: Console, blocked: None, shots
 ) -> None:
     page = admin_page
-    page.goto(console.url("/console/audit"))
+    page.goto(console.url("/console/audit?lang=zh-CN"))
     expect(page.locator("h1")).to_have_text("审计日志")
     rows = page.locator("#audit-table tbody tr[data-action='dnc.add']")
     expect(rows.first).to_contain_text("加入拦截名单")
@@ -55,6 +55,11 @@ def test_admin_reads_the_audit_log_in_chinese(
     page.click("#f-apply")
     shoot(page, shots, "audit_log")
     expect(page.locator('header nav a[href="/console/audit"]')).to_be_visible()
+    page.locator('#lang-switch a[data-lang="en"]').click()
+    expect(page.locator("h1")).to_have_text("Audit log")
+    expect(page.locator("#audit-table tbody tr[data-action='dnc.add']").first).to_contain_text(
+        "Added to the block list"
+    )
 
 
 def test_operator_sees_masked_numbers_and_no_audit_log(

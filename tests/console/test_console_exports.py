@@ -1,4 +1,5 @@
-"""Exporting a campaign's results from its dashboard in Chromium: a real download, CSV with BOM."""
+"""Exporting a campaign's results from its dashboard in Chromium: a real download, CSV with BOM;
+the confirmation in Chinese, then in English."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from playwright.sync_api import Page, expect
 
 def test_dashboard_downloads_csv_and_jsonl(admin_page: Page, console: Console) -> None:
     page = admin_page
-    page.goto(console.url(f"/console/campaigns/{console.seeded.campaign_id}"))
+    page.goto(console.url(f"/console/campaigns/{console.seeded.campaign_id}?lang=zh-CN"))
     expect(page.locator("#calls tbody tr[data-attempt]")).to_have_count(3)
     with page.expect_download() as csv_download:
         page.click("#export-csv")
@@ -28,8 +29,11 @@ def test_dashboard_downloads_csv_and_jsonl(admin_page: Page, console: Console) -
     rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"), newline="")))
     assert len(rows) == 3 and {row["outcome"] for row in rows} == {"answered", "no_answer"}
     assert console.seeded.answered_attempt in {row["attempt_id"] for row in rows}
-    expect(page.locator("#toast")).to_contain_text("已导出")
+    expect(page.locator("#toast")).to_contain_text("已导出 results-campaign-")
+    page.goto(console.url(f"/console/campaigns/{console.seeded.campaign_id}?lang=en"))
+    expect(page.locator("#calls tbody tr[data-attempt]")).to_have_count(3)
     with page.expect_download() as jsonl_download:
         page.click("#export-jsonl")
     lines = Path(jsonl_download.value.path()).read_text(encoding="utf-8").splitlines()
+    expect(page.locator("#toast")).to_contain_text("Exported results-campaign-")
     assert [json.loads(line)["attempt_id"] for line in lines] == [row["attempt_id"] for row in rows]

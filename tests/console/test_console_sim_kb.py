@@ -63,3 +63,21 @@ def test_knowledge_base_lists_entries_and_matches_a_question(
     assert 0.5 <= score <= 1.0
     expect(fee).to_have_class("hit")
     shoot(page, shots, "knowledge_base")
+
+
+def test_simulator_speaks_chinese_to_a_chinese_operator(chinese_page: Page, console: Console) -> None:
+    page = chinese_page
+    page.goto(console.url("/console/simulator?flow=credit_card_installment&version=1"))
+    page.fill("#var-name", "张先生")
+    page.fill("#var-amount", "12000")
+    page.click("#start")
+    expect(page.locator(".msg.robot .meta").first).to_have_text("节点 greeting")
+    page.fill("#say", "是我")
+    page.click("#send")
+    expect(page.locator(".msg.callee .meta").last).to_have_text("节点 offer · 意图 affirm（1.00）")
+    page.click("#silence")
+    expect(page.locator(".msg.callee .bubble").last).to_have_text("（沉默）")
+    page.click("#hangup")
+    expect(page.locator(".msg.callee .bubble").last).to_have_text("（挂断）")
+    expect(page.locator("#chat")).to_contain_text("通话结束（")
+    expect(page.locator("#result-meta")).to_contain_text(" 轮")

@@ -10,6 +10,8 @@ from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
+from waihu.console import i18n
+
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 router = APIRouter(prefix="/console", include_in_schema=False)
 
@@ -18,7 +20,9 @@ NAV: list[tuple[str, str, tuple[str, ...]]] = [
     ("flows", "Flows", ("operator", "strategy")),
     ("simulator", "Simulator", ("operator",)),
     ("kb", "Knowledge base", ("operator", "strategy")),
+    ("inbox", "收件箱", ("operator",)),
     ("campaigns", "Campaigns", ("strategy",)),
+    ("screen", "大屏", ("strategy",)),
     ("dnc", "Block list", ("operator", "strategy")),
     ("seats", "Seats", ("operator",)),
     ("keys", "API keys", ()),
@@ -29,18 +33,36 @@ _SECTION["ab"] = "campaigns"
 Segment = Annotated[str, PathParam(min_length=1, max_length=64)]
 
 
+def _with_lang(request: Request, code: str) -> str:
+    """This page's path and query with ``lang=code`` (the header's language switch)."""
+    url = request.url.include_query_params(lang=code)
+    return f"{url.path}?{url.query}"
+
+
 def _page(request: Request, page: str, title: str, **params: Any) -> HTMLResponse:
-    return TEMPLATES.TemplateResponse(
+    lang = i18n.language_of(request)
+    t = i18n.translator(lang)
+    response = TEMPLATES.TemplateResponse(
         request,
         f"{page}.html",
         {
             "page": page,
             "section": _SECTION.get(page, page),
-            "title": title,
+            "title": t(f"title.{page}", title, **params),  # pages without a catalogue entry keep theirs
             "nav": NAV,
             "params": params,
+            "lang": lang,
+            "t": t,
+            "messages": i18n.catalogue(lang),
+            "lang_links": [
+                (code, i18n.translate(code, "lang.name"), _with_lang(request, code))
+                for code in i18n.LANGUAGES
+            ],
         },
     )
+    if i18n.requested_language(request):  # ?lang= chooses; the cookie remembers it for the next pages
+        response.set_cookie(i18n.COOKIE, lang, max_age=365 * 86400, path="/console", samesite="lax")
+    return response
 
 
 @router.get("")
@@ -86,6 +108,12 @@ def knowledge_base(request: Request) -> HTMLResponse:
     return _page(request, "kb", "Knowledge base")
 
 
+@router.get("/inbox", response_class=HTMLResponse)
+def inbox(request: Request) -> HTMLResponse:
+    """The learning inbox (收件箱): what calls could not classify, grouped, to add to a flow."""
+    return _page(request, "inbox", "收件箱")
+
+
 @router.get("/campaigns", response_class=HTMLResponse)
 def campaigns(request: Request) -> HTMLResponse:
     """Campaigns list and creation."""
@@ -102,6 +130,12 @@ def campaign_dashboard(request: Request, campaign_id: int) -> HTMLResponse:
 def campaign_ab(request: Request, campaign_id: int) -> HTMLResponse:
     """A campaign's A/B comparison (AB分流对比) and weights."""
     return _page(request, "ab", f"AB分流对比 · 活动 {campaign_id}", campaign_id=campaign_id)
+
+
+@router.get("/screen", response_class=HTMLResponse)
+def screen(request: Request) -> HTMLResponse:
+    """The big screen (大屏): live numbers across all running campaigns, pushed by server-sent events."""
+    return _page(request, "screen", "大屏监控")
 
 
 @router.get("/calls/{attempt_id}", response_class=HTMLResponse)

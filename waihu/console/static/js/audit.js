@@ -1,22 +1,35 @@
 // The audit log (admins): who changed what and when, newest first, with filters and paging.
-import { $, api, fmtTime, h, run, showError } from "./common.js";
+import { $, api, fmtTime, h, run, showError, t } from "./common.js";
 
 let cursor = null;
 
+// What each audited action is called on the page; an action not listed shows its code.
 const ACTIONS = {
-  "flow.upload": "上传流程",
-  "campaign.create": "创建活动",
-  "campaign.pause": "暂停活动",
-  "campaign.resume": "恢复活动",
-  "campaign.cancel": "取消活动",
-  "contacts.import": "导入联系人",
-  "contact.regrade": "人工评级",
-  "dnc.add": "加入拦截名单",
-  "dnc.remove": "移出拦截名单",
-  "key.create": "创建密钥",
-  "key.revoke": "吊销密钥",
-  "seat.register": "登记坐席",
-  "seat.update": "修改坐席",
+  "flow.upload": t("audit.act_flow_upload"),
+  "flow.inbox_add": t("audit.act_flow_inbox_add"),
+  "campaign.create": t("audit.act_campaign_create"),
+  "campaign.update": t("audit.act_campaign_update"),
+  "campaign.pause": t("audit.act_campaign_pause"),
+  "campaign.resume": t("audit.act_campaign_resume"),
+  "campaign.cancel": t("audit.act_campaign_cancel"),
+  "campaign.variants": t("audit.act_campaign_variants"),
+  "campaign.weights": t("audit.act_campaign_weights"),
+  "campaign.post_call": t("audit.act_campaign_post_call"),
+  "campaign.post_call_remove": t("audit.act_campaign_post_call_remove"),
+  "campaign.retention": t("audit.act_campaign_retention"),
+  "contacts.import": t("audit.act_contacts_import"),
+  "contact.regrade": t("audit.act_contact_regrade"),
+  "contact.cancel": t("audit.act_contact_cancel"),
+  "contact.erase": t("audit.act_contact_erase"),
+  "dnc.add": t("audit.act_dnc_add"),
+  "dnc.remove": t("audit.act_dnc_remove"),
+  "key.create": t("audit.act_key_create"),
+  "key.revoke": t("audit.act_key_revoke"),
+  "seat.register": t("audit.act_seat_register"),
+  "seat.update": t("audit.act_seat_update"),
+  "trunk.put": t("audit.act_trunk_put"),
+  "holiday_calendar.put": t("audit.act_holiday_put"),
+  "holiday_calendar.delete": t("audit.act_holiday_delete"),
 };
 
 function json(value) {
@@ -45,14 +58,14 @@ async function list(more = false) {
     h("td", { class: "small" }, fmtTime(entry.at)),
     h("td", {}, entry.actor.name, h("div", { class: "small muted" }, entry.actor.key_id || "CLI")),
     h("td", {}, h("span", { class: "badge" }, entry.actor.role)),
-    h("td", { class: "small" }, entry.tenant ?? "全局"),
+    h("td", { class: "small" }, entry.tenant ?? t("audit.global")),
     h("td", {}, ACTIONS[entry.action] || entry.action, h("div", { class: "small muted" }, h("code", {}, entry.action))),
     h("td", { class: "small" }, `${entry.resource_type} ${entry.resource_id}`),
     h("td", {}, json(entry.before)),
     h("td", {}, json(entry.after))));
   const body = $("#audit-table tbody");
   if (more) body.append(...rows);
-  else body.replaceChildren(...(rows.length ? rows : [h("tr", {}, h("td", { colspan: 8, class: "muted" }, "没有记录。"))]));
+  else body.replaceChildren(...(rows.length ? rows : [h("tr", {}, h("td", { colspan: 8, class: "muted" }, t("audit.none")))]));
 }
 
 run(async () => {

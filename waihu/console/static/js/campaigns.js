@@ -1,7 +1,7 @@
 // Campaigns: the list and the creation form (flow, windows, retries, concurrency, webhook).
-import { $, api, clear, fillFlows, fillVersions, fmtTime, h, run, showError, showOk } from "./common.js";
+import { $, api, clear, fillFlows, fillVersions, fmtTime, h, run, showError, showOk, t } from "./common.js";
 
-const DAYS = ["Mo", "Tu", "We", "Th", "Fr", "Sa", "Su"];
+const DAYS = t("campaigns.days").split(",");
 const RETRY = { no_answer: [60, 2], busy: [30, 2], unavailable: [60, 1], failed: [10, 1], lost: [10, 1] };
 let cursor = null;
 
@@ -10,7 +10,7 @@ function windowRow(start = "09:00", end = "20:00", days = [1, 2, 3, 4, 5, 6, 7])
     ...DAYS.map((name, i) => h("label", {}, h("input", { type: "checkbox", value: i + 1, checked: days.includes(i + 1) }), name)),
     h("input", { type: "time", class: "start", value: start, required: true }), "–",
     h("input", { type: "time", class: "end", value: end, required: true }),
-    h("button", { type: "button", title: "Remove", onclick: () => row.remove() }, "×"));
+    h("button", { type: "button", title: t("campaigns.remove_window"), onclick: () => row.remove() }, "×"));
   return row;
 }
 
@@ -49,7 +49,7 @@ async function list(more = false) {
     h("td", { class: "small muted" }, fmtTime(c.created_at))));
   const body = $("#campaigns-table tbody");
   if (more) body.append(...rows);
-  else body.replaceChildren(...(rows.length ? rows : [h("tr", {}, h("td", { colspan: 6, class: "muted" }, "No campaigns yet."))]));
+  else body.replaceChildren(...(rows.length ? rows : [h("tr", {}, h("td", { colspan: 6, class: "muted" }, t("campaigns.none")))]));
 }
 
 async function create(event) {
@@ -72,8 +72,8 @@ async function create(event) {
   try {
     const campaign = await api("/v1/campaigns", { method: "POST", body });
     if (campaign.webhook_secret) {
-      showOk("#create-result", `Created campaign ${campaign.id}. Webhook secret (shown once, give it to the receiver): `,
-        h("div", { class: "secret" }, campaign.webhook_secret), h("a", { href: `/console/campaigns/${campaign.id}` }, "Open the dashboard →"));
+      showOk("#create-result", t("campaigns.created", { id: campaign.id }),
+        h("div", { class: "secret" }, campaign.webhook_secret), h("a", { href: `/console/campaigns/${campaign.id}` }, t("campaigns.open_dashboard")));
       await list();
     } else {
       location.href = `/console/campaigns/${campaign.id}`;
@@ -91,7 +91,7 @@ run(async () => {
   $("#add-window").addEventListener("click", () => $("#windows").append(windowRow()));
   $("#retry tbody").replaceChildren(...Object.entries(RETRY).map(([outcome, [minutes, max]]) => h("tr", { "data-outcome": outcome },
     h("td", {}, outcome),
-    h("td", {}, h("input", { class: "interval", type: "number", min: 1, value: minutes, style: "width:80px" }), " min"),
+    h("td", {}, h("input", { class: "interval", type: "number", min: 1, value: minutes, style: "width:80px" }), t("campaigns.minutes")),
     h("td", {}, h("input", { class: "max", type: "number", min: 0, max: 20, value: max, style: "width:60px" }), " ×"))));
   const flows = await fillFlows($("#flow"));
   if (flows.length) await fillVersions($("#flow-version"), $("#flow").value);

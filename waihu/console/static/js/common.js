@@ -1,4 +1,7 @@
 // Shared helpers of the console pages: the key, API calls, error messages, tiny DOM builder.
+import { lang, t } from "./i18n.js";
+
+export { lang, t };
 const KEY = "waihu.key";
 const WHO = "waihu.who";
 
@@ -55,7 +58,7 @@ export async function api(path, { method = "GET", body, contentType, raw = false
   if (response.status === 401 && !key) {
     sessionStorage.removeItem(KEY);
     toLogin();
-    throw new ApiError(401, "your key is no longer valid; log in again");
+    throw new ApiError(401, t("common.key_invalid"));
   }
   if (!response.ok) {
     let detail = response.statusText;
@@ -75,9 +78,9 @@ export function describe(error) {
   if (!(error instanceof ApiError)) return String(error?.message || error);
   const detail = error.detail;
   if (error.status === 403) {
-    const role = who()?.role || "unknown";
+    const role = who()?.role || t("common.unknown");
     const needs = typeof detail === "string" ? detail.split("needs one of: ")[1] : "";
-    return `Not allowed: your key's role is "${role}"${needs ? ` and this needs one of: ${needs}` : ""}. Ask an admin if you need it.`;
+    return t("common.forbidden", { role }) + (needs ? t("common.forbidden_needs", { needs }) : "") + t("common.ask_admin");
   }
   if (Array.isArray(detail)) {
     return detail.map((d) => `${(d.loc || []).filter((x) => x !== "body").join(".")}: ${d.msg}`).join("\n");
@@ -85,7 +88,7 @@ export function describe(error) {
   if (detail && typeof detail === "object") {
     return [detail.message, ...(detail.problems || [])].filter(Boolean).join("\n");
   }
-  return `${detail} (HTTP ${error.status})`;
+  return t("common.http_error", { detail, status: error.status });
 }
 
 /** Show `error` in `target` (an element or selector); 403 gets its own clear style. */
@@ -132,10 +135,16 @@ export function toast(message) {
   toast.timer = setTimeout(() => box.classList.remove("show"), 2500);
 }
 
-export function fmtTime(iso) {
+/** A date and time in the page's language; in `timeZone` (a campaign's, e.g. "Asia/Shanghai") if given. */
+export function fmtTime(iso, timeZone) {
   if (!iso) return "";
   const d = new Date(iso);
-  return d.toLocaleString(undefined, { dateStyle: "short", timeStyle: "medium" });
+  const options = { dateStyle: "short", timeStyle: "medium" };
+  try {
+    return d.toLocaleString(lang, timeZone ? { ...options, timeZone } : options);
+  } catch {
+    return d.toLocaleString(lang, options); // an unknown zone name: the browser's own
+  }
 }
 
 export const tags = (list) => (list || []).map((t) => h("span", { class: "tag" }, t));
@@ -164,7 +173,7 @@ export async function fillVersions(select, flowId, selected) {
   const versions = (await api(`/v1/flows/${encodeURIComponent(flowId)}/versions`)).items;
   const wanted = Number(selected) || versions[0]?.version;
   select.replaceChildren(...versions.map((v) => h("option", { value: v.version, selected: v.version === wanted },
-    `v${v.version}${v.version === versions[0].version ? " (latest)" : ""}`)));
+    `v${v.version}${v.version === versions[0].version ? t("common.latest") : ""}`)));
   return wanted;
 }
 

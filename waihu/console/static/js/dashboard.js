@@ -1,5 +1,5 @@
 // A campaign's live dashboard: polls the stats every 2 s; funnel, grades, latency chart, latest calls.
-import { $, api, data, fmtTime, h, run, showError, tags, toast } from "./common.js";
+import { $, api, data, fmtTime, h, run, showError, t, tags, toast } from "./common.js";
 import { wireExports } from "./exports.js";
 
 const id = data.campaignId;
@@ -24,7 +24,7 @@ function chart(points) {
   box.replaceChildren();
   if (!points.length) {
     const text = svg("text", { x: 300, y: 95, "text-anchor": "middle", fill: "#9ca3af", "font-size": 14 });
-    text.textContent = "No answered calls yet";
+    text.textContent = t("dashboard.no_answered");
     box.append(text);
     return;
   }
@@ -58,29 +58,30 @@ function render(stats) {
   $("#pause").disabled = !["scheduling", "executing"].includes(campaign.state);
   $("#resume").disabled = campaign.state !== "paused";
   $("#cancel").disabled = ["succeeded", "cancelled", "failed"].includes(campaign.state);
-  $("#flow-line").replaceChildren("Flow ", h("a", { href: `/console/flows/${encodeURIComponent(campaign.flow_id)}?version=${campaign.flow_version}` },
-    `${campaign.flow_id} v${campaign.flow_version}`), ` · ${campaign.timezone} · windows ${campaign.windows.map((w) => `${w.start}–${w.end}`).join(", ")}`);
+  $("#flow-line").replaceChildren(t("dashboard.flow"), h("a", { href: `/console/flows/${encodeURIComponent(campaign.flow_id)}?version=${campaign.flow_version}` },
+    `${campaign.flow_id} v${campaign.flow_version}`), t("dashboard.windows", { timezone: campaign.timezone, windows: campaign.windows.map((w) => `${w.start}–${w.end}`).join(", ") }));
   const pct = counters.total ? Math.round((100 * counters.done) / counters.total) : 0;
   $("#progress-fill").style.width = `${pct}%`;
-  $("#progress-text").textContent = `${counters.done} of ${counters.total} contacts done (${pct}%)`;
-  const stat = (n, l) => h("div", { class: "stat", "data-stat": l }, h("div", { class: "n" }, n), h("div", { class: "l" }, l));
+  $("#progress-text").textContent = t("dashboard.progress", { done: counters.done, total: counters.total, pct });
+  // data-stat stays the English name (a stable hook); the label is translated.
+  const stat = (n, l) => h("div", { class: "stat", "data-stat": l }, h("div", { class: "n" }, n), h("div", { class: "l" }, t(`dashboard.stat_${l.replace(/ /g, "_")}`)));
   $("#counters").replaceChildren(stat(counters.total, "contacts"), stat(counters.pending, "pending"), stat(counters.dialling, "dialling"),
     stat(counters.in_call, "in call"), stat(counters.done, "done"), stat(`${counters.lines_in_use}/${campaign.concurrency}`, "lines in use"),
     stat(counters.attempts, "attempts"));
   bars("#funnel", funnel.map((s) => [s.stage, s.count]), funnel[0].count);
   const grades = Object.entries(counters.done_by_grade);
   bars("#grades", grades, grades.reduce((a, [, n]) => a + n, 0), (g) => `grade-${g}`);
-  if (!grades.length) $("#grades").replaceChildren(h("p", { class: "muted" }, "No graded contacts yet."));
+  if (!grades.length) $("#grades").replaceChildren(h("p", { class: "muted" }, t("dashboard.no_grades")));
   $("#outcomes").textContent = Object.entries(counters.done_by_outcome).map(([o, n]) => `${o}: ${n}`).join(" · ");
-  $("#latency-basis").textContent = stats.latency.points.length ? `(seconds per turn, ${stats.latency.basis}; dashed: mean)` : "";
+  $("#latency-basis").textContent = stats.latency.points.length ? t("dashboard.latency_basis", { basis: stats.latency.basis }) : "";
   chart(stats.latency.points);
   $("#calls tbody").replaceChildren(...(stats.recent.length ? stats.recent.map((c) => h("tr", { "data-attempt": c.attempt_id },
-    h("td", {}, h("a", { href: `/console/calls/${c.attempt_id}` }, fmtTime(c.end_at))),
+    h("td", {}, h("a", { href: `/console/calls/${c.attempt_id}` }, fmtTime(c.end_at, campaign.timezone))),
     h("td", {}, c.reference_id), h("td", {}, c.phone),
     h("td", {}, h("span", { class: `badge ${c.outcome === "answered" ? "ok" : "warn"}` }, c.outcome)),
     h("td", {}, c.grade ? h("b", {}, c.grade) : "—"), h("td", {}, c.rounds), h("td", {}, tags(c.tags))))
-    : [h("tr", {}, h("td", { colspan: 7, class: "muted" }, "No finished calls yet."))]));
-  $("#live").textContent = `live · updated ${new Date().toLocaleTimeString()}`;
+    : [h("tr", {}, h("td", { colspan: 7, class: "muted" }, t("dashboard.no_calls")))]));
+  $("#live").textContent = t("dashboard.live", { time: new Date().toLocaleTimeString() });
 }
 
 async function poll() {
@@ -95,10 +96,10 @@ async function poll() {
 }
 
 async function transition(action) {
-  if (action === "cancel" && !confirm("Cancel this campaign? Pending contacts will not be called.")) return;
+  if (action === "cancel" && !confirm(t("dashboard.confirm_cancel"))) return;
   try {
     render({ ...(await api(`/console/api/campaigns/${id}/stats`)), campaign: await api(`/v1/campaigns/${id}/${action}`, { method: "POST" }) });
-    toast(`Campaign ${action === "cancel" ? "cancelled" : `${action}d`}`);
+    toast(t({ cancel: "dashboard.cancelled", pause: "dashboard.paused", resume: "dashboard.resumed" }[action]));
     poll();
   } catch (error) {
     showError("#action-result", error);
@@ -108,8 +109,8 @@ async function transition(action) {
 async function importCsv() {
   try {
     const result = await api(`/v1/campaigns/${id}/contacts`, { method: "POST", body: $("#csv").value, contentType: "text/csv" });
-    const firstError = result.errors[0] ? ` — row ${result.errors[0].row} ${result.errors[0].field}: ${result.errors[0].message}` : "";
-    $("#import-result").textContent = `${result.created} added, ${result.existing} already there, ${result.rejected} rejected${firstError}`;
+    const firstError = result.errors[0] ? t("dashboard.first_error", result.errors[0]) : "";
+    $("#import-result").textContent = t("dashboard.imported", result) + firstError;
     $("#csv").value = "";
     poll();
   } catch (error) {

@@ -1,7 +1,7 @@
 // The block list: add, look up, remove numbers that must never be dialled.
 // Removing an entry is for admins; the global list (every tenant) for platform admins.
 // Operators see numbers masked (138****1234), as the API gives them.
-import { $, api, clear, fmtTime, h, run, showError, showOk, who } from "./common.js";
+import { $, api, clear, fmtTime, h, run, showError, showOk, t, who } from "./common.js";
 
 let cursor = null;
 
@@ -14,12 +14,12 @@ async function list(more = false, phone = "") {
   $("#more").hidden = !cursor;
   const rows = page.items.map((row) => h("tr", { "data-phone": row.phone },
     h("td", {}, h("code", {}, row.phone)), h("td", {}, row.reason),
-    h("td", { class: "small" }, row.source, row.scope === "global" ? h("span", { class: "badge warn" }, "global") : ""),
+    h("td", { class: "small" }, row.source, row.scope === "global" ? h("span", { class: "badge warn" }, t("dnc.global")) : ""),
     h("td", { class: "small muted" }, fmtTime(row.created_at)),
-    h("td", {}, canRemove(row) ? h("button", { type: "button", class: "danger", onclick: () => remove(row) }, "Remove") : "")));
+    h("td", {}, canRemove(row) ? h("button", { type: "button", class: "danger", onclick: () => remove(row) }, t("dnc.remove")) : "")));
   const body = $("#dnc-table tbody");
   if (more) body.append(...rows);
-  else body.replaceChildren(...(rows.length ? rows : [h("tr", {}, h("td", { colspan: 5, class: "muted" }, phone ? "Not on the list." : "The list is empty."))]));
+  else body.replaceChildren(...(rows.length ? rows : [h("tr", {}, h("td", { colspan: 5, class: "muted" }, phone ? t("dnc.not_listed") : t("dnc.empty")))]));
 }
 
 function canRemove(row) {
@@ -28,7 +28,7 @@ function canRemove(row) {
 }
 
 async function remove(row) {
-  if (!confirm(`Allow calls to ${row.phone} again?`)) return;
+  if (!confirm(t("dnc.confirm_remove", { phone: row.phone }))) return;
   try {
     await api(`/v1/dnc/${encodeURIComponent(row.phone)}?scope=${row.scope === "global" ? "global" : "tenant"}`, { method: "DELETE" });
     await list();
@@ -43,7 +43,7 @@ run(async () => {
     clear("#add-result");
     try {
       const row = await api("/v1/dnc", { method: "POST", body: { phone: $("#phone").value, reason: $("#reason").value, source: "console" } });
-      showOk("#add-result", `${row.phone} is blocked.`);
+      showOk("#add-result", t("dnc.blocked", { phone: row.phone }));
       $("#phone").value = "";
       await list();
     } catch (error) {

@@ -1,5 +1,5 @@
 // Results exports from the console: fetch with the stored key (a plain link cannot send it), then save.
-import { api, showError, toast } from "./common.js";
+import { api, showError, t, toast } from "./common.js";
 
 /** Download the results of campaign `id` as `kind` ("csv" or "jsonl"); errors go to `errorTarget`. */
 export async function downloadResults(id, kind, errorTarget) {
@@ -13,7 +13,7 @@ export async function downloadResults(id, kind, errorTarget) {
     link.click();
     link.remove();
     setTimeout(() => URL.revokeObjectURL(url), 10_000);
-    toast(`已导出 ${name}`);
+    toast(t("exports.done", { name }));
   } catch (error) {
     showError(errorTarget, error);
   }

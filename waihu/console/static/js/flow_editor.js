@@ -1,5 +1,5 @@
 // Flow editor: YAML with problems highlighted at their line as you type; save as a new version; tests.
-import { $, api, clear, data, debounce, describe, fillVersions, h, param, run, showError, showOk } from "./common.js";
+import { $, api, clear, data, debounce, describe, fillVersions, h, param, run, showError, showOk, t } from "./common.js";
 
 const NEW = "_new";
 /** Names of the loaded version's recordings: the YAML may name them in `audio:`. */
@@ -81,15 +81,20 @@ function showProblems(result) {
   problems = result.problems;
   const list = $("#problems");
   list.replaceChildren(...problems.map((p) => h("li", {
-    class: p.severity, title: "Go to the line", onclick: () => goToLine(p.line, p.col),
+    class: p.severity, title: t("editor.go_to_line"), onclick: () => goToLine(p.line, p.col),
   }, p.text)));
   $("#no-problems").hidden = problems.length > 0;
   const errors = problems.filter((p) => p.severity === "error").length;
   const status = $("#status");
   status.className = `status ${result.ok ? "ok" : "bad"}`;
-  status.textContent = result.ok
-    ? `✓ Valid${problems.length ? ` (${problems.length} warning${problems.length > 1 ? "s" : ""})` : ""} — flow ${result.flow_id}`
-    : `✗ ${errors} error${errors === 1 ? "" : "s"} — fix before saving`;
+  const flow = result.flow_id;
+  const count = problems.length;
+  if (result.ok) {
+    status.textContent = count === 0 ? t("editor.valid", { flow_id: flow })
+      : count === 1 ? t("editor.valid_warning", { flow_id: flow }) : t("editor.valid_warnings", { count, flow_id: flow });
+  } else {
+    status.textContent = errors === 1 ? t("editor.invalid_one") : t("editor.invalid", { count: errors });
+  }
   $("#save").disabled = !result.ok;
   paint();
 }
@@ -117,7 +122,7 @@ async function showRecordings(version, recordings) {
       .then((blob) => { player.src = URL.createObjectURL(blob); })
       .catch((error) => player.replaceWith(h("span", { class: "small error" }, describe(error))));
     return h("li", { "data-name": r.name },
-      h("code", {}, r.name), " ", h("span", { class: "small muted" }, `${(r.duration_ms / 1000).toFixed(1)} 秒`),
+      h("code", {}, r.name), " ", h("span", { class: "small muted" }, t("editor.seconds", { seconds: (r.duration_ms / 1000).toFixed(1) })),
       h("br"), player);
   }));
 }
@@ -135,7 +140,7 @@ async function loadVersion(version) {
 
 function setLinks(version) {
   const id = encodeURIComponent(flowId);
-  $("#flow-title").textContent = flowId === NEW ? "New flow" : flowId;
+  $("#flow-title").textContent = flowId === NEW ? t("editor.new_flow") : flowId;
   $("#to-table").href = `/console/flows/${id}/table?version=${version}`;
   $("#to-sim").href = `/console/simulator?flow=${id}&version=${version}`;
   $("#to-kb").href = `/console/kb?flow=${id}&version=${version}`;
@@ -153,8 +158,8 @@ async function save() {
     await fillVersions($("#version"), flowId, stored.version);
     history.replaceState(null, "", `/console/flows/${encodeURIComponent(flowId)}?version=${stored.version}`);
     setLinks(stored.version);
-    showOk("#save-result", `Saved ${stored.flow_id} as version ${stored.version}.`,
-      stored.warnings?.length ? ` ${stored.warnings.length} warning(s).` : "");
+    showOk("#save-result", t("editor.saved", { flow_id: stored.flow_id, version: stored.version }),
+      stored.warnings?.length ? t("editor.saved_warnings", { count: stored.warnings.length }) : "");
     if (fresh) loadTests();
   } catch (error) {
     showError("#save-result", error);
@@ -163,30 +168,30 @@ async function save() {
 
 async function loadTests() {
   if (flowId === NEW) {
-    $("#tests-source").textContent = "Paste test cases (see flows/tests/*.yaml) to run them.";
+    $("#tests-source").textContent = t("editor.tests_paste");
     return;
   }
   const tests = await api(`/console/api/flows/${encodeURIComponent(flowId)}/tests`);
   $("#tests-yaml").value = tests.yaml;
   $("#tests-source").textContent = tests.source
-    ? `Shipped tests: ${tests.source}`
-    : "No shipped tests for this flow — paste test cases below.";
+    ? t("editor.tests_shipped", { source: tests.source })
+    : t("editor.tests_none");
   if (!tests.yaml) $("#tests-details").open = true;
 }
 
 async function runTests() {
   const button = $("#run-tests");
   button.disabled = true;
-  $("#tests-summary").textContent = "Running…";
+  $("#tests-summary").textContent = t("editor.tests_running");
   clear("#tests-results");
   try {
     const result = await api("/console/api/flows/tests", { method: "POST", body: { flow_yaml: textarea.value, tests_yaml: $("#tests-yaml").value } });
     $("#tests-summary").replaceChildren(h("b", { class: result.failed ? "status bad" : "status ok" },
-      `${result.passed} passed, ${result.failed} failed`));
+      t("editor.tests_summary", { passed: result.passed, failed: result.failed })));
     $("#tests-results").replaceChildren(...result.cases.map((c) => h("div", { class: `case ${c.passed ? "pass" : "fail"}` },
       h("div", { class: "name" }, c.name),
       c.failures.length ? h("pre", {}, c.failures.join("\n")) : "",
-      h("details", {}, h("summary", { class: "small muted" }, "transcript"), h("pre", {}, c.transcript.join("\n"))))));
+      h("details", {}, h("summary", { class: "small muted" }, t("editor.transcript")), h("pre", {}, c.transcript.join("\n"))))));
   } catch (error) {
     $("#tests-summary").textContent = "";
     showError("#tests-results", error);

@@ -1,4 +1,4 @@
-import { $, api, describe, fmtTime, h, run, showError, showOk } from "./common.js";
+import { $, api, describe, fmtTime, h, run, showError, showOk, t } from "./common.js";
 
 async function upload(event) {
   const saved = [];
@@ -7,14 +7,14 @@ async function upload(event) {
       const form = new FormData();
       form.append("file", file); // keeps the file name, so problems read bad.yaml:LINE:COL
       const stored = await api("/v1/flows", { method: "POST", body: form });
-      const recorded = stored.recordings?.length ? `（含 ${stored.recordings.length} 段录音）` : "";
+      const recorded = stored.recordings?.length ? t("flows.recordings", { count: stored.recordings.length }) : "";
       saved.push(`${stored.flow_id} v${stored.version}${recorded}`);
     } catch (error) {
       showError("#upload-result", new Error(`${file.name}: ${describe(error)}`));
       return;
     }
   }
-  showOk("#upload-result", `Uploaded ${saved.join(", ")}.`);
+  showOk("#upload-result", t("flows.uploaded", { list: saved.join(", ") }));
   await list();
 }
 
@@ -27,7 +27,7 @@ async function list() {
   const flows = (await api("/v1/flows")).items;
   const body = $("#flows-table tbody");
   if (!flows.length) {
-    body.replaceChildren(h("tr", {}, h("td", { colspan: 6, class: "muted" }, "No flows yet. Create one with + New flow.")));
+    body.replaceChildren(h("tr", {}, h("td", { colspan: 6, class: "muted" }, t("flows.none"))));
     return;
   }
   body.replaceChildren(...flows.map((f) => {
@@ -39,9 +39,9 @@ async function list() {
       h("td", {}, `v${f.version}`),
       h("td", { class: "small muted" }, fmtTime(f.created_at)),
       h("td", {},
-        h("a", { href: `/console/flows/${id}` }, "Edit"), " · ",
-        h("a", { href: `/console/flows/${id}/table` }, "Answer table"), " · ",
-        h("a", { href: `/console/simulator?flow=${id}` }, "Simulator"), " · ",
-        h("a", { href: `/console/kb?flow=${id}` }, "Knowledge base")));
+        h("a", { href: `/console/flows/${id}` }, t("flows.edit")), " · ",
+        h("a", { href: `/console/flows/${id}/table` }, t("flows.answer_table")), " · ",
+        h("a", { href: `/console/simulator?flow=${id}` }, t("flows.simulator")), " · ",
+        h("a", { href: `/console/kb?flow=${id}` }, t("flows.kb"))));
   }));
 }

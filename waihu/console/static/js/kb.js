@@ -1,5 +1,5 @@
 // A flow's knowledge base and a "try a question" box showing the matching entries with their scores.
-import { $, api, clear, fillFlows, fillVersions, h, param, run, showError } from "./common.js";
+import { $, api, clear, fillFlows, fillVersions, h, param, run, showError, t } from "./common.js";
 
 const base = () => `/console/api/flows/${encodeURIComponent($("#flow").value)}/versions/${$("#version").value}`;
 
@@ -9,7 +9,7 @@ async function showEntries() {
   const { items } = await api(`${base()}/kb`);
   const body = $("#entries tbody");
   if (!items.length) {
-    body.replaceChildren(h("tr", {}, h("td", { colspan: 5, class: "muted" }, "This flow has no knowledge base entries.")));
+    body.replaceChildren(h("tr", {}, h("td", { colspan: 5, class: "muted" }, t("kb.empty"))));
     return;
   }
   body.replaceChildren(...items.map((e) => h("tr", { "data-entry": e.id },
@@ -26,11 +26,11 @@ async function ask(event) {
     const result = await api(`${base()}/kb/search`, { method: "POST", body: { question: $("#question").value, top_k: 3 } });
     for (const row of document.querySelectorAll("#entries tr.hit")) row.classList.remove("hit");
     if (!result.hits.length) {
-      $("#hits").replaceChildren(h("p", { class: "muted" }, "No entry matches."));
+      $("#hits").replaceChildren(h("p", { class: "muted" }, t("kb.no_match")));
       return;
     }
     document.querySelector(`#entries tr[data-entry="${CSS.escape(result.hits[0].entry_id)}"]`)?.classList.add("hit");
-    $("#hits").replaceChildren(h("p", { class: "small muted" }, `Matched by ${result.method} search`),
+    $("#hits").replaceChildren(h("p", { class: "small muted" }, t("kb.matched_by", { method: result.method })),
       ...result.hits.map((hit, index) => h("div", { class: `panel hit${index === 0 ? " best" : ""}`, style: "padding:10px;margin-bottom:8px" },
         h("div", {}, h("code", { class: "entry" }, hit.entry_id), " ",
           h("span", { class: "score", title: String(hit.score) }, h("div", { style: `width:${Math.round(hit.score * 100)}%` })),

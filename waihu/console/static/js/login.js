@@ -1,4 +1,4 @@
-import { $, api, param, saveLogin, showError } from "./common.js";
+import { $, api, param, saveLogin, showError, t } from "./common.js";
 
 $("#login-form").addEventListener("submit", async (event) => {
   event.preventDefault();
@@ -9,7 +9,7 @@ $("#login-form").addEventListener("submit", async (event) => {
     const next = param("next");
     location.href = next && next.startsWith("/console/") ? next : "/console/flows";
   } catch (error) {
-    showError("#login-error", error.status === 401 ? new Error("That key is not valid (unknown, revoked or mistyped).") : error);
+    showError("#login-error", error.status === 401 ? new Error(t("login.invalid")) : error);
   }
 });
 $("#key").focus();

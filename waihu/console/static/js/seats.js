@@ -1,5 +1,5 @@
 // Seats: operators switch availability; admins register seats.
-import { $, api, clear, fmtTime, h, run, showError, showOk } from "./common.js";
+import { $, api, clear, fmtTime, h, run, showError, showOk, t } from "./common.js";
 
 async function list() {
   const { items } = await api("/v1/seats");
@@ -8,9 +8,9 @@ async function list() {
     h("td", {}, h("label", { class: "switch" }, h("input", {
       type: "checkbox", checked: seat.available,
       onchange: (event) => setAvailable(seat.id, event.target.checked),
-    }), seat.available ? " available" : " away")),
+    }), seat.available ? t("seats.available") : t("seats.away"))),
     h("td", { class: "small muted" }, fmtTime(seat.updated_at))))
-    : [h("tr", {}, h("td", { colspan: 6, class: "muted" }, "No seats registered."))]));
+    : [h("tr", {}, h("td", { colspan: 6, class: "muted" }, t("seats.none")))]));
 }
 
 async function setAvailable(id, available) {
@@ -30,7 +30,7 @@ run(async () => {
       const seat = await api("/v1/seats", { method: "POST", body: {
         uri: $("#uri").value, name: $("#seat-name").value, skill_group: $("#group").value, available: $("#available").checked,
       } });
-      showOk("#seat-result", `Registered ${seat.uri}.`);
+      showOk("#seat-result", t("seats.registered", { uri: seat.uri }));
       await list();
     } catch (error) {
       showError("#seat-result", error);

@@ -1,5 +1,5 @@
 // Chat with a flow: robot lines with playable TTS, node / intent / confidence per turn, the final grade.
-import { $, api, clear, fillFlows, fillVersions, h, param, run, showError, tags } from "./common.js";
+import { $, api, clear, fillFlows, fillVersions, h, param, run, showError, t, tags } from "./common.js";
 
 let session = null;
 let language = "zh";
@@ -28,16 +28,16 @@ function robotSays(lines, meta) {
     speech(text).then((url) => {
       audio.src = url;
       if ($("#autoplay").checked) audio.play().catch(() => {});
-    }).catch((error) => message.append(h("div", { class: "meta" }, `no audio: ${error.message}`)));
+    }).catch((error) => message.append(h("div", { class: "meta" }, t("sim.no_audio", { error: error.message }))));
   }
   if (meta) chat.append(h("div", { class: "msg robot" }, h("div", { class: "meta" }, meta)));
   scroll();
 }
 
 function describeTurn(turn) {
-  const parts = [`node ${turn.node ?? "—"}`];
-  if (turn.intent) parts.push(`intent ${turn.intent} (${turn.confidence.toFixed(2)})`);
-  if (turn.source && turn.source !== "node") parts.push(`via ${turn.source}`);
+  const parts = [t("sim.turn_node", { node: turn.node ?? "—" })];
+  if (turn.intent) parts.push(t("sim.turn_intent", { intent: turn.intent, confidence: turn.confidence.toFixed(2) }));
+  if (turn.source && turn.source !== "node") parts.push(t("sim.turn_via", { source: turn.source }));
   return parts.join(" · ");
 }
 
@@ -51,8 +51,11 @@ function showTurn(turn, calleeMessage) {
     $("#grade").textContent = result.grade;
     $("#grade-label").textContent = result.grade_label;
     $("#result-tags").replaceChildren(...tags(result.tags));
-    $("#result-meta").textContent = `${result.outcome} · ${result.rounds} rounds${result.dnc ? " · DNC" : ""}${result.kb_hits.length ? ` · KB: ${result.kb_hits.join(", ")}` : ""}`;
-    chat.append(h("p", { class: "muted small" }, `Call ended (${result.outcome}). Grade ${result.grade}.`));
+    const meta = [result.outcome, t("sim.rounds", { rounds: result.rounds })];
+    if (result.dnc) meta.push(t("sim.dnc"));
+    if (result.kb_hits.length) meta.push(t("sim.kb_hits", { list: result.kb_hits.join(", ") }));
+    $("#result-meta").textContent = meta.join(" · ");
+    chat.append(h("p", { class: "muted small" }, t("sim.ended", { outcome: result.outcome, grade: result.grade })));
     scroll();
   }
 }
@@ -96,7 +99,7 @@ async function start() {
 run(async () => {
   const flows = await fillFlows($("#flow"), param("flow"));
   if (!flows.length) {
-    chat.replaceChildren(h("p", { class: "muted" }, "No flows yet: upload one on the Flows page."));
+    chat.replaceChildren(h("p", { class: "muted" }, t("sim.no_flows")));
     return;
   }
   const onFlow = async (version) => {
@@ -113,8 +116,8 @@ run(async () => {
     $("#say").value = "";
     act({ kind: "say", text }, text);
   });
-  $("#silence").addEventListener("click", () => act({ kind: "silence" }, "(silence)"));
-  $("#dtmf").addEventListener("click", () => act({ kind: "dtmf", digit: $("#digit").value }, `(presses ${$("#digit").value})`));
-  $("#hangup").addEventListener("click", () => act({ kind: "hangup" }, "(hangs up)"));
+  $("#silence").addEventListener("click", () => act({ kind: "silence" }, t("sim.said_silence")));
+  $("#dtmf").addEventListener("click", () => act({ kind: "dtmf", digit: $("#digit").value }, t("sim.said_dtmf", { digit: $("#digit").value })));
+  $("#hangup").addEventListener("click", () => act({ kind: "hangup" }, t("sim.said_hangup")));
   await onFlow(param("version"));
 });
