@@ -5,11 +5,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 # pocketsphinx-testdata: real English speech with transcripts for the ASR tests;
-# sip-tester (sipp) and baresip-core: real SIP peers the telephony tests run on loopback.
+# sip-tester (sipp), baresip-core and linphone-cli (linphonec): real SIP peers the telephony tests run on loopback.
 # kamailio: the registrar/proxy (digest auth) the trunk tests start to prove workers use a real trunk.
 # postgresql: the server the storage tests start to prove PostgreSQL works.
 # chromium + fonts-wqy-microhei: the headless browser the console tests drive, and Chinese glyphs.
-SYSTEM_PACKAGES := pocketsphinx-testdata sip-tester baresip-core kamailio postgresql chromium fonts-wqy-microhei
+SYSTEM_PACKAGES := pocketsphinx-testdata sip-tester baresip-core linphone-cli kamailio postgresql chromium fonts-wqy-microhei
 # Converted models and caches live here (a fresh clone converts them once, offline, from packages).
 export WAIHU_DATA_DIR ?= $(CURDIR)/var
 
