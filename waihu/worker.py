@@ -159,12 +159,14 @@ class Worker:
     def _warm_prompts(self, flow: Flow) -> None:
         """Synthesise the flow's fixed prompts and KB answers in the background, ahead of its calls."""
         from nlu.paths import data_dir
+        from waihu.voice.hold_audio import hold_prompt
         from waihu.voice.speech_output import SpeechOutput, fixed_texts
 
         if self._ahead is None:
             return
         speech = SpeechOutput(self._ahead, data_dir() / "cache" / "prompts", language=flow.flow.language)
-        texts = fixed_texts(flow)
+        # The transfer's hold line too: a callee put on hold must not wait for its synthesis.
+        texts = [*fixed_texts(flow), hold_prompt(flow.transfer.hold_prompt, flow.flow.language)]
 
         def warm() -> None:
             try:
@@ -224,12 +226,23 @@ class Worker:
                 self._voices[key] = self._synthesizer
         return self._voices[key]
 
-    def _seat_for(self, session: Session, tenant: str, skill_group: str) -> str | None:
-        """An available seat of the contact's own tenant (never another tenant's agents)."""
-        from waihu.service.seats import available_seat
+    def _seats_for(self, session: Session, claim: Claim, flow: Flow) -> Any:
+        """The seats a transfer of this call rings: the campaign's group (else the flow's) of the
+        contact's own tenant (never another tenant's agents), claimed one at a time."""
+        from waihu.worker_seats import DatabaseSeats, seat_group
 
-        seat = available_seat(session, tenant, skill_group)
-        return seat.uri if seat is not None else self.config.seat_uri
+        settings = flow.transfer
+        return DatabaseSeats(
+            self.factory,
+            claim.tenant,
+            seat_group(session, claim.campaign_id, settings.skill_group),
+            claim.attempt_id,
+            claim.campaign_id,
+            strategy=settings.strategy,
+            ring_s=settings.seat_ring_s,
+            max_seats=settings.max_seats,
+            fallback_uri=self.config.seat_uri,
+        )
 
     # ------------------------------------------------------------------ main loop
     async def run(self, stop: asyncio.Event) -> None:
@@ -278,7 +291,9 @@ class Worker:
                 free = cfg.max_calls - reserved - max(len(self._tasks), engine.active_calls)
                 if free > 0 and gate.ready():
                     with self.factory() as session:
-                        claims = claim_due_contacts(session, cfg.worker_id, limit=free, lease_s=cfg.lease_s)
+                        claims = claim_due_contacts(  # within the trunk's shared line cap and CPS
+                            session, cfg.worker_id, limit=free, lease_s=cfg.lease_s, trunk=cfg.trunk.name
+                        )
                     for claim in claims:
                         self._active.add(claim.attempt_id)
                         task = asyncio.create_task(self._handle(engine, claim))
@@ -338,7 +353,8 @@ class Worker:
 
     async def _call(self, engine: Any, claim: Claim) -> AttemptResult:
         from nlu.paths import data_dir
-        from telephony import Outcome
+        from telephony import CallOutcome
+        from waihu.live_data_http import fetcher_from_environment
         from waihu.voice.call_builder import (
             CallSpec,
             MissingVariables,
@@ -351,11 +367,12 @@ class Worker:
         cfg = self.config
         with self.factory() as session:
             flow, classifier = self._flow(session, claim.flow_version_id)
-            seat_uri = self._seat_for(session, claim.tenant, flow.transfer.skill_group)
+            seats = self._seats_for(session, claim, flow)
         spec = CallSpec(
             flow,
             call_variables(claim.variables, claim.name),
             flow_dir=self._flow_dirs.get(claim.flow_version_id),
+            fetcher=fetcher_from_environment(),
         )
         try:
             check_variables(flow, spec.variables)
@@ -381,9 +398,9 @@ class Worker:
         with self.factory() as session:
             if outcome.ringing_at:
                 mark_ringing(session, claim.attempt_id, _at(outcome.ringing_at))
-            if outcome.outcome is Outcome.ANSWERED:
+            if outcome.outcome is CallOutcome.ANSWERED:
                 mark_answered(session, claim.attempt_id, _at(outcome.answered_at), lease_s=cfg.lease_s)
-        if outcome.outcome is Outcome.ANSWERED and outcome.call is not None:
+        if outcome.outcome is CallOutcome.ANSWERED and outcome.call is not None:
             parts = SpeechParts(
                 classifier,
                 self._recognizer(flow),
@@ -395,7 +412,8 @@ class Worker:
                 report,
                 spec=spec,
                 parts=parts,
-                seat_uri=seat_uri,
+                seat_uri=None,
+                seats=seats,
                 transfer_mode=cfg.transfer_mode,
                 voicemail=_voicemail_policy(claim, flow) if cfg.detect_voicemail else None,
             )

@@ -166,10 +166,12 @@ ROWS: dict[tuple[str, str], tuple[Expect, Callable[[World], Request]]] = {
     ("GET", "/console/flows/{flow_id}/table"): (everyone("2xx"), get("/console/flows/a-only/table")),
     ("GET", "/console/simulator"): (everyone("2xx"), get("/console/simulator")),
     ("GET", "/console/kb"): (everyone("2xx"), get("/console/kb")),
+    ("GET", "/console/inbox"): (everyone("2xx"), get("/console/inbox")),
     ("GET", "/console/campaigns"): (everyone("2xx"), get("/console/campaigns")),
     ("GET", "/console/campaigns/{campaign_id}"): (everyone("2xx"), get(f"/console/campaigns/{C}")),
     ("GET", "/console/campaigns/{campaign_id}/ab"): (everyone("2xx"), get(f"/console/campaigns/{C}/ab")),
     ("GET", "/console/calls/{attempt_id}"): (everyone("2xx"), get(f"/console/calls/{T}")),
+    ("GET", "/console/screen"): (everyone("2xx"), get("/console/screen")),
     ("GET", "/console/dnc"): (everyone("2xx"), get("/console/dnc")),
     ("GET", "/console/seats"): (everyone("2xx"), get("/console/seats")),
     ("GET", "/console/keys"): (everyone("2xx"), get("/console/keys")),
@@ -309,6 +311,13 @@ ROWS: dict[tuple[str, str], tuple[Expect, Callable[[World], Request]]] = {
         keyed(403, "2xx", other=404),
         lambda w: {"method": "PATCH", "url": f"/v1/seats/{w.a.ids['seat_id']}", "json": {"available": True}},
     ),
+    # Trunks serve every tenant: admins read their limits, only a platform admin sets them.
+    ("GET", "/v1/trunks"): (keyed(403, 403), get("/v1/trunks")),
+    ("GET", "/v1/trunks/{name}"): (keyed(403, 403, admin=404, other=404), get("/v1/trunks/no-such-trunk")),
+    ("PUT", "/v1/trunks/{name}"): (
+        keyed(403, 403, admin=403, other=403),
+        lambda w: {"method": "PUT", "url": "/v1/trunks/carrier-a", "json": {"max_lines": 2}},
+    ),
     # Flows: operators upload; every role reads its tenant's.
     ("POST", "/v1/flows"): (keyed(403, "2xx"), post("/v1/flows", content=MINIMAL_FLOW, headers=YAML)),
     ("GET", "/v1/flows"): (keyed("2xx", "2xx"), get("/v1/flows")),
@@ -324,6 +333,19 @@ ROWS: dict[tuple[str, str], tuple[Expect, Callable[[World], Request]]] = {
     ("GET", "/v1/flows/{flow_id}/versions/{version}/recordings/{name:path}"): (
         keyed(404, 404, admin=404, other=404),
         get("/v1/flows/a-only/versions/1/recordings/hello.wav"),
+    ),
+    # The learning inbox: operators (and admins) of the flow's tenant; no such items here.
+    ("GET", "/v1/flows/{flow_id}/inbox"): (
+        keyed(403, "2xx", other=404),
+        get("/v1/flows/a-only/inbox"),
+    ),
+    ("POST", "/v1/flows/{flow_id}/inbox/add"): (
+        keyed(403, 404, admin=404, other=404),
+        post("/v1/flows/a-only/inbox/add", json={"item_ids": [2_000_000_000], "intent": "affirm"}),
+    ),
+    ("POST", "/v1/flows/{flow_id}/inbox/dismiss"): (
+        keyed(403, 404, admin=404, other=404),
+        post("/v1/flows/a-only/inbox/dismiss", json={"item_ids": [2_000_000_000]}),
     ),
     # Keys and the audit log: admins, within their tenant.
     ("POST", "/v1/keys"): (keyed(403, 403), post("/v1/keys", json={"name": "m", "role": "operator"})),
@@ -375,6 +397,11 @@ ROWS: dict[tuple[str, str], tuple[Expect, Callable[[World], Request]]] = {
     ("GET", "/console/api/campaigns/{campaign_id}/stats"): (
         keyed("2xx", 403, other=404),
         get(f"/console/api/campaigns/{C}/stats"),
+    ),
+    ("GET", "/console/api/screen"): (keyed("2xx", 403), get("/console/api/screen")),
+    ("GET", "/console/api/screen/stream"): (  # max_seconds: the stream ends, so the body can be read
+        keyed("2xx", 403),
+        get("/console/api/screen/stream", params={"max_seconds": 1}),
     ),
     ("GET", "/console/api/attempts/{attempt_id}/recording"): (
         keyed("2xx", 403, other=404),

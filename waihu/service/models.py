@@ -15,6 +15,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -25,7 +26,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-from sqlalchemy.sql import text
+from sqlalchemy.sql import false, text
 from sqlalchemy.types import TypeDecorator
 
 #: Length of a tenant name (``waihu.service.tenancy`` checks its spelling).
@@ -198,6 +199,12 @@ class Campaign(Base):
     #: ``voicemail_message`` after the beep, then hang up).
     voicemail_action: Mapped[str] = mapped_column(String(16), default="hangup")
     voicemail_message: Mapped[str | None] = mapped_column(String(500))
+    #: Migration 0009: the seat group transfers go to (None: the flow's ``transfer.skill_group``).
+    seat_group: Mapped[str | None] = mapped_column(String(64))
+    #: Migration 0010: days ended attempts keep recordings and transcripts, and after which phone
+    #: numbers in results are masked (None: the server's defaults, :mod:`waihu.service.retention`).
+    retention_days: Mapped[int | None]
+    mask_after_days: Mapped[int | None]
     state: Mapped[str] = mapped_column(String(16), default="scheduling")
     created_by: Mapped[str | None] = mapped_column(String(24))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
@@ -256,6 +263,8 @@ class Attempt(Base):
         Index(None, "end_at", "id"),
         Index(None, "phone", "answer_at"),  # the per-phone frequency cap
         Index(None, "campaign_id", "variant"),
+        Index(None, "trunk", "status"),  # a trunk's lines in use
+        Index(None, "trunk", "trunk_claimed_at"),  # a trunk's starts in the last second
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -291,6 +300,68 @@ class Attempt(Base):
     #: Migration 0004: what the carrier's early media said (空号/关机 …) when it decided the outcome.
     carrier_announcement: Mapped[str | None] = mapped_column(String(500))
     variant: Mapped[str | None] = mapped_column(String(32))
+    # Migration 0009: the hand-off to a seat (None: no transfer); one row per seat leg in ``transfer``.
+    transfer_seat_id: Mapped[int | None]
+    transfer_seat_uri: Mapped[str | None] = mapped_column(String(300))
+    transfer_seats_tried: Mapped[int | None]
+    transfer_ring_ms: Mapped[int | None]
+    transfer_answered: Mapped[bool | None] = mapped_column(Boolean)
+    transfer_talk_s: Mapped[float | None] = mapped_column(Float)
+    transfer_hangup_by: Mapped[str | None] = mapped_column(String(16))
+    #: Migration 0008: the trunk it was dialled on (``waihu worker --trunk-name``); None: unnamed trunk.
+    trunk: Mapped[str | None] = mapped_column(String(64))
+    #: The database clock when the trunk's lock granted this start: CPS pacing counts these.
+    trunk_claimed_at: Mapped[dt.datetime | None]
+    #: Migration 0010: when the retention chore removed the recording and the transcript.
+    purged_at: Mapped[dt.datetime | None]
+
+
+class NluInboxItem(Base):
+    """Migration 0011: a callee's utterance a real call could not classify (no match or low confidence),
+    kept for the operator's learning inbox (:mod:`waihu.service.inbox`); filled when a result is saved.
+
+    ``state``: ``open`` → ``added`` (made an example of ``resolved_as`` in flow version
+    ``resolved_version``) or ``dismissed``.
+    """
+
+    __tablename__ = "nlu_inbox"
+    __table_args__ = (Index(None, "tenant", "flow_id", "state", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(TENANT_CHARS), default=DEFAULT_TENANT)
+    flow_id: Mapped[str] = mapped_column(String(64))
+    flow_version: Mapped[int]
+    attempt_id: Mapped[str] = mapped_column(ForeignKey("attempt.id", ondelete="CASCADE"), index=True)
+    turn_index: Mapped[int]
+    node: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(String(1000))
+    #: What the engine took (``no_match``, or the intent it accepted with low confidence).
+    intent: Mapped[str] = mapped_column(String(140))
+    #: The NLU's best guess (empty: none).
+    guess: Mapped[str] = mapped_column(String(140), default="")
+    confidence: Mapped[float]
+    state: Mapped[str] = mapped_column(String(16), default="open")
+    resolved_as: Mapped[str | None] = mapped_column(String(140))
+    resolved_version: Mapped[int | None]
+    resolved_by: Mapped[str | None] = mapped_column(String(24))
+    resolved_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Trunk(Base):
+    """A carrier trunk's limits, shared by every worker dialling on it (see waihu.service.trunk_limits).
+
+    None: no limit. The claim locks this row, so the limits hold across workers and hosts.
+    """
+
+    __tablename__ = "trunk"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    #: Calls in progress on the trunk at most (the carrier's line count).
+    max_lines: Mapped[int | None]
+    #: Call starts per second at most, in any 1-s window (the carrier's CPS).
+    max_cps: Mapped[int | None]
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class Dnc(Base):
@@ -332,6 +403,36 @@ class Seat(Base):
     available: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Migration 0009: on a transfer leg (claimed by a conditional UPDATE: :mod:`waihu.service.seats`),
+    # and the times the longest-idle / round-robin strategies order by.
+    busy: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    busy_attempt: Mapped[str | None] = mapped_column(String(32))
+    busy_since: Mapped[dt.datetime | None]
+    last_idle_at: Mapped[dt.datetime | None]
+    last_offered_at: Mapped[dt.datetime | None]
+
+
+class Transfer(Base):
+    """Migration 0009: one seat leg a transferred call offered (several when seats did not answer)."""
+
+    __tablename__ = "transfer"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    attempt_id: Mapped[str] = mapped_column(ForeignKey("attempt.id", ondelete="CASCADE"), index=True)
+    seat_id: Mapped[int | None] = mapped_column(ForeignKey("seat.id", ondelete="SET NULL"), index=True)
+    seat_uri: Mapped[str] = mapped_column(String(300))
+    #: 1 for the first seat tried, 2 for the next …
+    position: Mapped[int]
+    offered_at: Mapped[dt.datetime]
+    ringing_at: Mapped[dt.datetime | None]
+    answered_at: Mapped[dt.datetime | None]
+    ended_at: Mapped[dt.datetime | None]
+    answered: Mapped[bool] = mapped_column(Boolean, default=False)
+    sip_code: Mapped[int | None]
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    ring_ms: Mapped[int | None]
+    talk_s: Mapped[float | None] = mapped_column(Float)
+    hangup_by: Mapped[str | None] = mapped_column(String(16))
 
 
 class Holiday(Base):

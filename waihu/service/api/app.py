@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI, Request, status
 from fastapi.exception_handlers import http_exception_handler
@@ -20,14 +19,19 @@ from waihu.service.api import campaign_edit as campaign_patch
 from waihu.service.api import contact_cancel as contact_cancelling
 from waihu.service.api import erasure as contact_erasure
 from waihu.service.api import holidays as holiday_calendars
+from waihu.service.api import inbox as nlu_inbox
 from waihu.service.api import post_call as post_call_actions
+from waihu.service.api import trunks as trunk_limits
 from waihu.service.api.deps import ServiceState
 from waihu.service.api.limits import BodySizeLimit
 from waihu.service.background import Chores
 from waihu.service.db import make_engine, make_session_factory, upgrade
 from waihu.service.prompt_warmup import start_warmer
+from waihu.service.retention import RetentionDefaults
 from waihu.service.settings import Settings
+from waihu.service.views import PublicModel
 from waihu.service.webhook_destinations import policy_from_settings
+from waihu_env import environment
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +48,12 @@ keys of every tenant. Errors are 4xx with a `detail` naming the field. Lists use
 """
 
 
+class Health(PublicModel):
+    """The service answers and its database too."""
+
+    ok: bool
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app: open (and migrate) the database, mount one router per resource under ``/v1``."""
     settings = settings or Settings.from_env()
@@ -56,7 +66,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         chores = (
-            Chores(state.factory, settings.background_interval_s, webhook_policy=webhook_policy)
+            Chores(
+                state.factory,
+                settings.background_interval_s,
+                webhook_policy=webhook_policy,
+                retention=RetentionDefaults(settings.retention_days, settings.mask_after_days),
+                recordings_dir=environment().recordings_dir,
+            )
             if settings.background
             else None
         )
@@ -86,13 +102,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(holiday_calendars.router)
     app.include_router(campaign_patch.router)
     app.include_router(contact_cancelling.router)
+    app.include_router(nlu_inbox.router)
+    app.include_router(trunk_limits.router)
     console.install(app)  # the operator web console at /console
 
-    @app.get("/healthz", tags=["health"], summary="Liveness and database check")
-    def healthz() -> dict[str, Any]:
+    @app.get("/healthz", tags=["health"], summary="Liveness and database check", response_model=Health)
+    def healthz() -> Health:
         with state.engine.connect() as conn:
             conn.exec_driver_sql("SELECT 1")
-        return {"ok": True}
+        return Health(ok=True)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
