@@ -1,7 +1,7 @@
 """Answering-machine detection: precision, recall and decision time on audio waihu makes itself.
 
-Machine greetings (:data:`waihu.sip_peers.greetings.MACHINE_GREETINGS`, 6 wordings, with and without
-a beep) and human pickups (:data:`~waihu.sip_peers.greetings.HUMAN_PICKUPS`, 6 wordings, then the
+Machine greetings (:data:`sip_peers.greetings.MACHINE_GREETINGS`, 6 wordings, with and without
+a beep) and human pickups (:data:`~sip_peers.greetings.HUMAN_PICKUPS`, 6 wordings, then the
 silence of a person waiting) are spoken by 5 Kokoro voices, sent through a G.711 mu-law channel and
 fed frame by frame to :class:`waihu.cpa.amd.AnsweringMachineDetector` with the recogniser calls use.
 "Machine" is the positive class. Decision time = seconds after the answer plus the transcription
@@ -39,14 +39,14 @@ def main() -> None:
     parser.add_argument("--voices", type=int, default=5)
     args = parser.parse_args()
 
-    from waihu.cpa.tones import silence
-    from waihu.sip_peers.greetings import (
+    from sip_peers.greetings import (
         HUMAN_PICKUPS,
         MACHINE_GREETINGS,
         machine_audio,
         pickup_audio,
         voices,
     )
+    from waihu.cpa.tones import silence
     from waihu.voice.call_builder import default_recognizer
 
     recognizer = default_recognizer("zh")

@@ -4,7 +4,7 @@
 
 Starts, as separate processes: the speech service (``waihu speech serve``), the API (``waihu serve``,
 SQLite), ``ceil(N/4)`` telephony workers (``waihu worker --speech-url``) and ``ceil(N/4)`` customer
-agents (``waihu.sip_peers.customers``: real SIP user agents on loopback that answer, wait for the
+agents (``sip_peers.customers``: real SIP user agents on loopback that answer, wait for the
 robot's prompt to end, pause 300–800 ms and answer, sometimes talk over a prompt, stay silent, and
 finally say no). A strategy system's steps go over the API. Prints per run: reply latency on the
 wire (end of the customer's speech → first robot audio the customer receives) p50/p95, barge-in stop
@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import percentile  # noqa: E402
-from waihu.sip_peers.peers import free_udp_port  # noqa: E402
+from sip_peers.peers import free_udp_port  # noqa: E402
 
 FLOW = ROOT / "flows" / "credit_card_installment.yaml"
 WAIHU = [sys.executable, "-m", "waihu.cli"]
@@ -197,7 +197,7 @@ def run(
             port = free_udp_port()
             procs.start(
                 f"customers-{g}",
-                [sys.executable, "-m", "waihu.sip_peers.customers", "--port", str(port),
+                [sys.executable, "-m", "sip_peers.customers", "--port", str(port),
                  "--rtp-port", str(free_udp_port(40)), "--script", str(script_path),
                  "--out", str(workdir / f"customers-{g}.jsonl")],
                 ready_line="READY",

@@ -1,6 +1,6 @@
 """Carrier announcements in early media: classification accuracy and time to decision.
 
-Every wording of :data:`waihu.sip_peers.early_media.ANNOUNCEMENTS` (15: 空号, 关机, 停机, 无法接通,
+Every wording of :data:`sip_peers.early_media.ANNOUNCEMENTS` (15: 空号, 关机, 停机, 无法接通,
 通话中; three with an English sentence after the Mandarin one) is spoken by each announcer voice
 (Kokoro, 5 Mandarin voices), with and without a ring-back cycle before it, sent through a G.711 mu-law
 channel and fed frame by frame to :class:`waihu.cpa.announcements.AnnouncementDetector` with the
@@ -54,8 +54,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="write every case as JSON here")
     args = parser.parse_args()
 
-    from waihu.cpa.tones import ringback, silence
-    from waihu.sip_peers.early_media import (
+    from sip_peers.early_media import (
         ANNOUNCEMENTS,
         ANNOUNCER_VOICES,
         NOT_ANNOUNCEMENTS,
@@ -63,6 +62,7 @@ def main() -> None:
         early_media_audio,
         synthesise,
     )
+    from waihu.cpa.tones import ringback, silence
     from waihu.voice.call_builder import default_recognizer
 
     recognizer = default_recognizer("zh")

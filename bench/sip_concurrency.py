@@ -136,7 +136,7 @@ def main() -> None:
     sipp = shutil.which("sipp")
     if sipp is None:
         sys.exit("sipp not found: apt-get install -y sip-tester")
-    from waihu.sip_peers.peers import tone, write_ulaw_for_sipp
+    from sip_peers.peers import tone, write_ulaw_for_sipp
 
     with tempfile.TemporaryDirectory(prefix="sipbench-") as tmp:
         work = Path(tmp)

@@ -25,9 +25,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.common import percentile  # noqa: E402
+from sip_peers.peers import Sipp, free_udp_port, tone, write_ulaw_for_sipp  # noqa: E402
 from telephony import SipConfig  # noqa: E402
 from telephony.engine import SipEngine  # noqa: E402
-from waihu.sip_peers.peers import Sipp, free_udp_port, tone, write_ulaw_for_sipp  # noqa: E402
 from waihu.voice.hold_audio import HoldAudio  # noqa: E402
 from waihu.voice.seat_transfer import FixedSeat, hunt  # noqa: E402
 

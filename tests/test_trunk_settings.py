@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from waihu.trunk import TrunkError, TrunkSettings, load_trunk_file, with_transport
-from waihu.worker import DialPlan
-from waihu.worker_registration import explain, write_status
+from waihu.calls.registration import explain, write_status
+from waihu.calls.trunk import TrunkError, TrunkSettings, load_trunk_file, with_transport
+from waihu.calls.worker import DialPlan
 from waihu_env import reload_environment
 
 pytestmark = pytest.mark.unit

@@ -12,7 +12,7 @@ from dialog.loader import load_flow_file
 from tests.conftest import MINIMAL_FLOW
 from tests.test_cli import waihu
 from tts.kokoro_data import is_prepared, prepare
-from waihu.tts_cli import FlowVoiceError, load_flow_voice
+from waihu.cli.tts import FlowVoiceError, load_flow_voice
 
 FLOW_WITH_VOICE = (
     MINIMAL_FLOW

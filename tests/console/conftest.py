@@ -18,7 +18,7 @@ import uvicorn
 from tests.console.seed import Seeded, seed
 from waihu.console.config import ConsoleConfig
 from waihu.console.state import ConsoleState
-from waihu.service.api import create_app
+from waihu.server import create_app
 from waihu.service.settings import Settings
 
 CHROMIUM = Path(os.environ.get("WAIHU_CHROMIUM", "/usr/bin/chromium"))

@@ -12,9 +12,9 @@ import pytest
 from dialog.loader import load_flow_file
 from tests.conftest import FLOWS
 from tests.console.conftest import Console
-from waihu.console.api_ops import recording_file
 from waihu.console.flowtools import answer_table
 from waihu.console.kb import search_kb
+from waihu.service.recordings import recording_file
 
 
 def client(console: Console, key: str) -> httpx.Client:

@@ -26,6 +26,6 @@ def recognizer() -> Any:
 def announce() -> Any:
     """``announce(item, voice)`` → 8 kHz PCM of a carrier announcement (synthesised once, cached)."""
     _need_kokoro()
-    from waihu.sip_peers.early_media import synthesise
+    from sip_peers.early_media import synthesise
 
     return synthesise

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
+from sip_peers.greetings import HUMAN_PICKUPS, MACHINE_GREETINGS, machine_audio, pickup_audio, voices
 from waihu.cpa.amd import AnsweringMachineDetector
 from waihu.cpa.announcements import feed_all
 from waihu.cpa.tones import silence, tone
-from waihu.sip_peers.greetings import HUMAN_PICKUPS, MACHINE_GREETINGS, machine_audio, pickup_audio, voices
 
 pytestmark = pytest.mark.models
 

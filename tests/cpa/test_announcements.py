@@ -7,15 +7,15 @@ from typing import Any
 
 import pytest
 
-from waihu.cpa.announcements import AnnouncementDetector, feed_all
-from waihu.cpa.tones import ringback
-from waihu.sip_peers.early_media import (
+from sip_peers.early_media import (
     ANNOUNCEMENTS,
     ANNOUNCER_VOICES,
     NOT_ANNOUNCEMENTS,
     busy_tone_audio,
     early_media_audio,
 )
+from waihu.cpa.announcements import AnnouncementDetector, feed_all
+from waihu.cpa.tones import ringback
 
 pytestmark = pytest.mark.models
 

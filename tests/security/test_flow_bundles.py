@@ -14,11 +14,11 @@ import pytest
 
 from dialog.flow_files import FileAccess, FileReferenceError, bundle_name
 from dialog.loader import load_flow_text
+from sip_peers.peers import tone
 from tts.audio import wav_bytes
 from tts.base import Audio
 from waihu.service import bundles
 from waihu.service.bundles import BundleError, read_bundle
-from waihu.sip_peers.peers import tone
 
 FLOW = """\
 flow: {id: tone, name: Tone, language: zh, version: 1}

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from sip_peers.peers import HOST, Sipp, free_udp_port, tone, write_ulaw_for_sipp
 from tests.conftest import ROOT
-from waihu.sip_peers.peers import HOST, Sipp, free_udp_port, tone, write_ulaw_for_sipp
 
 pytestmark = pytest.mark.sip
 

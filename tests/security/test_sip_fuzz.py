@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from sip_peers.peers import HOST, Sipp
 from tests.security.sip_garbage import payloads
 from tests.security.test_sip_attacks import SipTarget, UdpListener, _still_dials, target  # noqa: F401
-from waihu.sip_peers.peers import HOST, Sipp
 
 pytestmark = pytest.mark.sip
 

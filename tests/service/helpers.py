@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from dialog.state import CallResult
 from tests.conftest import MINIMAL_FLOW
-from waihu.service.api import create_app
+from waihu.server import create_app
 from waihu.service.apikeys import create_api_key
 from waihu.service.attempt_result import AttemptResult
 from waihu.service.flows import store_flow

@@ -16,13 +16,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.service.helpers import MONDAY_10_SHANGHAI, Server, add_contacts, make_campaign
 from tests.service.rules_helpers import new_campaign, strategy_keys, upload_flow
+from waihu.calls.seats import DatabaseSeats, seat_group
 from waihu.console.stats import campaign_stats
 from waihu.service.attempt_result import AttemptResult
 from waihu.service.models import Attempt, Campaign, Seat, Transfer, utcnow
 from waihu.service.scheduler import claim_due_contacts, record_result
 from waihu.service.seats import claim_seat, release_seat
 from waihu.voice.seat_transfer import SeatLeg, SeatOffer
-from waihu.worker_seats import DatabaseSeats, seat_group
 
 T0 = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)
 

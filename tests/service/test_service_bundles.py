@@ -6,12 +6,12 @@ import hashlib
 
 import pytest
 
+from sip_peers.peers import tone
 from tests.security.test_flow_bundles import FLOW, WAV, make_zip
 from tests.service.helpers import Server
 from tts.audio import wav_bytes
 from tts.base import Audio
 from waihu.service import bundles
-from waihu.sip_peers.peers import tone
 
 ZIP = {"content-type": "application/zip"}
 

@@ -10,14 +10,14 @@ import httpx
 from dialog import events as ev
 from dialog.engine import Engine
 from dialog.loader import load_flow_text
+from sip_peers.peers import free_udp_port
 from tests.conftest import MINIMAL_FLOW
 from tests.service.helpers import Server, add_contacts, make_campaign
+from waihu.calls.metrics import WorkerMetrics
 from waihu.service.attempt_result import AttemptResult
 from waihu.service.db import open_database
 from waihu.service.scheduler import claim_due_contacts, mark_answered, record_result
-from waihu.sip_peers.peers import free_udp_port
 from waihu.voice.sip_driver import attach_latencies
-from waihu.worker_metrics import WorkerMetrics
 
 
 def _finished_call():  # type: ignore[no-untyped-def]

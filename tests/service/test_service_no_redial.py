@@ -82,8 +82,8 @@ def test_heartbeat_renews_only_the_attempts_named(factory: sessionmaker[Session]
 def test_a_failed_result_write_releases_the_attempt(
     factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from waihu import worker as worker_module
-    from waihu.worker import DialPlan, Worker, WorkerConfig
+    from waihu.calls import worker as worker_module
+    from waihu.calls.worker import DialPlan, Worker, WorkerConfig
 
     with factory() as session:
         made = make_campaign(session)

@@ -25,12 +25,12 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.service.helpers import MONDAY_10_SHANGHAI, Server, add_contacts, hang_up_part, make_campaign
+from waihu.calls.trunk import TrunkError, checked, load_trunk_file
 from waihu.service.attempt_result import AttemptResult
 from waihu.service.db import make_engine, make_session_factory, open_database
 from waihu.service.models import Attempt, Contact, Trunk
 from waihu.service.scheduler import claim_due_contacts, record_result
 from waihu.service.trunk_limits import TrunkLimitError, checked_limits, lines_in_use, upsert_trunk
-from waihu.trunk import TrunkError, checked, load_trunk_file
 
 NOW = MONDAY_10_SHANGHAI
 #: trunk → (max_lines, max_cps) of the line test and of the pacing test; two workers per trunk.
@@ -353,7 +353,7 @@ def test_trunk_limits_over_the_api(server: Server) -> None:
 @pytest.mark.sip
 def test_a_started_worker_writes_its_trunk_limits(tmp_path: Path) -> None:
     """``waihu worker --sip-config`` with name/max_lines/max_cps, the CPS overridden by the option."""
-    from waihu.sip_peers.peers import free_udp_port
+    from sip_peers.peers import free_udp_port
 
     db_url = f"sqlite:///{tmp_path / 'w.db'}"
     engine, factory = open_database(db_url)

@@ -19,10 +19,10 @@ import pytest
 import uvicorn
 
 from nlu.rules import RuleClassifier
+from sip_peers.peers import free_udp_port
 from tests.conftest import MINIMAL_FLOW
 from tests.fakes import ScriptedRecognizer, ToneSynthesizer
 from tts.base import Audio
-from waihu.sip_peers.peers import free_udp_port
 from waihu.speech.client import (
     RemoteClassifier,
     RemoteRecognizer,

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from waihu.sip_peers.peers import free_udp_port, tone, write_pcm_wav, write_ulaw_for_sipp
+from sip_peers.peers import free_udp_port, tone, write_pcm_wav, write_ulaw_for_sipp
 
 T = TypeVar("T")
 CALLEE_HZ = 1000.0  # what sipp callees stream

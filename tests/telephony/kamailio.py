@@ -14,7 +14,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from waihu.sip_peers.peers import HOST, _udp_free, free_udp_port, require
+from sip_peers.peers import HOST, _udp_free, free_udp_port, require
 
 CONFIG = Path(__file__).resolve().parent / "kamailio" / "kamailio.cfg"
 

@@ -32,6 +32,7 @@ from pathlib import Path
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from sip_peers.peers import Sipp, free_udp_port, write_ulaw_for_sipp
 from tests.conftest import ROOT
 from tests.service.helpers import make_campaign
 from waihu.service.db import begin_write, open_database
@@ -39,7 +40,6 @@ from waihu.service.imports import RawRow, import_contacts
 from waihu.service.models import Attempt, Contact, utcnow
 from waihu.service.outcomes import IN_PROGRESS
 from waihu.service.scheduler import recover_stale
-from waihu.sip_peers.peers import Sipp, free_udp_port, write_ulaw_for_sipp
 
 SCENARIOS = Path(__file__).resolve().parent / "kill"
 KINDS = ("talker", "ringer", "silent")

@@ -10,12 +10,12 @@ import pytest
 from dialog.actions import Say
 from dialog.loader import load_flow
 from nlu.paths import data_dir
+from sip_peers.peers import Baresip, Sipp, free_udp_port, tone, write_pcm_wav, write_ulaw_for_sipp
 from tests.conftest import FLOWS, MINIMAL_FLOW
 from tests.telephony.conftest import run
 from tests.telephony.test_sip_transfer import _seat_summary
 from tts.recorded import load_recorded
-from waihu.dial_cli import dial_once
-from waihu.sip_peers.peers import Baresip, Sipp, free_udp_port, tone, write_pcm_wav, write_ulaw_for_sipp
+from waihu.cli.dial import dial_once
 from waihu.voice.call_builder import default_synthesizer
 from waihu.voice.customer import clip_library
 from waihu.voice.customer_audio import customer_library

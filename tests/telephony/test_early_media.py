@@ -10,11 +10,7 @@ from typing import Any
 
 import pytest
 
-from telephony import CallOutcome, EarlyMedia
-from tests.telephony.conftest import engine, run
-from waihu.cpa.early_media import dial_listening
-from waihu.cpa.tones import ringback, silence
-from waihu.sip_peers.early_media import (
+from sip_peers.early_media import (
     ANNOUNCEMENTS,
     ANNOUNCER_VOICES,
     busy_tone_audio,
@@ -23,7 +19,11 @@ from waihu.sip_peers.early_media import (
     synthesise,
     write_callee_audio,
 )
-from waihu.sip_peers.peers import Sipp
+from sip_peers.peers import Sipp
+from telephony import CallOutcome, EarlyMedia
+from tests.telephony.conftest import engine, run
+from waihu.cpa.early_media import dial_listening
+from waihu.cpa.tones import ringback, silence
 from waihu.voice.sip_driver import report_for
 
 pytestmark = pytest.mark.sip
@@ -167,10 +167,10 @@ def test_worker_records_the_announcement_as_the_attempt_outcome(
     import datetime as dt
 
     from tests.service.helpers import add_contacts, make_campaign
+    from waihu.calls.worker import DialPlan, Worker, WorkerConfig
     from waihu.service.db import open_database
     from waihu.service.models import Attempt
     from waihu.service.scheduler import claim_due_contacts
-    from waihu.worker import DialPlan, Worker, WorkerConfig
 
     item = ANNOUNCEMENTS[6]  # 您拨打的电话已停机。
     pcm = early_media_audio(synthesise(item, ANNOUNCER_VOICES[1]), ringback_cycles=1)

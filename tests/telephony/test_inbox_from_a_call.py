@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from dialog.loader import load_flow_text
 from nlu.rules import RuleClassifier
+from sip_peers.peers import Baresip
 from tests.conftest import MINIMAL_FLOW
 from tests.service.helpers import make_campaign, run_server, strategy_and_operator
 from tests.service.test_service_nlu_inbox import MINI_TESTS
@@ -25,7 +26,6 @@ from waihu.service.db import open_database
 from waihu.service.imports import RawRow, import_contacts
 from waihu.service.models import NluInboxItem
 from waihu.service.settings import Settings
-from waihu.sip_peers.peers import Baresip
 
 PHONE = "13800003101"
 SAID = "我在地铁上"

@@ -16,14 +16,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from sip_peers.linphone import Linphone
+from sip_peers.peers import Baresip, Sipp, dominant_hz, rms, tone, write_pcm_wav
 from telephony import Call, HangupBy, SipEngine, TransferResult, decode_summary
 from tests.conftest import FLOWS
 from tests.telephony import test_dial_conversation
 from tests.telephony.conftest import CALLEE_HZ, CUSTOMER_HZ, ROBOT_HZ, SEAT_HZ, engine, run
 from tests.telephony.test_dial_conversation import VARS, _customer, _dial, _prompt_s
 from tests.telephony.test_sip_transfer import SHORT_SUMMARY, SUMMARY, _seat_summary
-from waihu.sip_peers.linphone import Linphone
-from waihu.sip_peers.peers import Baresip, Sipp, dominant_hz, rms, tone, write_pcm_wav
 
 pytestmark = pytest.mark.sip
 

@@ -19,6 +19,8 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from sip_peers.peers import Baresip, Sipp, dominant_hz, free_udp_port, rms, tone, write_pcm_wav
+from sip_peers.peers import write_ulaw_for_sipp as ulaw
 from tests.conftest import ROOT
 from tests.service.helpers import make_campaign
 from tests.service.test_service_webhooks import LOCAL_RECEIVERS, SECRET, Receiver, serve
@@ -30,8 +32,6 @@ from waihu.service.imports import RawRow, import_contacts
 from waihu.service.models import Attempt, Seat, Transfer, utcnow
 from waihu.service.views import AttemptView
 from waihu.service.webhooks import SIGNATURE_HEADER, WebhookSender, verify_signature
-from waihu.sip_peers.peers import Baresip, Sipp, dominant_hz, free_udp_port, rms, tone, write_pcm_wav
-from waihu.sip_peers.peers import write_ulaw_for_sipp as ulaw
 from waihu.voice.hold_audio import HOLD_NOTES_HZ
 
 PHONE = "13800003101"

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from sip_peers.peers import HOST, Sipp, free_udp_port, tone
 from telephony import CallOutcome, TooManyCalls
 from tests.telephony.conftest import engine, run
-from waihu.sip_peers.peers import HOST, Sipp, free_udp_port, tone
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Reacting customers (waihu.sip_peers.customers) answer a robot engine and measure it.
+"""Reacting customers (sip_peers.customers) answer a robot engine and measure it.
 
 The customer is its own process (one pjsua2 user agent per process); the robot is a plain engine
 here that greets, waits for the answer, and replies after a known delay.
@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from sip_peers.peers import free_udp_port, tone, write_pcm_wav
 from telephony import TelephonyError
 from tests.conftest import ROOT
 from tests.telephony.conftest import ROBOT_HZ, engine, run
-from waihu.sip_peers.peers import free_udp_port, tone, write_pcm_wav
 
 pytestmark = pytest.mark.sip
 REPLY_DELAY_S = 0.4
@@ -30,7 +30,7 @@ def _customer_process(tmp_path: Path, script: dict[str, object]) -> tuple[subpro
     script_path.write_text(json.dumps(script), encoding="utf-8")
     out = tmp_path / "calls.jsonl"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "waihu.sip_peers.customers", "--port", str(port), "--rtp-port",
+        [sys.executable, "-m", "sip_peers.customers", "--port", str(port), "--rtp-port",
          str(free_udp_port(40)), "--script", str(script_path), "--out", str(out), "--answer-after", "0.1"],
         cwd=ROOT, stdout=subprocess.PIPE, text=True,
     )  # fmt: skip

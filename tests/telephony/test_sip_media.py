@@ -8,10 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
+from sip_peers.peers import Baresip, Sipp, dominant_hz, rms, tone
 from telephony import CallOutcome, DtmfReceived, Ended, HangupBy, PlaybackDrained, RemoteHangup
 from tests.telephony.conftest import CALLEE_HZ, CUSTOMER_HZ, ROBOT_HZ, engine, run
 from tts.audio import read_wav
-from waihu.sip_peers.peers import Baresip, Sipp, dominant_hz, rms, tone
 
 
 def _stereo(path: str | Path) -> np.ndarray:

@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 
 from dialog.actions import TransferSummary
+from sip_peers.peers import Baresip, Sipp, dominant_hz, rms, tone
 from telephony import CallOutcome, HangupBy, TransferResult, decode_summary
 from tests.telephony.conftest import CALLEE_HZ, ROBOT_HZ, SEAT_HZ, engine, run
 from tts.audio import read_wav
-from waihu.sip_peers.peers import Baresip, Sipp, dominant_hz, rms, tone
 
 SUMMARY = TransferSummary(
     name="张三",

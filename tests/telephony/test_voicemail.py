@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from sip_peers.greetings import machine_audio, pickup_audio
+from sip_peers.peers import Baresip, write_pcm_wav
 from tests.conftest import MINIMAL_FLOW
 from tests.telephony.test_dial_conversation import _dial
-from waihu.sip_peers.greetings import machine_audio, pickup_audio
-from waihu.sip_peers.peers import Baresip, write_pcm_wav
 
 pytestmark = pytest.mark.sip
 

@@ -17,13 +17,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from sip_peers.peers import Baresip, free_udp_port, write_pcm_wav
 from tests.conftest import FLOWS, ROOT
 from tests.service.helpers import make_campaign
 from waihu.service.db import open_database
 from waihu.service.imports import RawRow, import_contacts
 from waihu.service.models import Attempt, Contact
 from waihu.service.scheduler import recover_stale
-from waihu.sip_peers.peers import Baresip, free_udp_port, write_pcm_wav
 
 PHONES = ["13800002001", "13800002002", "13800002003"]
 LEASE_S = 5

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from sip_peers.peers import Baresip, dominant_hz, rms, tone, write_pcm_wav
 from tests.security.test_flow_bundles import make_zip
 from tests.service.helpers import make_campaign
 from tests.telephony.worker_process import call_until_finished
@@ -20,7 +21,6 @@ from waihu.service.bundles import read_bundle
 from waihu.service.db import open_database
 from waihu.service.flows import store_flow
 from waihu.service.imports import RawRow, import_contacts
-from waihu.sip_peers.peers import Baresip, dominant_hz, rms, tone, write_pcm_wav
 
 PHONE = "13800003001"
 TONE_HZ = 550.0

@@ -19,13 +19,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from sip_peers.peers import HOST, Sipp, free_udp_port, tone, write_ulaw_for_sipp
 from tests.conftest import ROOT
 from tests.service.helpers import make_campaign
 from tests.telephony.kamailio import Kamailio
 from waihu.service.db import open_database
 from waihu.service.imports import RawRow, import_contacts
 from waihu.service.models import Attempt, Contact
-from waihu.sip_peers.peers import HOST, Sipp, free_udp_port, tone, write_ulaw_for_sipp
 
 CUSTOMER_SCENARIO = Path(__file__).resolve().parent / "kamailio" / "customer.xml"
 PHONE = "13800002101"

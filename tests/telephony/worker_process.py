@@ -11,9 +11,9 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from sip_peers.peers import free_udp_port
 from tests.conftest import ROOT
 from waihu.service.models import Attempt
-from waihu.sip_peers.peers import free_udp_port
 
 
 def call_until_finished(

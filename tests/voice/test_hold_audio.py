@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from waihu.sip_peers.peers import dominant_hz, rms
+from sip_peers.peers import dominant_hz, rms
 from waihu.voice.hold_audio import DEFAULT_HOLD_PROMPT, HOLD_NOTES_HZ, hold_music, hold_prompt
 
 FRAME = 320  # 20 ms of 8 kHz 16-bit PCM

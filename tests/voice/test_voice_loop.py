@@ -224,8 +224,8 @@ def test_a_calls_variable_prompts_are_known_before_it_is_answered() -> None:
 
 def test_reacting_customers_time_latencies_from_their_words() -> None:
     """The load bench's customers measure from the words, not from the silence around them."""
+    from sip_peers.customers import speech_bounds
     from tests.fakes import tone_pcm
-    from waihu.sip_peers.customers import speech_bounds
 
     clip = bytes(2 * 3200) + tone_pcm(500.0, 1.0) + bytes(2 * 4000)  # 0.4 s, 1 s of speech, 0.5 s
     lead_s, trail_s = speech_bounds(clip)

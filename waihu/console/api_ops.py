@@ -6,8 +6,6 @@ phone numbers are masked for roles that do not see them in full.
 
 from __future__ import annotations
 
-import logging
-from pathlib import Path as FsPath
 from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Depends, Path
@@ -20,11 +18,10 @@ from waihu.service.api.errors import not_found
 from waihu.service.api.responses import AUTH, errors
 from waihu.service.api.scope import attempt_of, campaign_of
 from waihu.service.masking import for_role
+from waihu.service.recordings import AUDIO_TYPES, recording_file
 
-log = logging.getLogger(__name__)
 router = APIRouter(prefix="/console/api", tags=["console"], responses=errors(*AUTH))
 State = Annotated[ConsoleState, Depends(console_state)]
-_AUDIO_TYPES = {".wav": "audio/wav", ".mp3": "audio/mpeg", ".ogg": "audio/ogg", ".flac": "audio/flac"}
 
 
 @router.get("/whoami", summary="The key's name, role and tenant")
@@ -53,23 +50,6 @@ def stats(
     return view
 
 
-def recording_file(recording_path: str | None, root: FsPath | None) -> FsPath | None:
-    """The recording as an existing audio file inside ``root``, else None.
-
-    Without a configured recordings directory (``WAIHU_RECORDINGS_DIR``) nothing is served: a stored
-    path alone must never let the API read an arbitrary file.
-    """
-    if not recording_path or root is None:
-        return None
-    path = FsPath(recording_path).resolve()
-    if not path.is_relative_to(root.resolve()):
-        log.warning("recording path outside %s refused", root)
-        return None
-    if path.suffix.lower() not in _AUDIO_TYPES or not path.is_file():
-        return None
-    return path
-
-
 @router.get(
     "/attempts/{attempt_id}/recording",
     summary="An attempt's call recording",
@@ -79,7 +59,7 @@ def recording_file(recording_path: str | None, root: FsPath | None) -> FsPath | 
         {
             200: {
                 "content": {
-                    kind: {"schema": {"type": "string", "format": "binary"}} for kind in _AUDIO_TYPES.values()
+                    kind: {"schema": {"type": "string", "format": "binary"}} for kind in AUDIO_TYPES.values()
                 }
             }
         },
@@ -97,4 +77,4 @@ def recording(
     path = recording_file(attempt.recording_path, state.config.recordings_dir)
     if path is None:
         raise not_found(f"recording of attempt {attempt_id}")
-    return FileResponse(path, media_type=_AUDIO_TYPES[path.suffix.lower()], filename=path.name)
+    return FileResponse(path, media_type=AUDIO_TYPES[path.suffix.lower()], filename=path.name)

@@ -16,10 +16,10 @@ from pathlib import Path
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from waihu.console.api_ops import recording_file
 from waihu.service.masking import mask_middle
 from waihu.service.models import Attempt, Contact, NluInboxItem, WebhookEvent, utcnow
 from waihu.service.outcomes import IN_PROGRESS
+from waihu.service.recordings import recording_file
 
 log = logging.getLogger(__name__)
 #: The final outcome of a contact erased before it was called.

@@ -25,11 +25,11 @@ from typing import Any
 from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import Session
 
-from waihu.console.api_ops import recording_file
 from waihu.service.audit import Actor, record_change
 from waihu.service.db import begin_write
 from waihu.service.masking import mask_middle
 from waihu.service.models import Attempt, Campaign, Contact, NluInboxItem, WebhookEvent, utcnow
+from waihu.service.recordings import recording_file
 
 log = logging.getLogger(__name__)
 

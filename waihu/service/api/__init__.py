@@ -1,7 +1,7 @@
-"""The HTTP API for strategy systems, operators and admins: :func:`create_app`."""
+"""The HTTP API for strategy systems, operators and admins: :func:`create_api`."""
 
 from __future__ import annotations
 
-from waihu.service.api.app import create_app
+from waihu.service.api.app import create_api
 
-__all__ = ["create_app"]
+__all__ = ["create_api"]

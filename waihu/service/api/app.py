@@ -12,14 +12,12 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from waihu import console
 from waihu.service.api import ab as ab_split
 from waihu.service.api import audit, campaigns, contacts, dnc, exports, flows, keys, metrics, results, seats
 from waihu.service.api import campaign_edit as campaign_patch
 from waihu.service.api import contact_cancel as contact_cancelling
 from waihu.service.api import erasure as contact_erasure
 from waihu.service.api import holidays as holiday_calendars
-from waihu.service.api import inbox as nlu_inbox
 from waihu.service.api import post_call as post_call_actions
 from waihu.service.api import trunks as trunk_limits
 from waihu.service.api.deps import ServiceState
@@ -54,8 +52,11 @@ class Health(PublicModel):
     ok: bool
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the app: open (and migrate) the database, mount one router per resource under ``/v1``."""
+def create_api(settings: Settings | None = None) -> FastAPI:
+    """Build the API app: open (and migrate) the database, mount one router per resource under ``/v1``.
+
+    No console: :func:`waihu.server.create_app` adds it (the console builds on the API, not the reverse).
+    """
     settings = settings or Settings.from_env()
     engine = make_engine(settings.database_url)
     if settings.migrate:
@@ -102,9 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(holiday_calendars.router)
     app.include_router(campaign_patch.router)
     app.include_router(contact_cancelling.router)
-    app.include_router(nlu_inbox.router)
     app.include_router(trunk_limits.router)
-    console.install(app)  # the operator web console at /console
 
     @app.get("/healthz", tags=["health"], summary="Liveness and database check", response_model=Health)
     def healthz() -> Health:

@@ -3,7 +3,7 @@
 Attempts by campaign and outcome, live calls by campaign and by worker, the webhook backlog: a few
 ``GROUP BY`` queries per scrape, no transcripts read. What happens inside calls (reply latency per
 turn, calls in progress as the worker sees them) is counted by each worker as it happens and served
-by ``waihu worker --metrics-port`` (:mod:`waihu.worker_metrics`).
+by ``waihu worker --metrics-port`` (:mod:`waihu.calls.metrics`).
 
 A key of any role is needed (Prometheus: ``authorization: {credentials: <key>}``), unless the server
 runs with ``WAIHU_METRICS_PUBLIC=1`` (e.g. behind a firewall that only lets the scraper in). With a key

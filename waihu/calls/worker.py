@@ -24,6 +24,9 @@ from dialog.flow_files import STORED_FILES
 from dialog.loader import load_flow_text
 from dialog.schema import Flow
 from nlu.base import IntentClassifier
+from waihu.calls.metrics import WorkerMetrics
+from waihu.calls.registration import RegistrationGate
+from waihu.calls.trunk import TrunkSettings, with_transport
 from waihu.privacy import mask_phone
 from waihu.service.attempt_result import AttemptResult
 from waihu.service.flow_assets import materialise
@@ -37,9 +40,6 @@ from waihu.service.scheduler import (
     mark_ringing,
 )
 from waihu.service.scheduler import record_result as store_result
-from waihu.trunk import TrunkSettings, with_transport
-from waihu.worker_metrics import WorkerMetrics
-from waihu.worker_registration import RegistrationGate
 
 log = logging.getLogger(__name__)
 
@@ -88,16 +88,16 @@ class WorkerConfig:
     #: Tries to save a call's result, this many seconds apart; then the attempt is released (its lease
     #: no longer renewed) so the service recovers it as ``lost``.
     result_tries: int = 3
-    #: Serve this worker's own Prometheus metrics on this port (0: none; :mod:`waihu.worker_metrics`).
+    #: Serve this worker's own Prometheus metrics on this port (0: none; :mod:`waihu.calls.metrics`).
     metrics_port: int = 0
     result_retry_s: float = 1.0
     #: Listen to early media for carrier announcements (see :mod:`waihu.cpa.early_media`).
     early_media: bool = True
     #: Watch the first seconds of an answered call for an answering machine (:mod:`waihu.cpa.voicemail`).
     detect_voicemail: bool = True
-    #: Registration, outbound proxy, public address, transport, caller ID (see :mod:`waihu.trunk`).
+    #: Registration, outbound proxy, public address, transport, caller ID (see :mod:`waihu.calls.trunk`).
     trunk: TrunkSettings = field(default_factory=TrunkSettings)
-    #: JSON status for the operator (see :mod:`waihu.worker_registration`).
+    #: JSON status for the operator (see :mod:`waihu.calls.registration`).
     status_file: Path | None = None
 
 
@@ -229,7 +229,7 @@ class Worker:
     def _seats_for(self, session: Session, claim: Claim, flow: Flow) -> Any:
         """The seats a transfer of this call rings: the campaign's group (else the flow's) of the
         contact's own tenant (never another tenant's agents), claimed one at a time."""
-        from waihu.worker_seats import DatabaseSeats, seat_group
+        from waihu.calls.seats import DatabaseSeats, seat_group
 
         settings = flow.transfer
         return DatabaseSeats(

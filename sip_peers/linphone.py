@@ -1,6 +1,6 @@
 """A third real SIP stack on loopback: headless ``linphonec`` (apt ``linphone-cli``).
 
-sipp and baresip are the other two (:mod:`waihu.sip_peers.peers`); running the same calls against
+sipp and baresip are the other two (:mod:`sip_peers.peers`); running the same calls against
 liblinphone/belle-sip proves the robot does not only work with peers that share its quirks.
 
 linphonec has no sound card here: ``soundcard use files`` makes it send a WAV (``play``) instead of a
@@ -19,7 +19,7 @@ import time
 import wave
 from pathlib import Path
 
-from waihu.sip_peers.peers import HOST, _stop, _udp_free, free_udp_port, require, write_pcm_wav
+from sip_peers.peers import HOST, _stop, _udp_free, free_udp_port, require, write_pcm_wav
 
 log = logging.getLogger(__name__)
 

@@ -15,16 +15,17 @@ from dialog.flow_files import FileAccess
 from dialog.loader import load_flow, load_flow_file
 from dialog.problems import FlowError
 from dialog.schema import Flow, json_schema
-from waihu.bundle_cli import bundle
-from waihu.config_cli import config
-from waihu.dial_cli import dial
-from waihu.kb_cli import kb_app
-from waihu.models_cli import models_app
-from waihu.nlu_cli import nlu_app
-from waihu.service_cli import db_app, keys_app, serve, worker
-from waihu.speech_cli import speech_app
-from waihu.talk_cli import talk, tts_app
-from waihu.tts_cli import say
+from waihu.cli.bundle import bundle
+from waihu.cli.config import config
+from waihu.cli.dial import dial
+from waihu.cli.kb import kb_app
+from waihu.cli.models import models_app
+from waihu.cli.nlu import nlu_app
+from waihu.cli.options import parse_vars
+from waihu.cli.service import db_app, keys_app, serve, worker
+from waihu.cli.speech import speech_app
+from waihu.cli.talk import talk, tts_app
+from waihu.cli.tts import say
 
 app = typer.Typer(help="waihu — outbound voice robot.", no_args_is_help=True, add_completion=False)
 flow_app = typer.Typer(help="Validate, test and inspect flows.", no_args_is_help=True)
@@ -49,16 +50,6 @@ ClassifierOption = Annotated[
     str, typer.Option("--classifier", help="NLU: default (rules + e5 model), rules, or model.")
 ]
 err_console = Console(stderr=True)
-
-
-def parse_vars(pairs: list[str] | None) -> dict[str, str]:
-    variables: dict[str, str] = {}
-    for pair in pairs or []:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise typer.BadParameter(f"--var expects key=value, got {pair!r}")
-        variables[key.strip()] = value
-    return variables
 
 
 def _load_or_exit(path: Path) -> Flow:
@@ -185,8 +176,8 @@ def chat(
 ) -> None:
     """Chat with a flow as the callee: an empty line is a no-input timeout, /hangup hangs up."""
     from nlu.factory import build_classifier
+    from waihu.cli.chat import run_chat
     from waihu.live_data import FixtureFetcher, load_fixtures
-    from waihu.terminal_chat import run_chat
 
     flow = _load_or_exit(flow_path)
     variables = parse_vars(var)
@@ -217,11 +208,11 @@ def demo(
 ) -> None:
     """Run the demo campaign end to end: API, SQLite, scheduler, worker, SIP peers, webhooks."""
     if simulator:
-        from waihu.scripted_demo import run_demo
+        from waihu.demos.scripted import run_demo
 
         run_demo(campaign, console, classifier)
         return
-    from waihu.campaign_demo import run_campaign_demo
+    from waihu.demos.campaign import run_campaign_demo
 
     run_campaign_demo(console, workdir)
 

@@ -2,7 +2,7 @@
 
 Run as a process (pjsua2 allows one user agent per process, 4 calls each)::
 
-    python -m waihu.sip_peers.customers --port 5090 --rtp-port 42000 --script customers.json --out out.jsonl
+    python -m sip_peers.customers --port 5090 --rtp-port 42000 --script customers.json --out out.jsonl
 
 The script maps the number dialled (user part of the request URI) to a customer::
 

@@ -13,8 +13,8 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from sip_peers.peers import SCENARIOS, write_ulaw_for_sipp
 from waihu.cpa.tones import busy_tone, ringback, silence
-from waihu.sip_peers.peers import SCENARIOS, write_ulaw_for_sipp
 
 log = logging.getLogger(__name__)
 

@@ -7,8 +7,8 @@ greetings with or without a beep after them.
 
 from __future__ import annotations
 
+from sip_peers.early_media import ANNOUNCER_VOICES, Announcement, synthesise
 from waihu.cpa.tones import silence, tone
-from waihu.sip_peers.early_media import ANNOUNCER_VOICES, Announcement, synthesise
 
 #: People answering the phone (Mandarin and English).
 HUMAN_PICKUPS: tuple[str, ...] = (

@@ -125,7 +125,7 @@ def dial(
     ] = None,
 ) -> None:
     """Place one real call, run the flow on it and print the result (outcome, SIP code, grade, trace...)."""
-    from waihu.cli import parse_vars
+    from waihu.cli.options import parse_vars
 
     if transfer_mode not in ("bridged", "blind"):
         raise typer.BadParameter("bridged or blind", param_hint="--transfer-mode")

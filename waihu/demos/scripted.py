@@ -1,7 +1,7 @@
 """``waihu demo --simulator``: the demo campaign without SIP, with a results table.
 
 Each contact is a scripted callee typing to the real engine and NLU (``waihu demo`` without
-``--simulator`` runs the real campaign: :mod:`waihu.campaign_demo`).
+``--simulator`` runs the real campaign: :mod:`waihu.demos.campaign`).
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from dialog.loader import load_flow
 from dialog.state import CallResult
 from dialog.yaml_positions import load_yaml
 from nlu.factory import build_classifier
+from waihu.cli.chat import result_table
 from waihu.conversation import Conversation
 from waihu.privacy import mask_phone
-from waihu.terminal_chat import result_table
 
 
 class DemoContact(BaseModel):

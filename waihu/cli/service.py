@@ -40,7 +40,7 @@ def serve(
 
     import uvicorn
 
-    from waihu.service.api.app import create_app
+    from waihu.server import create_app
     from waihu.service.settings import Settings
 
     app = create_app(dataclasses.replace(Settings.from_env(), database_url=db, background=True))
@@ -131,10 +131,10 @@ def worker(
     Exits with status 3 when the registrar refuses the worker (or never answers) at start.
     """
     from dialog.yaml_positions import load_yaml
+    from waihu.calls.registration import EXIT_REGISTRATION_FAILED, RegistrationFailed
+    from waihu.calls.trunk import TrunkError, TrunkSettings, load_trunk_file
+    from waihu.calls.worker import DialPlan, Worker, WorkerConfig
     from waihu.service.db import open_database
-    from waihu.trunk import TrunkError, TrunkSettings, load_trunk_file
-    from waihu.worker import DialPlan, Worker, WorkerConfig
-    from waihu.worker_registration import EXIT_REGISTRATION_FAILED, RegistrationFailed
 
     try:
         settings = (load_trunk_file(sip_config) if sip_config else TrunkSettings()).with_overrides(

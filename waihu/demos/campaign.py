@@ -32,13 +32,13 @@ from rich.table import Table
 from dialog.actions import Say
 from dialog.loader import load_flow
 from nlu.paths import data_dir
+from sip_peers.peers import Baresip, Sipp, free_udp_port, tone, write_pcm_wav, write_ulaw_for_sipp
 from tts.recorded import load_recorded
 from waihu.privacy import mask_phone
-from waihu.sip_peers.peers import Baresip, Sipp, free_udp_port, tone, write_pcm_wav, write_ulaw_for_sipp
 from waihu.voice.customer import clip_library
 from waihu.voice.customer_audio import customer_library
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 FLOW = ROOT / "flows" / "credit_card_installment.yaml"
 WEBHOOK_SECRET = "demo-webhook-secret-0123456789abcdef"
 
@@ -108,7 +108,7 @@ def running_api(database_url: str) -> Iterator[str]:
     """The service's API in a thread (uvicorn), with its background chores; yields the base URL."""
     import uvicorn
 
-    from waihu.service.api.app import create_app
+    from waihu.server import create_app
     from waihu.service.settings import Settings
 
     port = free_udp_port()
@@ -222,9 +222,9 @@ class Api:
 
 def run_campaign_demo(console: Console, workdir: Path) -> dict[str, Any]:
     """Run the whole demo; print results, counters and webhooks; return a summary for tests."""
+    from waihu.calls.worker import DialPlan, WorkerConfig
     from waihu.service.apikeys import create_api_key
     from waihu.service.db import open_database
-    from waihu.worker import DialPlan, WorkerConfig
 
     with console.status("the demo customers' voices (Kokoro, synthesised once) …") as status:
         clips = customer_library(lambda i, n: status.update(f"the demo customers' voices: {i}/{n}"))
@@ -362,7 +362,7 @@ def run_campaign_demo(console: Console, workdir: Path) -> dict[str, Any]:
 async def _call_until_done(
     factory: Any, config: Any, api: Api, campaign_id: int, total: int, console: Console
 ) -> dict[str, Any]:
-    from waihu.worker import Worker
+    from waihu.calls.worker import Worker
 
     stop = asyncio.Event()
     worker = asyncio.create_task(Worker(factory, config).run(stop))

@@ -1,0 +1,5 @@
+"""``python -m waihu.cli``."""
+
+from waihu.cli.main import main
+
+main()

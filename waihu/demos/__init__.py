@@ -1,0 +1,1 @@
+"""The demos ``waihu demo`` runs."""
