@@ -115,3 +115,46 @@ def test_call_times_are_in_the_campaigns_time_zone(chinese_page: Page, console: 
     page.goto(console.url(f"/console/calls/{seeded.answered_attempt}"))
     expect(page.locator('#sip dd[data-key="Ended"]')).to_contain_text(ended.strftime("%H:%M:%S"))
     expect(page.locator("#sip dt").first).to_have_text("SIP 状态码")
+
+
+#: A 422 answer as the API sends it (FastAPI's validation problems: loc, type, msg, ctx).
+_PROBLEMS = [
+    {
+        "loc": ["body", "uri"],
+        "type": "string_too_short",
+        "msg": "String should have at least 5 characters",
+        "ctx": {"min_length": 5},
+    },
+    {"loc": ["body", "skill_group"], "type": "missing", "msg": "Field required"},
+    {
+        "loc": ["query", "limit"],
+        "type": "less_than_equal",
+        "msg": "Input should be less than or equal to 500",
+        "ctx": {"le": 500},
+    },
+    {"loc": ["body", "note"], "type": "some_new_type", "msg": "Something else"},
+]
+_DESCRIBE = """async (problems) => {
+  const common = await import("/console/static/js/common.js");
+  return common.describe(new common.ApiError(422, problems));
+}"""
+
+
+def test_validation_errors_are_worded_in_the_pages_language(
+    chinese_page: Page, admin_page: Page, console: Console
+) -> None:
+    for page, expected in (
+        (chinese_page, ["uri：至少 5 个字符", "skill_group：为必填项", "query.limit：须不大于 500"]),
+        (
+            admin_page,
+            [
+                "uri: must be at least 5 characters",
+                "skill_group: is required",
+                "query.limit: must be at most 500",
+            ],
+        ),
+    ):
+        page.goto(f"{console.base_url}/console/seats")
+        lines = page.evaluate(_DESCRIBE, _PROBLEMS).split("\n")
+        assert lines[:3] == expected
+        assert lines[3].endswith("Something else")  # a type the console does not know: the server's text

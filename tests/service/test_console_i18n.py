@@ -59,6 +59,11 @@ def test_every_key_the_pages_use_is_in_the_catalogue() -> None:
         "ringing",
     )
     used |= {f"call.f_{name}": "call.js" for name in (*fields, "answered", "ended", "ring_time")}
+    # Validation problems are worded by their Pydantic type (common.js VALIDATION_TYPES).
+    common = (CONSOLE / "static/js/common.js").read_text(encoding="utf-8")
+    listed = re.search(r"const VALIDATION_TYPES = \[(.*?)\];", common, re.S)
+    assert listed is not None
+    used |= {f"err.{name}": "common.js" for name in re.findall(r'"(\w+)"', listed.group(1))}
     missing = {key: where for key, where in used.items() if key not in i18n.catalogue("zh-CN")}
     assert not missing, missing
     assert len(used) > 100

@@ -73,6 +73,27 @@ export async function api(path, { method = "GET", body, contentType, raw = false
   return response.status === 204 ? null : response.json();
 }
 
+/** Pydantic's validation error types the console words itself (`err.<type>`, filled from `ctx`);
+ *  any other type shows the server's English text. */
+const VALIDATION_TYPES = [
+  "bool_parsing", "bool_type", "enum", "extra_forbidden", "float_parsing", "float_type",
+  "greater_than", "greater_than_equal", "int_parsing", "int_type", "json_invalid", "less_than",
+  "less_than_equal", "literal_error", "missing", "string_pattern_mismatch", "string_too_long",
+  "string_too_short", "string_type", "too_long", "too_short", "value_error",
+];
+
+/** One problem of a 422 answer: the field, then what is wrong with it in the page's language. */
+function describeProblem(problem) {
+  const field = (problem.loc || []).filter((x) => x !== "body").join(".");
+  let text = problem.msg;
+  if (VALIDATION_TYPES.includes(problem.type)) {
+    text = t(`err.${problem.type}`, problem.ctx || {});
+    // A validator's own sentence (value_error) stays as the server wrote it, after the translation.
+    if (problem.type === "value_error" && problem.msg) text += ` (${problem.msg.replace(/^Value error, /, "")})`;
+  }
+  return t("err.field", { field, text });
+}
+
 /** A readable sentence for an API error. */
 export function describe(error) {
   if (!(error instanceof ApiError)) return String(error?.message || error);
@@ -82,9 +103,7 @@ export function describe(error) {
     const needs = typeof detail === "string" ? detail.split("needs one of: ")[1] : "";
     return t("common.forbidden", { role }) + (needs ? t("common.forbidden_needs", { needs }) : "") + t("common.ask_admin");
   }
-  if (Array.isArray(detail)) {
-    return detail.map((d) => `${(d.loc || []).filter((x) => x !== "body").join(".")}: ${d.msg}`).join("\n");
-  }
+  if (Array.isArray(detail)) return detail.map(describeProblem).join("\n");
   if (detail && typeof detail === "object") {
     return [detail.message, ...(detail.problems || [])].filter(Boolean).join("\n");
   }
