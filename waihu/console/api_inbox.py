@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request, status
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy.orm import Session
 
@@ -214,10 +214,16 @@ def _tests_runner(console: ConsoleState, flow_id: str) -> Any:
     summary="Add inbox items as examples of an intent or a KB question (a new flow version)",
     response_model=AddedOut,
     status_code=status.HTTP_201_CREATED,
-    responses=errors(*JSON_BODY, 404, 409),
+    responses=errors(*JSON_BODY, 404, 409)
+    | {200: {"model": AddedOut, "description": "Every text was an example already: no new version."}},
 )
 def add_to_flow(
-    flow_id: FlowId, body: AddIn, request: Request, session: SessionDep, key: Operator
+    flow_id: FlowId,
+    body: AddIn,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    key: Operator,
 ) -> AddedOut:
     """Insert the items' texts into ``intents.<intent>.examples`` (or the KB entry's ``questions``) of the
     latest version, run the flow's tests on the result and store it as the next version. Failing tests
@@ -251,6 +257,8 @@ def add_to_flow(
             "item_ids": sorted(body.item_ids),
         }
         _audit(session, key, f"{row.flow_id}@{row.version}", after)
+    else:
+        response.status_code = status.HTTP_200_OK  # every text was an example already: nothing created
     session.commit()
     return AddedOut(
         flow_id=flow_id,
