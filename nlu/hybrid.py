@@ -82,6 +82,9 @@ class HybridClassifier:
 
     def classify(self, text: str, candidates: Sequence[str] | None = None) -> NluResult:
         """Best candidate intent, or ``no_match`` below the threshold (phonetic repairs included)."""
+        if self.repair:
+            # The utterance and its repairs in one encoder batch: one forward pass, not two.
+            self.prime([text], candidates)
         result = self._classify(text, candidates)
         if not self.repair or result.source in ("example", "pattern") or not result.normalized:
             return result

@@ -108,6 +108,8 @@ HEAVY: tuple[tuple[str, str], ...] = (
     ("security/test_sqlite_contention", "slow"),
 )
 TIERS = ("unit", "sip", "models", "postgres", "browser", "slow")
+#: Words in a test's name that put it in a heavy tier wherever its module is.
+HEAVY_NAMES: tuple[tuple[str, str], ...] = (("postgres", "postgres"), ("processes", "slow"))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -118,6 +120,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             continue
         relative = Path(str(item.fspath)).resolve().relative_to(tests_dir).as_posix()
         tier = next((marker for prefix, marker in HEAVY if relative.startswith(prefix)), "unit")
+        if tier == "unit":  # e.g. ..._holds_with_worker_processes_on_postgres in a service module
+            tier = next((marker for word, marker in HEAVY_NAMES if word in item.name), "unit")
         item.add_marker(getattr(pytest.mark, tier))
 
 
