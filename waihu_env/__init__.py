@@ -14,6 +14,7 @@ worker and the CLI are started with their environment). Tests that change a vari
 
 from __future__ import annotations
 
+import zoneinfo
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -99,16 +100,46 @@ class Environment(BaseSettings):
         default="default", description="The NLU of the console's simulator."
     )
     console_flows_dir: Path | None = Field(default=None, description="Shipped flows and their tests.")
+    time_zone: str = Field(
+        default="Asia/Shanghai",
+        description="IANA zone of the console's times outside campaign pages (those: the campaign's).",
+    )
 
     @field_validator("data_dir", "models_dir", "vosk_model", "recordings_dir", "console_flows_dir")
     @classmethod
     def _expand_home(cls, value: Path | None) -> Path | None:
         return value.expanduser() if value is not None else None
 
+    @field_validator("time_zone")
+    @classmethod
+    def _check_time_zone(cls, value: str) -> str:
+        return check_time_zone(value)
+
     @property
     def speech_models_dir(self) -> Path:
         """``models_dir``, else ``<data_dir>/models``."""
         return self.models_dir if self.models_dir is not None else self.data_dir / "models"
+
+
+def check_time_zone(name: str) -> str:
+    """``name`` if it is an IANA time zone (``Asia/Shanghai``, ``UTC``); else ValueError naming
+    ``WAIHU_TIME_ZONE``: the console would otherwise show times in a zone browsers cannot format."""
+    name = name.strip()
+    try:
+        zoneinfo.ZoneInfo(name)
+        known = name not in _NOT_ZONES
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        known = False
+    if not known:
+        raise ValueError(
+            f"WAIHU_TIME_ZONE={name!r} is not an IANA time zone (e.g. Asia/Shanghai, UTC;"
+            " a missing tz database: install tzdata)"
+        )
+    return name
+
+
+#: Files of the tz database that ZoneInfo opens but browsers do not know as zones.
+_NOT_ZONES = frozenset({"localtime", "posixrules", "Factory"})
 
 
 @lru_cache(maxsize=1)

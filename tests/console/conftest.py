@@ -100,8 +100,19 @@ def browser() -> Iterator[Any]:
         browser.close()
 
 
-def _page(browser: Any, console: Console, key: str | None, role: str, lang: str = "en") -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="en-GB")
+def _page(
+    browser: Any,
+    console: Console,
+    key: str | None,
+    role: str,
+    lang: str = "en",
+    timezone_id: str | None = None,
+) -> Iterator[Any]:
+    """A browser page on ``console``, logged in with ``key``; ``timezone_id``: the browser's own zone
+    (default: the machine's)."""
+    context = browser.new_context(
+        viewport={"width": 1440, "height": 900}, locale="en-GB", timezone_id=timezone_id
+    )
     context.set_default_timeout(30_000)
     # The console defaults to Chinese; these fixtures choose English as an operator would (the switch
     # in the header stores this cookie), so the tests read English; zh tests pass lang="zh-CN".

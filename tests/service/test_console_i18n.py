@@ -31,7 +31,7 @@ def test_every_key_the_pages_use_is_in_the_catalogue() -> None:
         for key in USED.findall(path.read_text(encoding="utf-8")):
             used.setdefault(key, path.name)
     # Keys built at run time: the navigation, and the dashboard's counters.
-    used |= {f"nav.{name}": "base.html" for name, _label, _roles in NAV}
+    used |= {f"nav.{name}": "base.html" for name, _roles in NAV}
     # Every page's title (pages.py names the page; the catalogue words it).
     pages = re.findall(r'_page\(request, "(\w+)"', (CONSOLE / "pages.py").read_text(encoding="utf-8"))
     used |= {f"title.{page}": "pages.py" for page in pages}
@@ -58,7 +58,7 @@ def test_every_key_the_pages_use_is_in_the_catalogue() -> None:
         "started",
         "ringing",
     )
-    used |= {f"call.f_{name}": "call.js" for name in (*fields, "answered", "ended", "ring_time")}
+    used |= {f"call.f_{name}": "call.js" for name in (*fields, "answered", "ended", "ring_time", "time_zone")}
     # Validation problems are worded by their Pydantic type (common.js VALIDATION_TYPES).
     common = (CONSOLE / "static/js/common.js").read_text(encoding="utf-8")
     listed = re.search(r"const VALIDATION_TYPES = \[(.*?)\];", common, re.S)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, cast
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Response, status
+from fastapi import APIRouter, Depends, Path, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from dialog.engine import EngineError
@@ -15,9 +15,10 @@ from waihu.console.flowtools import validate_text as validate_flow_text
 from waihu.console.kb import kb_entries, search_kb
 from waihu.console.state import ConsoleState, StoredFlow, console_state
 from waihu.service.api.deps import AnyRole, Operator, SessionDep
-from waihu.service.api.errors import not_found
+from waihu.service.api.errors import conflict, not_found
 from waihu.service.api.responses import AUTH, JSON_BODY, errors
 from waihu.service.models import ApiKey
+from waihu.service.problems import Problem
 
 router = APIRouter(prefix="/console/api", tags=["console"], responses=errors(*AUTH, 422))
 State = Annotated[ConsoleState, Depends(console_state)]
@@ -76,17 +77,17 @@ class KbQuestion(_Body):
     top_k: int = Field(default=3, ge=1, le=10)
 
 
-def _unprocessable(message: str, problems: list[str]) -> HTTPException:
-    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, {"message": message, "problems": problems})
+def _unprocessable(code: str, problems: list[str]) -> Problem:
+    return Problem(status.HTTP_422_UNPROCESSABLE_CONTENT, code, problems=problems)
 
 
 def _stored(state: ConsoleState, session: SessionDep, key: ApiKey, flow_id: str, version: int) -> StoredFlow:
     try:
         stored = state.stored_flow(session, flow_id, version, key.tenant)
     except FlowTextError as exc:
-        raise _unprocessable("the stored flow no longer validates", exc.problems) from exc
+        raise _unprocessable("stored_flow_invalid", exc.problems) from exc
     if stored is None:
-        raise not_found(f"flow {flow_id!r} version {version}")
+        raise not_found("flow_version_not_found", flow=flow_id, version=version)
     return stored
 
 
@@ -106,7 +107,7 @@ def table(body: YamlIn, _key: Operator) -> dict[str, Any]:
     try:
         return answer_table(parse_flow(body.yaml))
     except FlowTextError as exc:
-        raise _unprocessable("the flow has errors", exc.problems) from exc
+        raise _unprocessable("flow_has_errors", exc.problems) from exc
 
 
 @router.get("/flows/{flow_id}/tests", summary="The flow tests shipped for a flow")
@@ -125,9 +126,9 @@ def post_tests(body: TestsIn, state: State, _key: Operator) -> dict[str, Any]:
     try:
         cases = run_tests(body.flow_yaml, body.tests_yaml, state.classifiers)
     except FlowTextError as exc:
-        raise _unprocessable("cannot run the tests", exc.problems) from exc
+        raise _unprocessable("flow_tests_cannot_run", exc.problems) from exc
     except EngineError as exc:
-        raise _unprocessable("cannot run the tests", [str(exc)]) from exc
+        raise _unprocessable("flow_tests_cannot_run", [str(exc)]) from exc
     passed = sum(case["passed"] for case in cases)
     return {"cases": cases, "passed": passed, "failed": len(cases) - passed}
 
@@ -190,7 +191,7 @@ def sim_start(body: SimStart, session: SessionDep, state: State, key: Operator) 
             stored.flow, stored.version, classifier, body.variables, tenant=key.tenant
         )
     except EngineError as exc:
-        raise _unprocessable("cannot start the call", [str(exc)]) from exc
+        raise _unprocessable("simulation_cannot_start", [str(exc)]) from exc
     return {"session_id": sim.id, "language": sim.language, "turn": turn_view(sim, output)}
 
 
@@ -205,9 +206,9 @@ def sim_turn(
     """The robot's answer with node, intent and confidence; the grade once the call is over."""
     sim = state.simulator.get(session_id, key.tenant)
     if sim is None:
-        raise not_found(f"simulator session {session_id} (expired? start again)")
+        raise not_found("simulator_session_not_found", session=session_id)
     if sim.conversation.finished:
-        raise HTTPException(status.HTTP_409_CONFLICT, "the call has ended; start a new one")
+        raise conflict("simulation_ended")
     return {"turn": turn_view(sim, act(sim, body.kind, body.text, body.digit))}
 
 

@@ -17,12 +17,13 @@ from dialog.loader import load_flow_text
 from waihu.console.flowtools import FlowTextError, run_tests, shipped_tests
 from waihu.console.state import ConsoleState, console_state
 from waihu.service.api.deps import Operator, SessionDep
-from waihu.service.api.errors import field_error
+from waihu.service.api.errors import field_error, field_error_from
 from waihu.service.api.responses import AUTH, JSON_BODY, errors
 from waihu.service.audit import record_change
 from waihu.service.inbox import InboxError, TestsFailed, add_examples, dismiss, latest_version, open_items
 from waihu.service.inbox_groups import Utterance, group_utterances
 from waihu.service.models import ApiKey, NluInboxItem
+from waihu.service.problems import Problem, invalid
 
 router = APIRouter(prefix="/v1/flows", tags=["inbox"], responses=errors(*AUTH))
 FlowId = Annotated[str, Path(min_length=1, max_length=64)]
@@ -92,7 +93,7 @@ class AddIn(ItemIds):
     @model_validator(mode="after")
     def _one_target(self) -> AddIn:
         if (self.intent is None) == (self.kb_id is None):
-            raise ValueError("give exactly one of intent or kb_id")
+            raise invalid("inbox_one_target")
         return self
 
 
@@ -139,7 +140,7 @@ def _embedder(console: ConsoleState) -> Any:
 
 def _inbox_error(exc: InboxError) -> HTTPException:
     where = "path" if exc.field == "flow_id" else "body"
-    return field_error([where, exc.field], str(exc), exc.status)
+    return field_error_from([where, exc.field], exc, "inbox_rejected", exc.status)
 
 
 @router.get(
@@ -161,7 +162,7 @@ def get_inbox(
     has a representative (its most frequent text), a count and the NLU's most common guess."""
     latest = latest_version(session, key.tenant, flow_id)
     if latest is None:
-        raise field_error(["path", "flow_id"], f"flow {flow_id!r} not found", 404)
+        raise field_error(["path", "flow_id"], "flow_not_found", 404, flow=flow_id)
     rows = open_items(session, key.tenant, flow_id, version)
     embedder = _embedder(console_state(request))
     by_id = {row.id: row for row in rows}
@@ -245,9 +246,8 @@ def add_to_flow(
         raise _inbox_error(exc) from exc
     except TestsFailed as exc:
         session.rollback()
-        message = "the flow's tests fail with these examples: nothing was saved"
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, {"message": message, "problems": exc.failures}
+        raise Problem(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, "inbox_tests_fail", problems=exc.failures
         ) from exc
     if added.version is not None:
         row = added.version

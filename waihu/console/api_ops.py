@@ -76,5 +76,5 @@ def recording(
     attempt = attempt_of(session, key, attempt_id)
     path = recording_file(attempt.recording_path, state.config.recordings_dir)
     if path is None:
-        raise not_found(f"recording of attempt {attempt_id}")
+        raise not_found("attempt_recording_not_found", attempt=attempt_id)
     return FileResponse(path, media_type=AUDIO_TYPES[path.suffix.lower()], filename=path.name)

@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
@@ -22,6 +22,7 @@ from starlette.types import Receive, Scope, Send
 from waihu.console.screen import ScreenSnapshot, screen_snapshot, snapshot_event
 from waihu.service.api.deps import SessionDep, Strategy, service_state
 from waihu.service.api.responses import AUTH, ErrorBody, errors
+from waihu.service.problems import problem
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/console/api/screen", tags=["console"], responses=errors(*AUTH))
@@ -103,10 +104,7 @@ async def stream(
     """Server-sent events: an ``event: snapshot`` with the JSON of ``GET /console/api/screen`` each tick."""
     slots = stream_slots(request)
     if not slots.take(key.id):
-        raise HTTPException(
-            status.HTTP_429_TOO_MANY_REQUESTS,
-            f"too many open big-screen streams for this key (at most {slots.per_key}); close one first",
-        )
+        raise problem(status.HTTP_429_TOO_MANY_REQUESTS, "screen_streams_full", limit=slots.per_key)
     factory = service_state(request).factory
     tenant, key_id = key.tenant, key.id
 

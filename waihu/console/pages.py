@@ -11,22 +11,23 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from waihu.console import i18n
+from waihu.console.state import console_state
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 router = APIRouter(prefix="/console", include_in_schema=False)
 
-#: Navigation: (page, title, roles that may use it; admin may use everything).
-NAV: list[tuple[str, str, tuple[str, ...]]] = [
-    ("flows", "Flows", ("operator", "strategy")),
-    ("simulator", "Simulator", ("operator",)),
-    ("kb", "Knowledge base", ("operator", "strategy")),
-    ("inbox", "收件箱", ("operator",)),
-    ("campaigns", "Campaigns", ("strategy",)),
-    ("screen", "大屏", ("strategy",)),
-    ("dnc", "Block list", ("operator", "strategy")),
-    ("seats", "Seats", ("operator",)),
-    ("keys", "API keys", ()),
-    ("audit", "审计日志", ()),
+#: The header's sections and the roles that see them (admins see all); labels: ``nav.<name>``.
+NAV: list[tuple[str, tuple[str, ...]]] = [
+    ("flows", ("operator", "strategy")),
+    ("simulator", ("operator",)),
+    ("kb", ("operator", "strategy")),
+    ("inbox", ("operator",)),
+    ("campaigns", ("strategy",)),
+    ("screen", ("strategy",)),
+    ("dnc", ("operator", "strategy")),
+    ("seats", ("operator",)),
+    ("keys", ()),
+    ("audit", ()),
 ]
 _SECTION = {"flow_editor": "flows", "answer_table": "flows", "dashboard": "campaigns", "call": "campaigns"}
 _SECTION["ab"] = "campaigns"
@@ -52,6 +53,7 @@ def _page(request: Request, page: str, title: str, **params: Any) -> HTMLRespons
             "nav": NAV,
             "params": params,
             "lang": lang,
+            "time_zone": console_state(request).config.time_zone,  # <body data-time-zone>: static/js/time.js
             "t": t,
             "messages": i18n.catalogue(lang),
             "lang_links": [

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from dialog.flow_files import FileReferenceError, bundle_name
 from dialog.yaml_limits import MAX_YAML_BYTES
 from tts.audio import read_wav
+from waihu.service.problems import sentence
 
 #: The zip as uploaded.
 MAX_BUNDLE_BYTES = 32 * 1024 * 1024
@@ -43,6 +44,7 @@ class BundleError(ValueError):
     def __init__(self, member: str | None, message: str, status: int = 422) -> None:
         self.loc = ["body", "bundle"] + ([member] if member is not None else [])
         self.status = status
+        self.sentence = message  # a registry sentence: its code and params reach the API's answer
         super().__init__(f"{member}: {message}" if member is not None else message)
 
 
@@ -63,15 +65,15 @@ def is_zip(data: bytes) -> bool:
 def read_bundle(data: bytes) -> Bundle:
     """Check and unpack a bundle; raises :class:`BundleError` naming the offending member."""
     if len(data) > MAX_BUNDLE_BYTES:
-        raise BundleError(None, f"bundle larger than {MAX_BUNDLE_BYTES} bytes", 413)
+        raise BundleError(None, sentence("bundle_too_large", max_bytes=MAX_BUNDLE_BYTES), 413)
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError) as exc:
-        raise BundleError(None, f"not a readable zip archive ({exc})") from exc
+        raise BundleError(None, sentence("bundle_not_zip", reason=str(exc))) from exc
     with archive:
         members = archive.infolist()
         if len(members) > MAX_BUNDLE_MEMBERS:
-            raise BundleError(None, f"more than {MAX_BUNDLE_MEMBERS} files in the bundle", 413)
+            raise BundleError(None, sentence("bundle_too_many_files", max_files=MAX_BUNDLE_MEMBERS), 413)
         files = [info for info in members if not info.is_dir()]
         prefix = _common_folder([info.filename for info in files])
         flow: tuple[str, bytes] | None = None
@@ -82,33 +84,31 @@ def read_bundle(data: bytes) -> Bundle:
             name = _member_name(info, prefix)
             if name.lower().endswith(_YAML_SUFFIXES):
                 if "/" in name:
-                    raise BundleError(raw_name, "the flow YAML must be at the top of the bundle")
+                    raise BundleError(raw_name, sentence("bundle_yaml_not_on_top"))
                 if flow is not None:
-                    raise BundleError(raw_name, f"a second flow file (the first is {flow[0]!r})")
+                    raise BundleError(raw_name, sentence("bundle_second_yaml", first=flow[0]))
                 flow = (name, _inflate(archive, info, MAX_YAML_BYTES))
                 continue
             try:
                 canonical = bundle_name(name)
             except FileReferenceError as exc:
-                raise BundleError(
-                    raw_name, f"only the flow YAML and .wav recordings belong here: {exc}"
-                ) from exc
+                raise BundleError(raw_name, sentence("bundle_foreign_file", reason=str(exc))) from exc
             if canonical in recordings:
-                raise BundleError(raw_name, "this recording is in the bundle twice")
+                raise BundleError(raw_name, sentence("bundle_recording_twice"))
             audio = _inflate(archive, info, MAX_RECORDING_BYTES)
             total += len(audio)
             if total > MAX_BUNDLE_AUDIO_BYTES:
                 raise BundleError(
-                    raw_name, f"recordings larger than {MAX_BUNDLE_AUDIO_BYTES} bytes in all", 413
+                    raw_name, sentence("bundle_audio_too_large", max_bytes=MAX_BUNDLE_AUDIO_BYTES), 413
                 )
             check_wav(raw_name, audio)
             recordings[canonical] = audio
     if flow is None:
-        raise BundleError(None, "no flow file (*.yaml) at the top of the bundle")
+        raise BundleError(None, sentence("bundle_no_yaml"))
     try:
         text = flow[1].decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise BundleError(flow[0], "flow YAML must be UTF-8") from exc
+        raise BundleError(flow[0], sentence("flow_not_utf8")) from exc
     return Bundle(text, flow[0], recordings)
 
 
@@ -120,15 +120,13 @@ def check_wav(member: str, data: bytes) -> None:
             channels, rate, frames = w.getnchannels(), w.getframerate(), w.getnframes()
         audio = read_wav(io.BytesIO(data))
     except (wave.Error, EOFError, ValueError, struct.error) as exc:
-        raise BundleError(member, f"not a PCM WAV file ({exc})", 415) from exc
+        raise BundleError(member, sentence("wav_not_pcm", reason=str(exc)), 415) from exc
     if not 1 <= channels <= 2 or not 8000 <= rate <= 48000:
-        raise BundleError(
-            member, f"WAV must be mono or stereo at 8-48 kHz (got {channels} ch, {rate} Hz)", 415
-        )
+        raise BundleError(member, sentence("wav_format", channels=channels, rate=rate), 415)
     if frames == 0 or not audio.pcm:
-        raise BundleError(member, "the recording is empty")
+        raise BundleError(member, sentence("wav_empty"))
     if frames / rate > MAX_RECORDING_S:
-        raise BundleError(member, f"recording longer than {MAX_RECORDING_S} s", 413)
+        raise BundleError(member, sentence("wav_too_long", max_s=MAX_RECORDING_S), 413)
 
 
 def _common_folder(names: list[str]) -> str:
@@ -143,25 +141,23 @@ def _member_name(info: zipfile.ZipInfo, prefix: str) -> str:
     """The member's name inside the bundle; refuses links, encrypted members and escaping paths."""
     raw = info.filename
     if stat.S_ISLNK(info.external_attr >> 16):
-        raise BundleError(raw, "symbolic links are refused")
+        raise BundleError(raw, sentence("bundle_symlink"))
     if info.flag_bits & 0x1:
-        raise BundleError(raw, "encrypted members are refused")
+        raise BundleError(raw, sentence("bundle_encrypted"))
     if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
         # bzip2 and lzma inflate a whole block at once: their output cannot be bounded as it is read.
-        raise BundleError(raw, "only stored or deflated members (a plain zip) are accepted")
+        raise BundleError(raw, sentence("bundle_compression"))
     name = raw.removeprefix(prefix)
     escapes = raw.startswith(("/", "\\")) or "\\" in raw or ".." in raw.split("/") or ":" in raw
     if escapes or not name:
-        raise BundleError(
-            raw, "member names must be relative paths inside the bundle (no '..', '/', '\\', ':')"
-        )
+        raise BundleError(raw, sentence("bundle_path_escapes"))
     return name
 
 
 def _inflate(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
     """The member's bytes, never inflating more than ``limit`` (whatever its header claims)."""
     if info.file_size > limit:
-        raise BundleError(info.filename, f"larger than {limit} bytes", 413)
+        raise BundleError(info.filename, sentence("bundle_member_too_large", max_bytes=limit), 413)
     try:
         with archive.open(info) as member:
             data = member.read(limit + 1)

@@ -14,6 +14,8 @@ from typing import Any
 import phonenumbers
 from phonenumbers import NumberParseException, geocoder
 
+from waihu.service.problems import invalid
+
 #: Province-level regions of China by their short names (keys of ``caller_numbers_by_region``).
 PROVINCES = (
     "北京", "天津", "上海", "重庆", "河北", "山西", "辽宁", "吉林", "黑龙江", "江苏", "浙江", "安徽",
@@ -31,7 +33,7 @@ def normalise_region(name: str) -> str:
             short = short[: -len(suffix)]
             break
     if short not in PROVINCES:
-        raise ValueError(f"unknown region {name!r}: use a province name such as 广东, 北京 or 新疆")
+        raise invalid("region_unknown", region=name)
     return short
 
 

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from waihu.service.caller_id import normalise_region
 from waihu.service.holidays import CALENDAR_PATTERN, MAX_DAYS
+from waihu.service.problems import invalid
 
 CallerNumber = Annotated[str, Field(pattern=r"^\+?[0-9]{3,20}$")]
 _LABEL = Annotated[str, Field(min_length=1, max_length=64)]
@@ -52,7 +53,7 @@ class RuleMatch(BaseModel):
     @model_validator(mode="after")
     def _something(self) -> RuleMatch:
         if not (self.grades or self.tags_any or self.intents_any):
-            raise ValueError("give at least one of grades, tags_any, intents_any")
+            raise invalid("rule_match_empty")
         return self
 
 
@@ -80,14 +81,14 @@ class RoutingRule(BaseModel):
     def _check_action(self) -> RoutingRule:
         if self.action == "route":
             if self.campaign_id is None:
-                raise ValueError("a route rule needs campaign_id (the follow-up campaign)")
+                raise invalid("route_rule_needs_campaign")
             if self.use_callback_time:
-                raise ValueError("use_callback_time is for retry rules")
+                raise invalid("callback_time_for_retry")
         else:
             if self.campaign_id is not None:
-                raise ValueError("campaign_id is for route rules")
+                raise invalid("campaign_id_for_route")
             if self.after_s < 60:
-                raise ValueError("a retry rule needs after_s of at least 60 (the fallback delay)")
+                raise invalid("retry_rule_after_s")
         return self
 
 
@@ -95,7 +96,7 @@ def _check_rule_names(rules: list[RoutingRule]) -> list[RoutingRule]:
     names = [rule.name for rule in rules]
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
-        raise ValueError(f"rule names must be unique: {', '.join(duplicates)}")
+        raise invalid("rule_names_duplicate", names=", ".join(duplicates))
     return rules
 
 
@@ -104,7 +105,7 @@ def _check_by_region(value: dict[str, list[str]]) -> dict[str, list[str]]:
     for region, numbers in value.items():
         short = normalise_region(region)
         if short in clean:
-            raise ValueError(f"region {short} is given twice")
+            raise invalid("region_given_twice", region=short)
         clean[short] = numbers
     return clean
 
@@ -159,9 +160,9 @@ class CampaignRules(BaseModel):
         if value is None:
             return None
         if value.tzinfo is None:
-            raise ValueError("give a UTC offset (2026-12-01T09:00:00+08:00)")
+            raise invalid("time_needs_offset")
         if not 2000 <= value.year <= 2200:
-            raise ValueError("a year from 2000 to 2200")
+            raise invalid("year_out_of_range")
         return value
 
 

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from waihu.service.models import Contact, utcnow
 from waihu.service.phones import DEFAULT_REGION, PhoneError, normalise_phone
+from waihu.service.problems import Param, Sentence, sentence
 
 MAX_VARIABLES = 50
 MAX_VARIABLE_CHARS = 1000
@@ -56,6 +57,16 @@ class RowError:
     message: str
     reference_id: str | None = None
     line: int | None = None
+    #: The message's registry code and params (:mod:`waihu.service.problems`), for clients that word it.
+    code: str | None = None
+    params: dict[str, Param] | None = None
+
+
+def row_error(row: int, field_name: str, message: str, ref: str | None, line: int | None) -> RowError:
+    """A :class:`RowError` whose code and params come from ``message`` when it is a registry sentence."""
+    if isinstance(message, Sentence):
+        return RowError(row, field_name, str(message), ref, line, message.code, message.params)
+    return RowError(row, field_name, message, ref, line)
 
 
 @dataclass(frozen=True)
@@ -131,9 +142,9 @@ def rows_from_json(payload: Any, max_rows: int) -> list[RawRow]:
     """Rows from ``{"contacts": [...]}`` or a bare list."""
     items = payload.get("contacts") if isinstance(payload, dict) else payload
     if not isinstance(items, list):
-        raise ImportFormatError('body must be a JSON list of contacts or {"contacts": [...]}')
+        raise ImportFormatError(sentence("contacts_json_shape", shape='{"contacts": [...]}'))
     if len(items) > max_rows:
-        raise ImportFormatError(f"at most {max_rows} contacts per request, got {len(items)}")
+        raise ImportFormatError(sentence("contacts_too_many", max_rows=max_rows, count=len(items)))
     return [RawRow(index + 1, item) for index, item in enumerate(items)]
 
 
@@ -142,7 +153,7 @@ def rows_from_csv(data: bytes, max_rows: int) -> list[RawRow]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ImportFormatError(f"CSV must be UTF-8: {exc}") from exc
+        raise ImportFormatError(sentence("csv_not_utf8", reason=str(exc))) from exc
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
@@ -151,19 +162,19 @@ def rows_from_csv(data: bytes, max_rows: int) -> list[RawRow]:
     try:
         header = next(reader)
     except StopIteration as exc:
-        raise ImportFormatError("CSV is empty: a header row is needed") from exc
+        raise ImportFormatError(sentence("csv_empty")) from exc
     except csv.Error as exc:
-        raise ImportFormatError(f"CSV header unreadable: {exc}") from exc
+        raise ImportFormatError(sentence("csv_header_unreadable", reason=str(exc))) from exc
     columns = [cell.strip() for cell in header]
     if not any(ALIASES.get(column.lower()) == "phone" for column in columns):
-        raise ImportFormatError("CSV header needs a phone column (phone, phone_number or phoneNumber)")
+        raise ImportFormatError(sentence("csv_no_phone_column"))
     rows: list[RawRow] = []
     try:
         for cells in reader:
             if not any(cell.strip() for cell in cells):
                 continue
             if len(rows) >= max_rows:
-                raise ImportFormatError(f"at most {max_rows} contacts per request")
+                raise ImportFormatError(sentence("contacts_too_many_rows", max_rows=max_rows))
             record: dict[str, Any] = {"variables": {}}
             for column, cell in zip(columns, cells, strict=False):
                 key = ALIASES.get(column.lower())
@@ -175,59 +186,60 @@ def rows_from_csv(data: bytes, max_rows: int) -> list[RawRow]:
                 record["__extra_cells__"] = len(cells) - len(columns)
             rows.append(RawRow(len(rows) + 1, record, reader.line_num))
     except csv.Error as exc:
-        raise ImportFormatError(f"CSV line {reader.line_num}: {exc}") from exc
+        raise ImportFormatError(
+            sentence("csv_line_unreadable", line=reader.line_num, reason=str(exc))
+        ) from exc
     return rows
 
 
 def _validate(raw: RawRow, region: str) -> tuple[dict[str, Any] | None, RowError | None]:
     def error(field_name: str, message: str, ref: str | None = None) -> tuple[None, RowError]:
-        return None, RowError(raw.row, field_name, message, ref, raw.line)
+        return None, row_error(raw.row, field_name, message, ref, raw.line)
 
     if not isinstance(raw.data, dict):
-        return error("", "a contact must be an object")
+        return error("", sentence("row_not_object"))
     data = {ALIASES.get(str(key).lower(), str(key)): value for key, value in raw.data.items()}
     ref = data.get("reference_id")
     if isinstance(ref, int) and not isinstance(ref, bool):
         ref = str(ref)
     if not isinstance(ref, str) or not ref.strip():
-        return error("reference_id", "required: the strategy system's id of this contact")
+        return error("reference_id", sentence("row_reference_required"))
     ref = ref.strip()
     if len(ref) > 128:
-        return error("reference_id", "at most 128 characters", ref[:128])
+        return error("reference_id", sentence("row_reference_too_long", max_chars=128), ref[:128])
     if data.get("__extra_cells__"):
-        return error("", f"{data['__extra_cells__']} more cells than header columns", ref)
+        return error("", sentence("row_extra_cells", count=data["__extra_cells__"]), ref)
     phone = data.get("phone")
     if isinstance(phone, int) and not isinstance(phone, bool):
         phone = str(phone)
     if not isinstance(phone, str):
-        return error("phone", "required (a string)", ref)
+        return error("phone", sentence("row_phone_required"), ref)
     try:
         phone = normalise_phone(phone, region)
     except PhoneError as exc:
-        return error("phone", str(exc), ref)
+        return error("phone", exc.args[0], ref)  # phones.py's sentence, with its code
     name = data.get("name") or ""
     if not isinstance(name, str) or len(name) > 200:
-        return error("name", "a string of at most 200 characters", ref)
+        return error("name", sentence("row_name_invalid", max_chars=200), ref)
     variables = data.get("variables") or {}
     if not isinstance(variables, dict):
-        return error("variables", "an object of name → value", ref)
+        return error("variables", sentence("row_variables_not_object"), ref)
     if len(variables) > MAX_VARIABLES:
-        return error("variables", f"at most {MAX_VARIABLES} variables", ref)
+        return error("variables", sentence("row_too_many_variables", max_count=MAX_VARIABLES), ref)
     clean: dict[str, VariableValue] = {}  # values are text; typed as the model takes them
     for key, value in variables.items():
         if value is None:
             continue
         if isinstance(value, dict | list):
-            return error(f"variables.{key}", "values must be strings or numbers", ref)
+            return error(f"variables.{key}", sentence("row_variable_type"), ref)
         text = str(value)
         if len(text) > MAX_VARIABLE_CHARS or len(str(key)) > 64:
-            return error(
-                f"variables.{key}", f"at most 64-character names, {MAX_VARIABLE_CHARS}-character values", ref
-            )
+            too_long = sentence("row_variable_too_long", max_name=64, max_chars=MAX_VARIABLE_CHARS)
+            return error(f"variables.{key}", too_long, ref)
         clean[str(key)] = text
     unknown = set(data) - {"reference_id", "phone", "name", "variables", "__extra_cells__"}
     if unknown:
-        return error(sorted(unknown)[0], "unknown field (put custom values under variables)", ref)
+        return error(sorted(unknown)[0], sentence("row_unknown_field"), ref)
     try:  # the row as the API documents it (the checks above gave the messages)
         record = ContactCreate(reference_id=ref, phone=phone, name=name, variables=clean)
     except ValidationError as exc:
@@ -271,14 +283,9 @@ def validate_rows(rows: list[RawRow], *, region: str = DEFAULT_REGION) -> Valida
         if error is not None:
             report.errors.append(error)
         elif record is not None and record["reference_id"] in valid:
+            duplicate = sentence("row_duplicate_reference")
             report.errors.append(
-                RowError(
-                    raw.row,
-                    "reference_id",
-                    "duplicate reference_id in this import",
-                    record["reference_id"],
-                    raw.line,
-                )
+                row_error(raw.row, "reference_id", duplicate, record["reference_id"], raw.line)
             )
         elif record is not None:
             valid[record["reference_id"]] = record
@@ -317,17 +324,13 @@ def _one_contact_per_phone(session: Session, campaign_id: int, checked: Validate
                 continue
             del valid[ref]
             row, line = checked.rows.get(ref, (0, None))
-            where = "already in the campaign" if holder_row is None else f"on row {holder_row} of this import"
-            report.merged.append(MergedRow(row, ref, holder, line))
-            report.errors.append(
-                RowError(
-                    row,
-                    "phone",
-                    f"same phone as reference_id {holder!r} {where}: a number is dialled once per campaign",
-                    ref,
-                    line,
-                )
+            same = (
+                sentence("row_phone_in_campaign", holder=holder)
+                if holder_row is None
+                else sentence("row_phone_in_import", holder=holder, holder_row=holder_row)
             )
+            report.merged.append(MergedRow(row, ref, holder, line))
+            report.errors.append(row_error(row, "phone", same, ref, line))
     report.errors.sort(key=lambda error: error.row)
 
 

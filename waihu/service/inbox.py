@@ -26,6 +26,7 @@ from waihu.service.flow_assets import recordings_of
 from waihu.service.flow_examples import ExampleEditError, add_intent_example, add_kb_question
 from waihu.service.flows import FlowRejected, store_flow
 from waihu.service.models import Attempt, FlowVersion, NluInboxItem, utcnow
+from waihu.service.problems import sentence
 
 log = logging.getLogger(__name__)
 
@@ -107,10 +108,10 @@ def _items(session: Session, tenant: str, flow_id: str, ids: Sequence[int]) -> l
     )
     missing = sorted(set(ids) - {row.id for row in rows})
     if missing:
-        raise InboxError("item_ids", f"no inbox items {missing} for flow {flow_id!r}", 404)
+        raise InboxError("item_ids", sentence("inbox_items_missing", items=str(missing), flow=flow_id), 404)
     closed = sorted(row.id for row in rows if row.state != "open")
     if closed:
-        raise InboxError("item_ids", f"inbox items {closed} are no longer open", 409)
+        raise InboxError("item_ids", sentence("inbox_items_closed", items=str(closed)), 409)
     return rows
 
 
@@ -156,16 +157,16 @@ def _edit(
     loaded = load_flow_text(text, "flow.yaml", files=STORED_FILES)  # its recordings were checked at upload
     flow = loaded.flow
     if flow is None:
-        raise InboxError("flow_id", "the latest version of the flow no longer loads", 409)
+        raise InboxError("flow_id", sentence("inbox_flow_broken"), 409)
     if intent is not None:
         if intent not in flow.intents:
-            raise InboxError("intent", f"the flow has no intent {intent!r}")
+            raise InboxError("intent", sentence("inbox_no_intent", intent=intent))
         known = set(flow.intents[intent].examples)
         target = intent
     else:
         entry = flow.kb_entry(kb_id or "")
         if entry is None:
-            raise InboxError("kb_id", f"the flow's knowledge base has no entry {kb_id!r}")
+            raise InboxError("kb_id", sentence("inbox_no_kb_entry", kb_id=kb_id or ""))
         known = set(entry.questions)
         target = FAQ_PREFIX + entry.id
     added: list[str] = []
@@ -203,7 +204,7 @@ def add_examples(
     rows = _items(session, tenant, flow_id, ids)
     base = latest_version(session, tenant, flow_id)
     if base is None:
-        raise InboxError("flow_id", f"flow {flow_id!r} not found", 404)
+        raise InboxError("flow_id", sentence("flow_not_found", flow=flow_id), 404)
     base_version = base.version
     text, target, texts = _edit(base.yaml_text, intent, kb_id, [row.text for row in rows])
     tests_run = 0
@@ -216,15 +217,16 @@ def add_examples(
     rows = _items(session, tenant, flow_id, ids)  # still open?
     base = latest_version(session, tenant, flow_id)
     if base is None or base.version != base_version:
-        raise InboxError("flow_id", f"flow {flow_id!r} got a new version meanwhile: try again", 409)
+        raise InboxError("flow_id", sentence("inbox_flow_changed", flow=flow_id), 409)
     stored_version = None
     if texts:
         try:
             recordings = recordings_of(session, base.id) or None  # a bundle's recordings carry over
             stored = store_flow(session, text, uploaded_by=by, tenant=tenant, recordings=recordings)
         except FlowRejected as exc:
-            message = "the edited flow does not validate: " + "; ".join(exc.problems)
-            raise InboxError("item_ids", message) from exc
+            raise InboxError(
+                "item_ids", sentence("inbox_flow_invalid", problems="; ".join(exc.problems))
+            ) from exc
         stored_version = stored.version
     now = utcnow()
     for row in rows:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from waihu.service.models import Campaign, Contact
 from waihu.service.outcomes import TERMINAL_STATES
+from waihu.service.problems import sentence
 from waihu.service.webhooks import enqueue_event
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,9 @@ def change_campaign_state(
     if old_state == new_state:
         return
     if old_state not in TRANSITIONS.get(new_state, ()):
-        raise StateConflict(f"campaign {campaign.id} is {old_state}; cannot become {new_state}")
+        raise StateConflict(
+            sentence("campaign_transition_refused", campaign=campaign.id, state=old_state, target=new_state)
+        )
     changed = session.execute(
         update(Campaign)
         .where(Campaign.id == campaign.id, Campaign.state == old_state)
@@ -46,7 +49,9 @@ def change_campaign_state(
     )
     if changed.rowcount != 1:  # type: ignore[attr-defined]
         session.refresh(campaign)
-        raise StateConflict(f"campaign {campaign.id} changed concurrently (now {campaign.state})")
+        raise StateConflict(
+            sentence("campaign_changed_concurrently", campaign=campaign.id, state=campaign.state)
+        )
     campaign.state = new_state
     campaign.updated_at = now
     log.info("campaign %s: %s -> %s %s", campaign.id, old_state, new_state, reason)

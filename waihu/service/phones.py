@@ -13,6 +13,8 @@ import unicodedata
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType
 
+from waihu.service.problems import sentence
+
 DEFAULT_REGION = "CN"
 #: Longest raw text looked at (the API's fields are shorter; imports are bounded here).
 MAX_RAW_CHARS = 64
@@ -47,7 +49,7 @@ def region_for_country_code(country_code: str | int) -> str:
     """The main region of a calling code (``86`` → ``CN``); raise :class:`PhoneError` if unknown."""
     region = phonenumbers.region_code_for_country_code(int(country_code))
     if region in ("ZZ", "001"):
-        raise PhoneError(f"unknown country calling code {country_code}")
+        raise PhoneError(sentence("phone_country_code_unknown", country_code=str(country_code)))
     return region
 
 
@@ -55,7 +57,7 @@ def check_region(region: str) -> str:
     """``region`` upper-cased if libphonenumber knows it (ISO 3166 alpha-2), else :class:`PhoneError`."""
     code = region.strip().upper()
     if code not in phonenumbers.SUPPORTED_REGIONS:
-        raise PhoneError(f"unknown region {region!r} (use an ISO 3166 code such as CN)")
+        raise PhoneError(sentence("phone_region_unknown", region=region))
     return code
 
 
@@ -63,16 +65,14 @@ def _compact(raw: str) -> str:
     """Digits with at most one leading ``+``: separators dropped, anything else refused."""
     raw = str(raw)
     if len(raw) > MAX_RAW_CHARS:
-        raise PhoneError(f"phone number longer than {MAX_RAW_CHARS} characters")
+        raise PhoneError(sentence("phone_too_long", max_chars=MAX_RAW_CHARS))
     text = ascii_digits(raw).strip()
     if not text:
-        raise PhoneError("empty phone number")
+        raise PhoneError(sentence("phone_empty"))
     compact = "".join(ch for ch in text if ch not in _SEPARATORS)
     body = compact[1:] if compact.startswith("+") else compact
     if not body or not body.isascii() or not body.isdigit():
-        raise PhoneError(
-            "phone number may contain only digits, a leading +, spaces, dashes, dots and brackets"
-        )
+        raise PhoneError(sentence("phone_bad_characters"))
     return compact
 
 
@@ -90,16 +90,14 @@ def normalise_phone(raw: str, region: str = DEFAULT_REGION, *, dialable: bool = 
     try:
         number = phonenumbers.parse(compact, None if compact.startswith("+") else region)
     except NumberParseException as exc:
-        raise PhoneError(f"not a phone number: {exc}") from exc
+        raise PhoneError(sentence("phone_unparsable", reason=str(exc))) from exc
     if number.extension:
-        raise PhoneError("extensions are not supported")
+        raise PhoneError(sentence("phone_extension"))
     if not phonenumbers.is_valid_number(number):
-        raise PhoneError(f"not a valid phone number (region {region} for numbers without +)")
+        raise PhoneError(sentence("phone_invalid", region=region))
     if dialable:
         kind = phonenumbers.number_type(number)
         if kind not in DIALABLE_TYPES:
-            raise PhoneError(
-                f"a {_TYPE_NAMES.get(kind, 'unknown').replace('_', '-')} number is not dialled "
-                "(mobile, fixed-line and VoIP numbers only)"
-            )
+            kind_name = _TYPE_NAMES.get(kind, "unknown").replace("_", "-")
+            raise PhoneError(sentence("phone_not_dialled", kind=kind_name))
     return phonenumbers.format_number(number, PhoneNumberFormat.E164)

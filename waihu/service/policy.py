@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from waihu.service.outcomes import RetryKey
+from waihu.service.problems import invalid
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
 
@@ -37,20 +38,20 @@ class CallingWindow(BaseModel):
     @classmethod
     def _check_weekdays(cls, value: list[int]) -> list[int]:
         if any(day < 1 or day > 7 for day in value):
-            raise ValueError("weekdays are ISO numbers 1 (Monday) to 7 (Sunday)")
+            raise invalid("weekdays_invalid")
         return sorted(set(value))
 
     @field_validator("start", "end")
     @classmethod
     def _check_time(cls, value: str) -> str:
         if not _HHMM.match(value):
-            raise ValueError("time must be HH:MM (00:00 to 24:00)")
+            raise invalid("time_not_hhmm")
         return value
 
     @model_validator(mode="after")
     def _check_order(self) -> CallingWindow:
         if _minutes(self.start) >= _minutes(self.end):
-            raise ValueError("start must be before end (a window cannot cross midnight; use two)")
+            raise invalid("window_start_not_before_end")
         return self
 
     def contains(self, local: dt.datetime) -> bool:
@@ -87,7 +88,7 @@ def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown time zone {name!r} (use an IANA name such as Asia/Shanghai)") from exc
+        raise invalid("time_zone_unknown", zone=name) from exc
 
 
 def holiday_dates(values: Any) -> frozenset[dt.date]:

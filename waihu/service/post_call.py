@@ -29,6 +29,7 @@ from dialog.schema import PostCallAction
 from dialog.templates import TemplateError, placeholders, render
 from waihu.privacy import mask_phone
 from waihu.service.models import Attempt, Campaign, Contact, FlowVersion, WebhookEvent
+from waihu.service.problems import invalid
 from waihu.service.webhooks import outbox_event
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,7 @@ class PostCallRule(PostCallAction):
         try:
             placeholders(value)
         except TemplateError as exc:
-            raise ValueError(str(exc)) from exc
+            raise invalid("post_call_template_invalid", reason=str(exc)) from exc
         return value
 
 

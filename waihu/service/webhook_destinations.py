@@ -30,6 +30,8 @@ from dataclasses import dataclass
 
 import httpx
 
+from waihu.service.problems import sentence
+
 log = logging.getLogger(__name__)
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -153,20 +155,17 @@ class DestinationPolicy:
         try:
             parsed = httpx.URL(url)
         except (httpx.InvalidURL, TypeError, ValueError) as exc:
-            raise DestinationRefused(f"not a URL: {exc}") from exc
+            raise DestinationRefused(sentence("url_invalid", reason=str(exc))) from exc
         allowed = ("http", "https") if self.allow_http else ("https",)
         if parsed.scheme not in allowed:
-            hint = (
-                ""
-                if self.allow_http
-                else f" (plain http needs the server setting {self.allow_http_setting}=1)"
-            )
-            raise DestinationRefused(f"the scheme must be {' or '.join(allowed)}{hint}")
+            if self.allow_http:
+                raise DestinationRefused(sentence("url_scheme", schemes=" or ".join(allowed)))
+            raise DestinationRefused(sentence("url_scheme_https", setting=self.allow_http_setting))
         if parsed.userinfo or "@" in parsed.netloc.decode("ascii", "replace"):
-            raise DestinationRefused("credentials (user:password@) are not allowed in the URL")
+            raise DestinationRefused(sentence("url_credentials"))
         host = parsed.raw_host.decode("ascii").lower().rstrip(".")
         if not host:
-            raise DestinationRefused("the URL has no host")
+            raise DestinationRefused(sentence("url_no_host"))
         return parsed, host, parse_ip(host)
 
     def _check_address(self, host: str, ip: IPAddress) -> None:
@@ -179,10 +178,18 @@ class DestinationPolicy:
             return
         reason = blocked_reason(ip)
         if reason:
+            if str(ip) != host:
+                raise DestinationRefused(
+                    sentence(
+                        "url_address_blocked",
+                        host=host,
+                        reason=reason,
+                        ip=str(ip),
+                        setting=self.allow_setting,
+                    )
+                )
             raise DestinationRefused(
-                f"{host} is {reason} ({ip}); allow it with the server setting {self.allow_setting}"
-                if str(ip) != host
-                else f"{host} is {reason}; allow it with the server setting {self.allow_setting}"
+                sentence("url_host_blocked", host=host, reason=reason, setting=self.allow_setting)
             )
 
     def _addresses(self, host: str, ip: IPAddress | None, port: int, resolver: Resolver) -> list[IPAddress]:
@@ -191,10 +198,10 @@ class DestinationPolicy:
         try:
             found = [parse_ip(address) for address in resolver(host, port)]
         except (OSError, UnicodeError) as exc:
-            raise DestinationRefused(f"{host} does not resolve: {exc}") from exc
+            raise DestinationRefused(sentence("url_unresolved", host=host, reason=str(exc))) from exc
         addresses = [address for address in found if address is not None]
         if not addresses:
-            raise DestinationRefused(f"{host} does not resolve to any address")
+            raise DestinationRefused(sentence("url_no_address", host=host))
         return addresses
 
     def check_at_creation(self, url: str, resolver: Resolver = system_resolver) -> None:

@@ -11,6 +11,8 @@ import math
 import unicodedata
 from collections import Counter
 
+from waihu.service.problems import invalid
+
 MIN_SECRET_CHARS = 32
 MIN_DISTINCT_CHARS = 8
 #: Shannon estimate over the characters × length; a random 32-character hex secret scores 95–125.
@@ -32,17 +34,17 @@ def _period(text: str) -> int:
 
 def check_webhook_secret(secret: str) -> str:
     """Return ``secret`` if it is strong enough, else raise ``ValueError`` saying what is wrong."""
-    advice = "use a random string, e.g. `openssl rand -hex 32`"
+    # Each problem is a code of the API's registry (a ValueError too), so the console words it.
     if len(secret) < MIN_SECRET_CHARS:
-        raise ValueError(f"must have at least {MIN_SECRET_CHARS} characters; {advice}")
+        raise invalid("secret_too_short", min_chars=MIN_SECRET_CHARS)
     if secret != secret.strip() or not secret.strip():
-        raise ValueError("must not start or end with whitespace")
+        raise invalid("secret_whitespace")
     if any(unicodedata.category(ch).startswith("C") for ch in secret):
-        raise ValueError("must not contain control or invisible characters")
+        raise invalid("secret_control_chars")
     if len(set(secret)) < MIN_DISTINCT_CHARS:
-        raise ValueError(f"has fewer than {MIN_DISTINCT_CHARS} distinct characters; {advice}")
+        raise invalid("secret_few_distinct", min_distinct=MIN_DISTINCT_CHARS)
     if _period(secret) <= len(secret) // 2:
-        raise ValueError(f"is a repeated pattern; {advice}")
+        raise invalid("secret_repeated")
     if estimated_bits(secret) < MIN_ESTIMATED_BITS:
-        raise ValueError(f"is too predictable; {advice}")
+        raise invalid("secret_predictable")
     return secret

@@ -22,6 +22,7 @@ from waihu.service.api.responses import AUTH, JSON_BODY, errors
 from waihu.service.api.scope import campaign_of
 from waihu.service.models import Attempt, Campaign, FlowVersion
 from waihu.service.outcomes import TERMINAL_STATES
+from waihu.service.problems import invalid
 from waihu.service.views import OpenModel
 
 router = APIRouter(prefix="/v1/campaigns", tags=["A/B split"], responses=errors(*AUTH, 404, 422))
@@ -63,9 +64,9 @@ class VariantsUpdate(BaseModel):
     def _check(self) -> VariantsUpdate:
         names = [v.name for v in self.variants]
         if len(set(names)) != len(names):
-            raise ValueError("variant names must be distinct")
+            raise invalid("variant_names_not_distinct")
         if not any(v.weight > 0 for v in self.variants):
-            raise ValueError("at least one variant needs a positive weight")
+            raise invalid("no_positive_weight")
         return self
 
 
@@ -87,9 +88,10 @@ def _resolve(session: SessionDep, campaign: Campaign, index: int, spec: VariantS
         query = query.where(FlowVersion.version == version)
     row = session.scalars(query.order_by(FlowVersion.version.desc())).first()
     if row is None:
-        field = "flow_version" if version is not None else "flow_id"
-        what = f"flow {flow_id!r} has no version {version}" if version is not None else f"no flow {flow_id!r}"
-        raise field_error(["body", "variants", index, field], what)
+        if version is not None:
+            loc = ["body", "variants", index, "flow_version"]
+            raise field_error(loc, "flow_has_no_version", flow=flow_id, version=version)
+        raise field_error(["body", "variants", index, "flow_id"], "variant_flow_not_found", flow=flow_id)
     return {
         "name": spec.name,
         "weight": spec.weight,
@@ -173,7 +175,7 @@ def put_variants(
     """Set 2–10 variants before the first call (409 once a contact has been called)."""
     campaign = campaign_of(session, key, campaign_id)
     if session.scalar(select(exists().where(Attempt.campaign_id == campaign.id))):
-        raise conflict(f"campaign {campaign_id} has called contacts already: only weights may change now")
+        raise conflict("variants_locked", campaign=campaign_id)
     before = _view(campaign)
     campaign.variants = [_resolve(session, campaign, i, spec) for i, spec in enumerate(body.variants)]
     save_setting(session, key, campaign, "campaign.variants", before, _view(campaign))
@@ -192,20 +194,20 @@ def patch_weights(
     """New weights apply to contacts not called yet; called contacts keep their variant."""
     campaign = campaign_of(session, key, campaign_id)
     if campaign.state in TERMINAL_STATES:
-        raise conflict(f"campaign {campaign_id} is {campaign.state}")
+        raise conflict("campaign_finished", campaign=campaign_id, state=campaign.state)
     variants = [dict(v) for v in campaign.variants or []]
     known = {v["name"] for v in variants}
     if not variants:
-        raise field_error(["body", "weights"], "the campaign has no variants (PUT them first)")
+        raise field_error(["body", "weights"], "no_variants")
     for name in body.weights:
         if name not in known:
             raise field_error(
-                ["body", "weights", name], f"no variant {name!r}; variants: {', '.join(sorted(known))}"
+                ["body", "weights", name], "variant_unknown", name=name, variants=", ".join(sorted(known))
             )
     for variant in variants:
         variant["weight"] = body.weights.get(variant["name"], variant["weight"])
     if not any(float(v["weight"]) > 0 for v in variants):
-        raise field_error(["body", "weights"], "at least one variant needs a positive weight")
+        raise field_error(["body", "weights"], "no_positive_weight")
     before = _view(campaign)
     campaign.variants = variants  # a new list: the JSON column sees the change
     save_setting(session, key, campaign, "campaign.weights", before, _view(campaign))

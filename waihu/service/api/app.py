@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, status
-from fastapi.exception_handlers import http_exception_handler
+from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -24,6 +27,7 @@ from waihu.service.api.deps import ServiceState
 from waihu.service.api.limits import BodySizeLimit
 from waihu.service.background import Chores
 from waihu.service.db import make_engine, make_session_factory, upgrade
+from waihu.service.problems import PROBLEMS, Problem
 from waihu.service.prompt_warmup import start_warmer
 from waihu.service.retention import RetentionDefaults
 from waihu.service.settings import Settings
@@ -41,7 +45,8 @@ tenant's campaigns, contacts, results, flows, seats and block list; another tena
 Roles: **strategy** (campaigns, contacts, results, DNC), **operator** (flows, seats' availability, DNC;
 phone numbers masked), **admin** (everything in the tenant: keys, seats, removing DNC entries, the audit
 log). A **platform admin** (an admin key with `platform_admin`) also keeps the global block list and the
-keys of every tenant. Errors are 4xx with a `detail` naming the field. Lists use cursor pagination: pass
+keys of every tenant. Errors are 4xx with a `detail` naming the field, plus a stable `code` and its
+`params` (the sentence's values) for clients that word errors themselves. Lists use cursor pagination: pass
 `next_cursor` back as `cursor`.
 """
 
@@ -114,14 +119,27 @@ def create_api(settings: Settings | None = None) -> FastAPI:
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if isinstance(exc.__cause__, RecursionError):  # FastAPI's JSON body parser hit the stack limit
-            message = "JSON nested deeper than the parser allows"
-            detail = [{"loc": ["body"], "msg": message, "type": "value_error"}]
-            return JSONResponse({"detail": detail}, status.HTTP_400_BAD_REQUEST)
+            exc = Problem(
+                status.HTTP_400_BAD_REQUEST, "json_too_deep_for_parser", loc=["body"], item_type="value_error"
+            )
+        if isinstance(exc, Problem):  # a sentence of the registry: its code and params go along
+            return JSONResponse(exc.body(), exc.status_code, headers=exc.headers)
         return await http_exception_handler(request, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        answer = await request_validation_exception_handler(request, exc)
+        first = exc.errors()[0] if exc.errors() else {}
+        if first.get("type") in PROBLEMS:  # a validator's sentence of the registry: its code goes along
+            body = {"detail": json.loads(bytes(answer.body))["detail"], "code": first["type"]}
+            body["params"] = jsonable_encoder(first.get("ctx") or {})
+            return JSONResponse(body, answer.status_code)
+        return answer
 
     @app.exception_handler(IntegrityError)
     async def _integrity(_request: Request, exc: IntegrityError) -> JSONResponse:
         log.info("conflict: %s", exc.orig)
-        return JSONResponse({"detail": "conflicts with existing data"}, status.HTTP_409_CONFLICT)
+        answer = Problem(status.HTTP_409_CONFLICT, "conflicts_with_existing_data")
+        return JSONResponse(answer.body(), answer.status_code)
 
     return app

@@ -73,7 +73,7 @@ def audit_public(entry: AuditEntry) -> AuditEntryPublic:
 
 def _aware(value: dt.datetime | None, name: str) -> dt.datetime | None:
     if value is not None and value.tzinfo is None:
-        raise field_error(["query", name], "needs a time zone (e.g. 2026-01-01T00:00:00Z)")
+        raise field_error(["query", name], "time_needs_zone")
     return value
 
 

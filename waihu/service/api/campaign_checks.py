@@ -23,19 +23,19 @@ def check_routing_targets(
         loc = ["body", "routing_rules", index, "campaign_id"]
         target = session.get(Campaign, rule.campaign_id)
         if target is None or target.tenant != tenant:
-            raise field_error(loc, f"campaign {rule.campaign_id} not found")
+            raise field_error(loc, "campaign_not_found", campaign=rule.campaign_id)
         if target.id == campaign_id:
-            raise field_error(loc, "a campaign cannot route contacts to itself")
+            raise field_error(loc, "route_to_itself")
         if target.state in ("cancelled", "failed"):
-            raise field_error(loc, f"campaign {target.id} is {target.state}: it takes no contacts")
+            raise field_error(loc, "route_target_closed", campaign=target.id, state=target.state)
 
 
 def check_times(start_at: Any, stop_at: Any, not_before: Any, not_after: Any) -> None:
     """Start before stop and not_before not after not_after; 422 naming the later field otherwise."""
     if start_at is not None and stop_at is not None and start_at >= stop_at:
-        raise field_error(["body", "stop_at"], "stop_at must be after start_at")
+        raise field_error(["body", "stop_at"], "stop_not_after_start")
     if not_before is not None and not_after is not None and not_before > not_after:
-        raise field_error(["body", "not_after"], "not_before must not be after not_after")
+        raise field_error(["body", "not_after"], "not_before_after_not_after")
 
 
 def default_frequency_cap(rules: CampaignRules, settings: Settings) -> dict[str, Any] | None:

@@ -17,7 +17,7 @@ from pydantic import AnyHttpUrl, ConfigDict, Field, field_validator
 from waihu.service.api.campaign_checks import check_routing_targets, check_times
 from waihu.service.api.campaigns import CampaignPublic, campaign_public
 from waihu.service.api.deps import SessionDep, SettingsDep, Strategy
-from waihu.service.api.errors import conflict, field_error
+from waihu.service.api.errors import conflict, field_error, field_error_from
 from waihu.service.api.responses import AUTH, JSON_BODY, errors
 from waihu.service.api.scope import campaign_of
 from waihu.service.audit import record_change
@@ -25,7 +25,7 @@ from waihu.service.campaign_rules import CallerNumber, CampaignRules, rules_colu
 from waihu.service.models import utcnow
 from waihu.service.outcomes import RetryKey
 from waihu.service.policy import CallingWindow, RetryRule
-from waihu.service.views import campaign_view
+from waihu.service.views import CampaignView
 from waihu.service.webhook_destinations import DestinationRefused, policy_from_settings
 from waihu.service.webhook_secrets import MIN_SECRET_CHARS, check_webhook_secret
 
@@ -118,11 +118,11 @@ def patch_campaign(
     """
     campaign = campaign_of(session, key, campaign_id)
     if campaign.state in _FINAL:
-        raise conflict(f"campaign {campaign_id} is {campaign.state}: it cannot be changed")
+        raise conflict("campaign_unchangeable", campaign=campaign_id, state=campaign.state)
     fields = set(body.model_fields_set)
     for name in sorted(fields & NOT_NULL):
         if getattr(body, name) is None:
-            raise field_error(["body", name], "may not be null (leave the field out to keep it)")
+            raise field_error(["body", name], "field_not_nullable")
     if "routing_rules" in fields:
         check_routing_targets(session, key.tenant, body.routing_rules, campaign.id)
     merged = {
@@ -138,18 +138,18 @@ def patch_campaign(
             try:
                 policy_from_settings(state.settings).check_at_creation(url)
             except DestinationRefused as exc:
-                raise field_error(["body", "webhook_url"], str(exc)) from exc
+                raise field_error_from(["body", "webhook_url"], exc, "webhook_url_refused") from exc
             if campaign.webhook_secret is None and body.webhook_secret is None:
                 generated = secrets.token_urlsafe(32)
                 values["webhook_secret"] = generated
         values["webhook_url"] = url
     if body.webhook_secret is not None:
         values["webhook_secret"] = body.webhook_secret
-    before = campaign_view(campaign)
+    before = CampaignView.from_row(campaign).model_dump()
     secret_before = campaign.webhook_secret
     for name, value in values.items():
         setattr(campaign, name, value)
-    after = campaign_view(campaign)
+    after = CampaignView.from_row(campaign).model_dump()
     changed = sorted(name for name in after if after[name] != before[name])
     if campaign.webhook_secret != secret_before:
         changed.append("webhook_secret")

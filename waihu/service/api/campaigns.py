@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from waihu.service.api.campaign_checks import check_routing_targets, check_times, default_frequency_cap
 from waihu.service.api.deps import SessionDep, SettingsDep, Strategy
-from waihu.service.api.errors import conflict, field_error
+from waihu.service.api.errors import conflict, conflict_from, field_error, field_error_from
 from waihu.service.api.pagination import CursorQuery, LimitQuery, Page, decode_cursor, encode_cursor
 from waihu.service.api.responses import AUTH, JSON_BODY, errors, existing
 from waihu.service.api.scope import campaign_of
@@ -24,7 +24,8 @@ from waihu.service.lifecycle import StateConflict, change_campaign_state, resume
 from waihu.service.models import ApiKey, Campaign, Contact, FlowVersion, utcnow
 from waihu.service.outcomes import CANCELLED, CampaignState, RetryKey
 from waihu.service.policy import DEFAULT_RETRY_POLICY, CallingWindow, RetryRule, zone
-from waihu.service.views import CampaignView, OpenModel, campaign_view
+from waihu.service.problems import invalid
+from waihu.service.views import CampaignView, OpenModel
 from waihu.service.webhook_destinations import DestinationRefused, policy_from_settings
 from waihu.service.webhook_secrets import MIN_SECRET_CHARS, check_webhook_secret
 
@@ -118,9 +119,9 @@ class CampaignCreate(CampaignRules):
     @model_validator(mode="after")
     def _check_dates(self) -> CampaignCreate:
         if self.not_before and self.not_after and self.not_before > self.not_after:
-            raise ValueError("not_before must not be after not_after")
+            raise invalid("not_before_after_not_after")
         if self.voicemail_action == "message" and not self.voicemail_message:
-            raise ValueError("voicemail_message is required when voicemail_action is 'message'")
+            raise invalid("voicemail_message_required")
         return self
 
 
@@ -186,7 +187,7 @@ def create_campaign(
         try:
             policy_from_settings(state.settings).check_at_creation(webhook_url)
         except DestinationRefused as exc:
-            raise field_error(["body", "webhook_url"], str(exc)) from exc
+            raise field_error_from(["body", "webhook_url"], exc, "webhook_url_refused") from exc
     if body.reference_id is not None:
         existing = session.scalars(
             select(Campaign).where(Campaign.tenant == key.tenant, Campaign.reference_id == body.reference_id)
@@ -199,12 +200,11 @@ def create_campaign(
         query = query.where(FlowVersion.version == body.flow_version)
     flow = session.scalars(query.order_by(FlowVersion.version.desc())).first()
     if flow is None:
-        loc, what = (
-            (["body", "flow_version"], f"flow {body.flow_id!r} has no version {body.flow_version}")
-            if body.flow_version is not None
-            else (["body", "flow_id"], f"no flow {body.flow_id!r} uploaded (POST /v1/flows first)")
-        )
-        raise field_error(loc, what)
+        if body.flow_version is not None:
+            raise field_error(
+                ["body", "flow_version"], "flow_has_no_version", flow=body.flow_id, version=body.flow_version
+            )
+        raise field_error(["body", "flow_id"], "flow_not_uploaded", flow=body.flow_id)
     check_routing_targets(session, key.tenant, body.routing_rules)
     check_times(body.start_at, body.stop_at, body.not_before, body.not_after)
     secret = body.webhook_secret
@@ -251,7 +251,7 @@ def create_campaign(
         "campaign",
         campaign.id,
         tenant=key.tenant,
-        after=campaign_view(campaign),
+        after=CampaignView.from_row(campaign).model_dump(),
     )
     session.commit()
     return campaign_public(session, campaign, secret if generated else None)  # a generated secret: shown once
@@ -321,12 +321,12 @@ def _transition(
     now = utcnow()
     if target == "resume":
         if campaign.state != "paused":
-            raise conflict(f"campaign {campaign_id} is {campaign.state}, not paused")
+            raise conflict("campaign_not_paused", campaign=campaign_id, state=campaign.state)
         target = resume_state(session, campaign)
     try:
         change_campaign_state(session, campaign, target, now, reason)
     except StateConflict as exc:
-        raise conflict(str(exc)) from exc
+        raise conflict_from(exc, "campaign_state_conflict") from exc
     if target == "cancelled":
         session.execute(
             update(Contact)

@@ -39,7 +39,7 @@ def cancel_contact(
     if not cancelled:
         session.rollback()
         session.refresh(contact)
-        raise conflict(f"contact {reference_id!r} is {contact.state}, not pending: it cannot be cancelled")
+        raise conflict("contact_not_pending", contact=reference_id, state=contact.state)
     contact = cancelled[0]
     record_change(
         session,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from waihu.service.api.deps import SessionDep, SettingsDep, Strategy
-from waihu.service.api.errors import conflict, field_error, not_found
+from waihu.service.api.errors import conflict, field_error, field_error_from, not_found
 from waihu.service.api.limits import JsonDepthError, loads_json, read_body, with_body
 from waihu.service.api.pagination import CursorQuery, LimitQuery, Page, decode_cursor, encode_cursor
 from waihu.service.api.responses import AUTH, JSON_BODY, errors
@@ -33,7 +33,7 @@ from waihu.service.lifecycle import change_campaign_state
 from waihu.service.models import ApiKey, Attempt, Campaign, Contact, utcnow
 from waihu.service.outcomes import ContactState
 from waihu.service.phones import PhoneError, region_for_country_code
-from waihu.service.views import AttemptView, ContactView, PublicModel, contact_view, masked
+from waihu.service.views import AttemptView, ContactView, PublicModel, masked
 from waihu.service.webhooks import enqueue_event
 
 router = APIRouter(
@@ -59,6 +59,10 @@ class ImportRowError(PublicModel):
     message: str
     reference_id: str | None
     line: int = Field(default=0, description="The CSV file line (CSV imports only).")
+    code: str | None = Field(
+        default=None, description="Stable code of `message` (waihu/service/problems.py), where it has one."
+    )
+    params: dict[str, Any] | None = Field(default=None, description="The values in the sentence of `code`.")
 
 
 class MergedRow(PublicModel):
@@ -133,16 +137,14 @@ async def _read_rows(request: Request, max_rows: int, max_bytes: int) -> list[Ra
     """Rows of the body (JSON, CSV, or a multipart file), read within ``max_bytes`` as a stream."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type not in _IMPORT_TYPES:
-        raise field_error(
-            ["header", "content-type"], "use application/json, text/csv or multipart/form-data", 415
-        )
+        raise field_error(["header", "content-type"], "contacts_content_type", 415)
     body = await read_body(request, max_bytes)
     try:
         if content_type == "multipart/form-data":
             form = await with_body(request, body).form(max_files=1, max_fields=10)
             upload = form.get("file")
             if not isinstance(upload, UploadFile):
-                raise field_error(["body", "file"], "a CSV file field named 'file' is required")
+                raise field_error(["body", "file"], "contacts_file_missing")
             data = await upload.read()
             name = (upload.filename or "").lower()
             if name.endswith(".json") or (upload.content_type or "").endswith("json"):
@@ -152,11 +154,11 @@ async def _read_rows(request: Request, max_rows: int, max_bytes: int) -> list[Ra
             return rows_from_csv(body, max_rows)
         return rows_from_json(loads_json(body), max_rows)
     except ImportFormatError as exc:
-        raise field_error(["body"], str(exc)) from exc
+        raise field_error_from(["body"], exc, "contacts_rejected") from exc
     except JsonDepthError as exc:
-        raise field_error(["body"], str(exc)) from exc
+        raise field_error(["body"], "json_too_deep", max_depth=exc.max_depth) from exc
     except (ValueError, UnicodeDecodeError) as exc:
-        raise field_error(["body"], f"invalid JSON: {exc}") from exc
+        raise field_error(["body"], "body_json_invalid", reason=str(exc)) from exc
 
 
 @router.post(
@@ -186,13 +188,13 @@ async def import_contacts_endpoint(
     try:
         region = region_for_country_code(country_code) if country_code else settings.default_region
     except PhoneError as exc:
-        raise field_error(["query", "country_code"], str(exc)) from exc
+        raise field_error_from(["query", "country_code"], exc, "phone_rejected") from exc
     rows = await _read_rows(request, settings.max_import_rows, settings.max_body_bytes)
 
     def check_campaign(session: Session) -> Campaign:
         campaign = campaign_of(session, key, campaign_id)
         if campaign.state in ("cancelled", "failed"):
-            raise conflict(f"campaign {campaign_id} is {campaign.state}: no more contacts")
+            raise conflict("campaign_takes_no_contacts", campaign=campaign_id, state=campaign.state)
         return campaign
 
     def work() -> ContactsImported:
@@ -274,7 +276,7 @@ def _contact(session: SessionDep, key: ApiKey, campaign_id: int, reference_id: s
         select(Contact).where(Contact.campaign_id == campaign_id, Contact.reference_id == reference_id)
     ).first()
     if contact is None:
-        raise not_found(f"contact {reference_id!r} in campaign {campaign_id}")
+        raise not_found("contact_not_found", contact=reference_id, campaign=campaign_id)
     return contact
 
 
@@ -315,7 +317,7 @@ def regrade_contact(
         session,
         campaign,
         "contact.regraded",
-        contact_view(contact) | {"previous": previous, "note": body.note, "by": key.id},
+        ContactView.from_row(contact).model_dump() | {"previous": previous, "note": body.note, "by": key.id},
         now,
     )
     record_change(

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from waihu.service.apikeys import authenticate
 from waihu.service.key_use import KeyUseRecorder
 from waihu.service.models import ApiKey
+from waihu.service.problems import Problem, problem
 from waihu.service.settings import Settings
 
 bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer whk_<id>.<secret>`")
@@ -48,8 +49,8 @@ SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[ServiceState, Depends(service_state)]
 
 
-def _unauthorised(message: str) -> HTTPException:
-    return HTTPException(status.HTTP_401_UNAUTHORIZED, message, headers={"WWW-Authenticate": "Bearer"})
+def _unauthorised(code: str) -> Problem:
+    return Problem(status.HTTP_401_UNAUTHORIZED, code, headers={"WWW-Authenticate": "Bearer"})
 
 
 def require(*roles: str) -> Callable[..., Any]:
@@ -61,20 +62,19 @@ def require(*roles: str) -> Callable[..., Any]:
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     ) -> ApiKey:
         if credentials is None or credentials.scheme.lower() != "bearer":
-            raise _unauthorised("missing API key: send Authorization: Bearer <key>")
+            raise _unauthorised("api_key_missing")
         state = service_state(request)
         # A session of its own, closed before the endpoint's session starts: the endpoint's transaction
         # then begins after the last_used_at write, never on a snapshot that write made stale.
         with state.factory() as session:
             key = authenticate(session, credentials.credentials)
         if key is None:
-            raise _unauthorised("invalid or revoked API key")
+            raise _unauthorised("api_key_invalid")
         if state.key_use is not None:
             state.key_use.record(key)  # own short transaction; skipped, never failing, when locked
         if key.role not in admitted:
-            raise HTTPException(
-                status.HTTP_403_FORBIDDEN,
-                f"role {key.role!r} may not do this; needs one of: {', '.join(sorted(admitted))}",
+            raise problem(
+                status.HTTP_403_FORBIDDEN, "role_forbidden", role=key.role, needs=", ".join(sorted(admitted))
             )
         return key
 

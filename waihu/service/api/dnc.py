@@ -9,17 +9,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Path, Query, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import or_, select
 
 from waihu.service.api.deps import Admin, AnyRole, SessionDep, SettingsDep
-from waihu.service.api.errors import field_error, not_found
+from waihu.service.api.errors import field_error_from, not_found
 from waihu.service.api.pagination import CursorQuery, LimitQuery, Page, decode_cursor, encode_cursor
 from waihu.service.api.responses import AUTH, JSON_BODY, errors, existing
 from waihu.service.audit import record_change
 from waihu.service.models import ApiKey, Dnc, utcnow
 from waihu.service.phones import PhoneError, normalise_phone
+from waihu.service.problems import forbidden_field
 from waihu.service.tenancy import is_platform_admin
 from waihu.service.views import PublicModel, Timestamp, iso, masked
 
@@ -71,7 +72,7 @@ def _normalise(phone: str, loc: list[Any], region: str) -> str:
     try:
         return normalise_phone(phone, region, dialable=False)
     except PhoneError as exc:
-        raise field_error(loc, str(exc)) from exc
+        raise field_error_from(loc, exc, "phone_rejected") from exc
 
 
 def _list_tenant(key: ApiKey, scope: Scope, loc: list[Any]) -> str | None:
@@ -79,16 +80,7 @@ def _list_tenant(key: ApiKey, scope: Scope, loc: list[Any]) -> str | None:
     if scope == "tenant":
         return key.tenant
     if not is_platform_admin(key):
-        raise HTTPException(
-            status.HTTP_403_FORBIDDEN,
-            [
-                {
-                    "loc": loc,
-                    "msg": "only a platform admin may change the global block list",
-                    "type": "forbidden",
-                }
-            ],
-        )
+        raise forbidden_field(loc, "global_dnc_platform_admin_only")
     return None
 
 
@@ -152,7 +144,7 @@ def remove_dnc(
     normalised = _normalise(phone, ["path", "phone"], state.settings.default_region)
     row = _entry(session, tenant, normalised)
     if row is None:
-        raise not_found("DNC entry")
+        raise not_found("dnc_entry_not_found")
     record_change(
         session, key, "dnc.remove", "dnc", row.id, tenant=tenant, before=_view(row, key).model_dump()
     )

@@ -51,8 +51,10 @@ def erase(
     try:
         erased = erase_contact(session, contact, recordings_dir)
     except ContactBusy as exc:
+        # Read before the rollback expires the row.
+        busy = {"contact": contact.reference_id, "state": contact.state}
         session.rollback()
-        raise conflict(f"{exc}: erase it once the call has ended") from exc
+        raise conflict("contact_busy", **busy) from exc
     record_change(
         session,
         key,

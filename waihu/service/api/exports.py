@@ -11,17 +11,18 @@ import logging
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Query, status
 from fastapi.responses import StreamingResponse
 
 from waihu.service.api.deps import AnyRole, SettingsDep
 from waihu.service.api.responses import AUTH, errors
 from waihu.service.api.result_filters import ResultFilters, ResultFiltersDep
 from waihu.service.exports import csv_chunks, iter_rows, jsonl_chunks
-from waihu.service.masking import for_role, sees_full_numbers
+from waihu.service.masking import sees_full_numbers
 from waihu.service.models import ApiKey
 from waihu.service.post_call import notifications_of
-from waihu.service.views import attempt_view
+from waihu.service.problems import problem
+from waihu.service.views import AttemptView, masked
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/exports", tags=["exports"], responses=errors(*AUTH, 422))
@@ -49,7 +50,8 @@ def _stream(
     role, tenant = key.role, key.tenant
 
     def view(attempt: Any, contact: Any) -> dict[str, Any]:
-        return for_role(attempt_view(attempt, contact, with_transcript=transcript), role)
+        row = masked(AttemptView.from_row(attempt, contact, with_transcript=transcript), role)
+        return row.model_dump(exclude_unset=True)  # no transcript key unless asked for
 
     def notifications(attempt_ids: list[str]) -> dict[str, dict[str, Any]]:
         with state.factory() as session:  # a short session per batch, like the rows'
@@ -95,7 +97,5 @@ def export_jsonl(
     """Finished attempts matching the filters of ``/v1/results``, one ``/v1/results`` item per line
     (with its post-call notifications)."""
     if transcript and not sees_full_numbers(key.role):
-        raise HTTPException(
-            status.HTTP_403_FORBIDDEN, f"role {key.role!r} may not export transcripts (query: transcript)"
-        )
+        raise problem(status.HTTP_403_FORBIDDEN, "export_transcript_forbidden", role=key.role)
     return _stream(state, key, filters, "jsonl", transcript=transcript)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 from fastapi.responses import Response as RawResponse
 from pydantic import Field
 from sqlalchemy import func, select
@@ -18,7 +18,7 @@ from dialog.flow_files import STORED_FILES
 from dialog.loader import load_flow_text
 from dialog.yaml_limits import MAX_YAML_BYTES
 from waihu.service.api.deps import AnyRole, Operator, SessionDep
-from waihu.service.api.errors import field_error, not_found
+from waihu.service.api.errors import field_error, field_error_from, not_found
 from waihu.service.api.limits import read_body, with_body
 from waihu.service.api.responses import AUTH, errors, existing
 from waihu.service.audit import record_change
@@ -26,6 +26,7 @@ from waihu.service.bundles import MAX_BUNDLE_BYTES, BundleError, is_zip, read_bu
 from waihu.service.flow_assets import recording_bytes, recordings_of, version_recordings
 from waihu.service.flows import FlowRejected, get_flow_version, store_flow
 from waihu.service.models import FlowVersion
+from waihu.service.problems import Problem
 from waihu.service.prompt_warmup import queue_warmup, warmup_view
 from waihu.service.views import OpenModel, PublicModel, Timestamp, iso
 
@@ -144,18 +145,14 @@ async def _read_upload(request: Request) -> tuple[str, str, dict[str, bytes] | N
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     multipart = content_type == "multipart/form-data"
     if not multipart and content_type not in _YAML_TYPES + _ZIP_TYPES and content_type:
-        raise field_error(
-            ["header", "content-type"],
-            "send YAML (application/yaml), a bundle (application/zip) or multipart 'file'",
-            415,
-        )
+        raise field_error(["header", "content-type"], "flow_content_type", 415)
     limit = MAX_FLOW_BYTES if content_type in _YAML_TYPES or not content_type else MAX_BUNDLE_BYTES
     body = await read_body(request, limit + (64 * 1024 if multipart else 0))
     if multipart:
         form = await with_body(request, body).form(max_files=1, max_fields=5)
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
-            raise field_error(["body", "file"], "a YAML or zip file field named 'file' is required")
+            raise field_error(["body", "file"], "flow_file_missing")
         data, filename = await upload.read(), upload.filename or "flow.yaml"
     else:
         data, filename = body, "flow.yaml"
@@ -163,14 +160,14 @@ async def _read_upload(request: Request) -> tuple[str, str, dict[str, bytes] | N
         try:
             bundle = await run_in_threadpool(read_bundle, data)
         except BundleError as exc:
-            raise field_error(exc.loc, str(exc), exc.status) from exc
+            raise field_error_from(exc.loc, exc, "flow_bundle_rejected", exc.status) from exc
         return bundle.yaml_text, bundle.yaml_name, bundle.recordings
     if len(data) > MAX_FLOW_BYTES:
-        raise field_error(["body"], f"flow larger than {MAX_FLOW_BYTES} bytes", 413)
+        raise field_error(["body"], "flow_too_large", 413, max_bytes=MAX_FLOW_BYTES)
     try:
         return data.decode("utf-8-sig"), filename.rsplit("/", 1)[-1], None
     except UnicodeDecodeError as exc:
-        raise field_error(["body"], "flow YAML must be UTF-8") from exc
+        raise field_error(["body"], "flow_not_utf8") from exc
 
 
 @router.post(
@@ -222,9 +219,8 @@ async def upload_flow(
                     recordings=carried,
                 )
             except FlowRejected as exc:
-                raise HTTPException(
-                    status.HTTP_422_UNPROCESSABLE_CONTENT,
-                    {"message": "the flow has errors", "problems": exc.problems},
+                raise Problem(
+                    status.HTTP_422_UNPROCESSABLE_CONTENT, "flow_has_errors", problems=exc.problems
                 ) from exc
             if stored.created and warmer is not None:
                 queue_warmup(session, stored.version)  # synthesised by the service after the request
@@ -264,7 +260,11 @@ def _carried(session: Session, text: str, version: int, tenant: str) -> dict[str
     row = get_flow_version(session, loaded.flow.flow.id, version, tenant)
     if row is None:
         raise field_error(
-            ["query", "recordings_from"], f"flow {loaded.flow.flow.id!r} has no version {version}", 404
+            ["query", "recordings_from"],
+            "flow_has_no_version",
+            404,
+            flow=loaded.flow.flow.id,
+            version=version,
         )
     return recordings_of(session, row.id)
 
@@ -303,7 +303,7 @@ def list_versions(flow_id: FlowId, session: SessionDep, key: AnyRole) -> FlowVer
         )
     )
     if not rows:
-        raise not_found(f"flow {flow_id!r}")
+        raise not_found("flow_not_found", flow=flow_id)
     return FlowVersionsPublic(items=[FlowVersionView(**_view(row)) for row in rows])
 
 
@@ -321,7 +321,7 @@ def get_version(
     already ``cached``; null when the service warms nothing)."""
     row = get_flow_version(session, flow_id, version, key.tenant)
     if row is None:
-        raise not_found(f"flow {flow_id!r} version {version}")
+        raise not_found("flow_version_not_found", flow=flow_id, version=version)
     return FlowVersionPublic(
         **_view(row, with_yaml=True), recordings=_recordings(session, row.id), warmup=_warmup(session, row.id)
     )
@@ -344,5 +344,5 @@ def get_recording(
     row = get_flow_version(session, flow_id, version, key.tenant)
     data = recording_bytes(session, row.id, name) if row is not None else None
     if data is None:
-        raise not_found(f"recording {name!r} of flow {flow_id!r} version {version}")
+        raise not_found("flow_recording_not_found", name=name, flow=flow_id, version=version)
     return RawResponse(data, media_type="audio/wav", headers={"cache-control": "private, max-age=3600"})

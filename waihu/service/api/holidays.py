@@ -20,6 +20,7 @@ from waihu.service.api.responses import AUTH, JSON_BODY, errors
 from waihu.service.audit import record_change
 from waihu.service.holidays import CALENDAR_PATTERN, MAX_DAYS
 from waihu.service.models import Holiday, utcnow
+from waihu.service.problems import invalid
 from waihu.service.views import DateText, PublicModel
 
 router = APIRouter(prefix="/v1/holiday-calendars", tags=["holidays"], responses=errors(*AUTH, 422))
@@ -48,7 +49,7 @@ class HolidayCalendarUpdate(BaseModel):
         seen: set[dt.date] = set()
         for day in value:
             if day.date in seen:
-                raise ValueError(f"date {day.date} is listed twice")
+                raise invalid("holiday_listed_twice", date=day.date.isoformat())
             seen.add(day.date)
         return sorted(value, key=lambda day: day.date)
 
@@ -115,7 +116,7 @@ def get_calendar(name: CalendarName, session: SessionDep, key: Strategy) -> Holi
     """The dates of calendar ``name``."""
     days = _days(session, key.tenant, name)
     if not days:
-        raise not_found(f"holiday calendar {name!r}")
+        raise not_found("holiday_calendar_not_found", name=name)
     return _public(name, days)
 
 
@@ -163,7 +164,7 @@ def delete_calendar(name: CalendarName, session: SessionDep, key: Strategy) -> R
     """Remove every date of calendar ``name``; campaigns naming it then observe nothing from it."""
     before = _days(session, key.tenant, name)
     if not before:
-        raise not_found(f"holiday calendar {name!r}")
+        raise not_found("holiday_calendar_not_found", name=name)
     session.execute(delete(Holiday).where(Holiday.tenant == key.tenant, Holiday.calendar == name))
     record_change(
         session,

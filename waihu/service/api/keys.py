@@ -8,17 +8,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from waihu.service.api.deps import Admin, SessionDep
-from waihu.service.api.errors import not_found
+from waihu.service.api.errors import field_error, not_found
 from waihu.service.api.responses import AUTH, JSON_BODY, errors
 from waihu.service.apikeys import create_api_key
 from waihu.service.audit import record_change
 from waihu.service.models import ApiKey, utcnow
 from waihu.service.outcomes import Role
+from waihu.service.problems import Problem, forbidden_field, problem
 from waihu.service.tenancy import TENANT_PATTERN, is_platform_admin
 from waihu.service.views import PublicModel, Timestamp, iso
 
@@ -84,10 +85,8 @@ def _view(key: ApiKey) -> dict[str, Any]:
     return _public(key).model_dump()
 
 
-def _forbidden(field: str, message: str) -> HTTPException:
-    return HTTPException(
-        status.HTTP_403_FORBIDDEN, [{"loc": ["body", field], "msg": message, "type": "forbidden"}]
-    )
+def _forbidden(field: str, code: str) -> Problem:
+    return forbidden_field(["body", field], code)
 
 
 @router.post(
@@ -102,20 +101,11 @@ def create_key(body: KeyCreate, session: SessionDep, caller: Admin) -> KeyCreate
     tenant = body.tenant or caller.tenant
     platform = is_platform_admin(caller)
     if tenant != caller.tenant and not platform:
-        raise _forbidden("tenant", "only a platform admin may create keys in another tenant")
+        raise _forbidden("tenant", "key_tenant_platform_admin_only")
     if body.platform_admin and not platform:
-        raise _forbidden("platform_admin", "only a platform admin may create platform-admin keys")
+        raise _forbidden("platform_admin", "platform_key_platform_admin_only")
     if body.platform_admin and body.role != "admin":
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            [
-                {
-                    "loc": ["body", "platform_admin"],
-                    "msg": "only admin keys can be platform admins",
-                    "type": "value_error",
-                }
-            ],
-        )
+        raise field_error(["body", "platform_admin"], "platform_admin_needs_admin_role")
     key, token = create_api_key(
         session, body.name, body.role, tenant=tenant, platform_admin=body.platform_admin
     )
@@ -157,11 +147,9 @@ def revoke_key(
     key = session.get(ApiKey, key_id)
     platform = is_platform_admin(caller)
     if key is None or (key.tenant != caller.tenant and not platform):
-        raise not_found(f"key {key_id}")
+        raise not_found("key_not_found", key=key_id)
     if key.platform_admin and not platform:
-        raise HTTPException(
-            status.HTTP_403_FORBIDDEN, "only a platform admin may revoke a platform admin's key"
-        )
+        raise problem(status.HTTP_403_FORBIDDEN, "platform_key_revoke_forbidden")
     if key.revoked_at is None:
         before = _view(key)
         key.revoked_at = utcnow()

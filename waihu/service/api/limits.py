@@ -11,12 +11,13 @@ import json
 import logging
 from typing import Any
 
-from fastapi import HTTPException, Request, status
+from fastapi import Request, status
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from waihu.privacy import mask_phones_in
 from waihu.service.api.errors import field_error
+from waihu.service.problems import Problem
 
 log = logging.getLogger(__name__)
 
@@ -24,9 +25,9 @@ log = logging.getLogger(__name__)
 MAX_JSON_DEPTH = 32
 
 
-def too_large(max_bytes: int) -> HTTPException:
+def too_large(max_bytes: int) -> Problem:
     """413 naming the body."""
-    return field_error(["body"], f"body larger than {max_bytes} bytes", status.HTTP_413_CONTENT_TOO_LARGE)
+    return field_error(["body"], "body_too_large", status.HTTP_413_CONTENT_TOO_LARGE, max_bytes=max_bytes)
 
 
 def _declared_length(scope: Scope) -> int | None:
@@ -58,7 +59,7 @@ class BodySizeLimit:
             path = mask_phones_in(str(scope.get("path", "")))
             log.info("refused %s %s: Content-Length %d", scope.get("method"), path, declared)
             error = too_large(self.max_bytes)
-            await JSONResponse({"detail": error.detail}, error.status_code)(scope, receive, send)
+            await JSONResponse(error.body(), error.status_code)(scope, receive, send)
             return
         received = 0
 
@@ -106,7 +107,11 @@ def with_body(request: Request, body: bytes) -> Request:
 
 
 class JsonDepthError(ValueError):
-    """JSON nested deeper than allowed."""
+    """JSON nested deeper than allowed (``max_depth`` levels)."""
+
+    def __init__(self, max_depth: int) -> None:
+        super().__init__(f"JSON nested deeper than {max_depth} levels")
+        self.max_depth = max_depth
 
 
 def json_depth(value: Any) -> int:
@@ -132,7 +137,7 @@ def loads_json(data: bytes | str, max_depth: int = MAX_JSON_DEPTH) -> Any:
     try:
         value = json.loads(data)
     except RecursionError as exc:
-        raise JsonDepthError(f"JSON nested deeper than {max_depth} levels") from exc
+        raise JsonDepthError(max_depth) from exc
     if json_depth(value) > max_depth:
-        raise JsonDepthError(f"JSON nested deeper than {max_depth} levels")
+        raise JsonDepthError(max_depth)
     return value

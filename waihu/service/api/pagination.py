@@ -30,13 +30,13 @@ def decode_cursor(cursor: str, types: tuple[type, ...]) -> list[Any]:
     try:
         values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
-        raise field_error(["query", "cursor"], "not a cursor returned by this API") from exc
+        raise field_error(["query", "cursor"], "cursor_invalid") from exc
     if (
         not isinstance(values, list)
         or len(values) != len(types)
         or not all(isinstance(v, t) and not isinstance(v, bool) for v, t in zip(values, types, strict=True))
     ):
-        raise field_error(["query", "cursor"], "not a cursor returned by this API")
+        raise field_error(["query", "cursor"], "cursor_invalid")
     return values
 
 

@@ -15,7 +15,7 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
 
 from waihu.service.api.campaign_settings import save_setting
 from waihu.service.api.deps import SessionDep, SettingsDep, Strategy
-from waihu.service.api.errors import field_error
+from waihu.service.api.errors import field_error, field_error_from
 from waihu.service.api.responses import AUTH, JSON_BODY, errors
 from waihu.service.api.scope import campaign_of
 from waihu.service.models import Campaign
@@ -95,10 +95,10 @@ def put_post_call(
     try:
         policy_from_settings(state.settings).check_at_creation(url)
     except DestinationRefused as exc:
-        raise field_error(["body", "url"], str(exc)) from exc
+        raise field_error_from(["body", "url"], exc, "webhook_url_refused") from exc
     names = [rule.name for rule in body.rules]
     if len(set(names)) != len(names):
-        raise field_error(["body", "rules"], "rule names must be distinct")
+        raise field_error(["body", "rules"], "rule_names_not_distinct")
     secret = body.secret or secrets.token_urlsafe(32)
     before = _view(campaign)
     campaign.post_call = {

@@ -2,7 +2,10 @@
 
 Every error is ``{"detail": ...}`` where ``detail`` is a sentence, a list of ``{loc, msg, type}`` naming
 the fields (FastAPI's validation shape, used by every 4xx about input), or ``{message, problems}`` for a
-flow whose YAML has errors. Routers pass ``responses=errors(401, 403, ...)`` for the codes their routes
+flow whose YAML has errors. A sentence the server words itself also carries ``code`` (stable, snake_case:
+the registry :mod:`waihu.service.problems`) and ``params`` (the sentence's values), so a client can word
+it in its own language; field items of such problems have the code as ``type`` and the params as
+``ctx``. Routers pass ``responses=errors(401, 403, ...)`` for the codes their routes
 can return.
 """
 
@@ -38,6 +41,15 @@ class ErrorBody(BaseModel):
     """An error: a sentence, the fields in error, or a flow's problems."""
 
     detail: str | list[FieldProblem] | FlowProblems
+    code: str | None = Field(
+        default=None,
+        description="Stable code of the problem (waihu/service/problems.py) when the server wrote it.",
+        examples=["campaign_not_found"],
+    )
+    params: dict[str, Any] | None = Field(
+        default=None,
+        description='The values in the sentence of `code`, e.g. {"campaign": 42}.',
+    )
 
 
 DESCRIPTIONS: dict[int, str] = {

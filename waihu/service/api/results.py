@@ -73,7 +73,7 @@ def list_results(
         try:
             last_at = dt.datetime.fromisoformat(last_end)
         except ValueError as exc:
-            raise field_error(["query", "cursor"], "not a cursor returned by this API") from exc
+            raise field_error(["query", "cursor"], "cursor_invalid") from exc
         query = after(query, last_at, last_id)
     rows = session.execute(query).all()
     more = len(rows) > limit

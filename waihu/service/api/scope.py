@@ -19,7 +19,7 @@ def campaign_of(session: Session, key: ApiKey, campaign_id: int) -> Campaign:
     """Campaign ``campaign_id`` if it belongs to ``key``'s tenant, else 404."""
     campaign = session.get(Campaign, campaign_id)
     if campaign is None or campaign.tenant != key.tenant:
-        raise not_found(f"campaign {campaign_id}")
+        raise not_found("campaign_not_found", campaign=campaign_id)
     return campaign
 
 
@@ -32,7 +32,7 @@ def contact_of(
         select(Contact).where(Contact.campaign_id == campaign.id, Contact.reference_id == reference_id)
     ).first()
     if contact is None:
-        raise not_found(f"contact {reference_id!r} in campaign {campaign_id}")
+        raise not_found("contact_not_found", contact=reference_id, campaign=campaign_id)
     return campaign, contact
 
 
@@ -48,4 +48,4 @@ def attempt_of(session: Session, key: ApiKey, attempt_id: str) -> Attempt:
         campaign = session.get(Campaign, attempt.campaign_id)
         if campaign is not None and campaign.tenant == key.tenant:
             return attempt
-    raise not_found(f"attempt {attempt_id}")
+    raise not_found("attempt_not_found", attempt=attempt_id)

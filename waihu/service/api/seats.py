@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
@@ -13,6 +13,7 @@ from waihu.service.api.errors import not_found
 from waihu.service.api.responses import AUTH, JSON_BODY, errors, existing
 from waihu.service.audit import record_change
 from waihu.service.models import Seat, utcnow
+from waihu.service.problems import combined, forbidden_field
 from waihu.service.views import OpenModel, PublicModel, Timestamp, iso
 
 router = APIRouter(prefix="/v1/seats", tags=["seats"], responses=errors(*AUTH, 422))
@@ -143,20 +144,12 @@ def update_seat(seat_id: SeatId, body: SeatUpdate, session: SessionDep, key: Sea
     changes = body.model_dump(exclude_none=True)
     admin_only = sorted(set(changes) - OPERATOR_FIELDS)
     if admin_only and key.role != "admin":
-        raise HTTPException(
-            status.HTTP_403_FORBIDDEN,
-            [
-                {
-                    "loc": ["body", name],
-                    "msg": f"only an admin may change a seat's {name}",
-                    "type": "forbidden",
-                }
-                for name in admin_only
-            ],
+        raise combined(
+            [forbidden_field(["body", name], "seat_field_admin_only", field=name) for name in admin_only]
         )
     seat = session.get(Seat, seat_id)
     if seat is None or seat.tenant != key.tenant:
-        raise not_found(f"seat {seat_id}")
+        raise not_found("seat_not_found", seat=seat_id)
     before = _view(seat)
     for name, value in changes.items():
         setattr(seat, name, value)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, status
+from fastapi import APIRouter, Path
 from sqlalchemy import select
 
 from waihu.service.api.deps import Admin, SessionDep
@@ -18,6 +18,7 @@ from waihu.service.api.responses import AUTH, JSON_BODY, errors
 from waihu.service.audit import record_change
 from waihu.service.db import begin_write
 from waihu.service.models import Trunk
+from waihu.service.problems import forbidden_field
 from waihu.service.tenancy import is_platform_admin
 from waihu.service.trunk_limits import TRUNK_NAME_PATTERN, TrunkLimits, lines_in_use, set_limits
 from waihu.service.views import PublicModel, Timestamp, iso
@@ -65,7 +66,7 @@ def get_trunk(name: TrunkName, session: SessionDep, key: Admin) -> TrunkPublic:
     """Trunk ``name``'s limits and its lines in use."""
     trunk = session.get(Trunk, name)
     if trunk is None:
-        raise not_found(f"trunk {name!r}")
+        raise not_found("trunk_not_found", name=name)
     return _view(session, trunk)
 
 
@@ -78,16 +79,7 @@ def get_trunk(name: TrunkName, session: SessionDep, key: Admin) -> TrunkPublic:
 def put_trunk(name: TrunkName, body: TrunkLimits, session: SessionDep, key: Admin) -> TrunkPublic:
     """Replace trunk ``name``'s limits (null: no limit), creating it; platform admins only; audited."""
     if not is_platform_admin(key):
-        raise HTTPException(
-            status.HTTP_403_FORBIDDEN,
-            [
-                {
-                    "loc": ["path", "name"],
-                    "msg": "a trunk serves every tenant: only a platform admin may set its limits",
-                    "type": "forbidden",
-                }
-            ],
-        )
+        raise forbidden_field(["path", "name"], "trunk_platform_admin_only")
     begin_write(session)  # SQLite: the write lock up front, before the old limits are read
     existing = session.get(Trunk, name, with_for_update=session.get_bind().dialect.name == "postgresql")
     before = _view(session, existing).model_dump() if existing is not None else None

@@ -1,5 +1,6 @@
 // The audit log (admins): who changed what and when, newest first, with filters and paging.
 import { $, api, fmtTime, h, run, showError, t } from "./common.js";
+import { DISPLAY_ZONE, wallToIso } from "./time.js";
 
 let cursor = null;
 
@@ -44,7 +45,7 @@ function filters() {
   const since = $("#f-since").value;
   if (action) query.set("action", action);
   if (resource) query.set("resource", resource);
-  if (since) query.set("since", new Date(since).toISOString());
+  if (since) query.set("since", wallToIso(since, DISPLAY_ZONE)); // typed in the display zone, as the label says
   return query;
 }
 

@@ -1,5 +1,6 @@
 // One call: recording, the node × intent trace, result, manual re-grade, SIP details.
 import { $, api, clear, data, fmtTime, h, run, showError, showOk, t, tags } from "./common.js";
+import { zoneLabel } from "./time.js";
 
 const attemptId = data.attemptId;
 
@@ -56,7 +57,8 @@ run(async () => {
     ["SIP code", result.sip_code], ["SIP reason", result.sip_reason], ["Caller number", result.caller_number],
     ["Hung up by", result.hangup_by], ["Hang-up reason", result.hangup_reason],
     ["Started", fmtTime(result.started_at, timeZone)], ["Ringing", fmtTime(result.ring_at, timeZone)],
-    ["Answered", fmtTime(result.answer_at, timeZone)], ["Ended", fmtTime(result.end_at, timeZone)], ["Ring time", result.ring_s != null ? `${result.ring_s}s` : null],
+    ["Answered", fmtTime(result.answer_at, timeZone)], ["Ended", fmtTime(result.end_at, timeZone)], ["Time zone", zoneLabel(timeZone)],
+    ["Ring time", result.ring_s != null ? `${result.ring_s}s` : null],
   ]);
   const turns = result.transcript || [];
   $("#transcript tbody").replaceChildren(...(turns.length ? turns.map((turn) => h("tr", {},

@@ -1,5 +1,5 @@
 // Shared helpers of the console pages: the key, API calls, error messages, tiny DOM builder.
-import { lang, t } from "./i18n.js";
+import { has, lang, t } from "./i18n.js";
 
 export { lang, t };
 const KEY = "waihu.key";
@@ -8,11 +8,15 @@ const WHO = "waihu.who";
 export const $ = (selector, root = document) => root.querySelector(selector);
 export const data = document.body.dataset;
 
+/** An API answer's error: its `detail` (the server's English) and, for sentences of the server's
+ *  problem registry, the stable `code` and its `params`, which the console words itself. */
 export class ApiError extends Error {
-  constructor(status, detail) {
+  constructor(status, detail, code = null, params = {}) {
     super(typeof detail === "string" ? detail : JSON.stringify(detail));
     this.status = status;
     this.detail = detail;
+    this.code = code;
+    this.params = params || {};
   }
 }
 
@@ -62,12 +66,14 @@ export async function api(path, { method = "GET", body, contentType, raw = false
   }
   if (!response.ok) {
     let detail = response.statusText;
+    let answer = {};
     try {
-      detail = (await response.json()).detail ?? detail;
+      answer = await response.json();
+      detail = answer.detail ?? detail;
     } catch {
       /* not JSON */
     }
-    throw new ApiError(response.status, detail);
+    throw new ApiError(response.status, detail, answer.code ?? null, answer.params);
   }
   if (raw) return response;
   return response.status === 204 ? null : response.json();
@@ -82,11 +88,28 @@ const VALIDATION_TYPES = [
   "string_too_short", "string_type", "too_long", "too_short", "value_error",
 ];
 
+/** The sentence of the server's problem `code` (`err.code.<code>`) filled from `params`, or null when
+ *  the catalogue does not know the code (a newer server): the caller then shows the server's text.
+ *  Params need no HTML escaping: every message lands in text nodes (h(), textContent), never in markup. */
+function problemText(code, params) {
+  if (!code || !has(`err.code.${code}`)) return null;
+  return t(`err.code.${code}`, params || {});
+}
+
+/** A server sentence with a registry `code` (an import's row error, say) in the page's language;
+ *  `fallback` (the server's English) when there is no code or the catalogue does not know it. */
+export function wordProblem(code, params, fallback) {
+  return problemText(code, params) ?? fallback;
+}
+
 /** One problem of a 422 answer: the field, then what is wrong with it in the page's language. */
 function describeProblem(problem) {
   const field = (problem.loc || []).filter((x) => x !== "body").join(".");
   let text = problem.msg;
-  if (VALIDATION_TYPES.includes(problem.type)) {
+  const coded = problemText(problem.type, problem.ctx);
+  if (coded !== null) {
+    text = coded; // a problem of the server's registry (its code is the type)
+  } else if (VALIDATION_TYPES.includes(problem.type)) {
     text = t(`err.${problem.type}`, problem.ctx || {});
     // A validator's own sentence (value_error) stays as the server wrote it, after the translation.
     if (problem.type === "value_error" && problem.msg) text += ` (${problem.msg.replace(/^Value error, /, "")})`;
@@ -100,14 +123,16 @@ export function describe(error) {
   const detail = error.detail;
   if (error.status === 403) {
     const role = who()?.role || t("common.unknown");
-    const needs = typeof detail === "string" ? detail.split("needs one of: ")[1] : "";
+    const needs = error.params.needs || (typeof detail === "string" ? detail.split("needs one of: ")[1] : "");
     return t("common.forbidden", { role }) + (needs ? t("common.forbidden_needs", { needs }) : "") + t("common.ask_admin");
   }
   if (Array.isArray(detail)) return detail.map(describeProblem).join("\n");
   if (detail && typeof detail === "object") {
-    return [detail.message, ...(detail.problems || [])].filter(Boolean).join("\n");
+    const message = problemText(error.code, error.params) ?? detail.message;
+    return [message, ...(detail.problems || [])].filter(Boolean).join("\n");
   }
-  return t("common.http_error", { detail, status: error.status });
+  const text = problemText(error.code, error.params) ?? detail;
+  return t("common.http_error", { detail: text, status: error.status });
 }
 
 /** Show `error` in `target` (an element or selector); 403 gets its own clear style. */
@@ -154,17 +179,9 @@ export function toast(message) {
   toast.timer = setTimeout(() => box.classList.remove("show"), 2500);
 }
 
-/** A date and time in the page's language; in `timeZone` (a campaign's, e.g. "Asia/Shanghai") if given. */
-export function fmtTime(iso, timeZone) {
-  if (!iso) return "";
-  const d = new Date(iso);
-  const options = { dateStyle: "short", timeStyle: "medium" };
-  try {
-    return d.toLocaleString(lang, timeZone ? { ...options, timeZone } : options);
-  } catch {
-    return d.toLocaleString(lang, options); // an unknown zone name: the browser's own
-  }
-}
+/** fmtTime(iso, timeZone): in a campaign's zone if given, else the display zone (time.js, which also
+ *  labels the pages' time columns with their zone). */
+export { fmtTime } from "./time.js";
 
 export const tags = (list) => (list || []).map((t) => h("span", { class: "tag" }, t));
 

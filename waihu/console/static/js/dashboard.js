@@ -1,6 +1,7 @@
 // A campaign's live dashboard: polls the stats every 2 s; funnel, grades, latency chart, latest calls.
-import { $, api, data, fmtTime, h, run, showError, t, tags, toast } from "./common.js";
+import { $, api, data, fmtTime, h, run, showError, t, tags, toast, wordProblem } from "./common.js";
 import { wireExports } from "./exports.js";
+import { fmtClock, labelZones } from "./time.js";
 
 const id = data.campaignId;
 const NS = "http://www.w3.org/2000/svg";
@@ -81,7 +82,8 @@ function render(stats) {
     h("td", {}, h("span", { class: `badge ${c.outcome === "answered" ? "ok" : "warn"}` }, c.outcome)),
     h("td", {}, c.grade ? h("b", {}, c.grade) : "—"), h("td", {}, c.rounds), h("td", {}, tags(c.tags))))
     : [h("tr", {}, h("td", { colspan: 7, class: "muted" }, t("dashboard.no_calls")))]));
-  $("#live").textContent = t("dashboard.live", { time: new Date().toLocaleTimeString() });
+  $("#live").textContent = t("dashboard.live", { time: fmtClock(new Date(), { timeZone: campaign.timezone }) });
+  labelZones(campaign.timezone, "campaign");
 }
 
 async function poll() {
@@ -109,7 +111,10 @@ async function transition(action) {
 async function importCsv() {
   try {
     const result = await api(`/v1/campaigns/${id}/contacts`, { method: "POST", body: $("#csv").value, contentType: "text/csv" });
-    const firstError = result.errors[0] ? t("dashboard.first_error", result.errors[0]) : "";
+    const first = result.errors[0];
+    // The row's reason in the page's language (its registry code), else as the server wrote it.
+    const message = first && wordProblem(first.code, first.params, first.message);
+    const firstError = first ? t("dashboard.first_error", { ...first, message }) : "";
     $("#import-result").textContent = t("dashboard.imported", result) + firstError;
     $("#csv").value = "";
     poll();

@@ -5,6 +5,11 @@ const MESSAGES = embedded ? JSON.parse(embedded.textContent) : {};
 /** The page's language: zh-CN (default) or en. */
 export const lang = document.documentElement.lang || "zh-CN";
 
+/** Whether the catalogue has `key` (for keys built at run time, e.g. the server's problem codes). */
+export function has(key) {
+  return Object.hasOwn(MESSAGES, key);
+}
+
 /** The message `key` with {name} placeholders filled from `values`; the key itself when missing. */
 export function t(key, values = {}) {
   const text = MESSAGES[key];

@@ -1,6 +1,7 @@
 // The big screen (大屏): snapshots pushed by the server (text/event-stream), read with fetch so the
 // API key travels in the Authorization header like every other call; reconnects when the stream ends.
-import { $, api, ApiError, h, lang, run, showError, t } from "./common.js";
+import { $, api, ApiError, h, run, showError, t } from "./common.js";
+import { fmtClock } from "./time.js";
 
 const NS = "http://www.w3.org/2000/svg";
 const RETRY_MS = 3000;
@@ -19,7 +20,7 @@ function tile(stat, value, { na = false, unit = "" } = {}) {
 }
 
 function hhmm(iso) {
-  return new Date(iso).toLocaleTimeString(lang, { hour: "2-digit", minute: "2-digit", hour12: false });
+  return fmtClock(iso, { seconds: false }); // the display zone, named next to the clock
 }
 
 function chart(minutes) {
@@ -72,7 +73,7 @@ function render(snap) {
     ? t("screen.latency_note", { samples: snap.latency.samples, p90: Math.round(snap.latency.p90_ms) })
     : t("screen.latency_missing");
   $("#foot").textContent = t("screen.foot", { count: snap.recent_calls }) + latency;
-  $("#live").textContent = t("screen.live", { time: new Date(snap.generated_at).toLocaleTimeString(lang, { hour12: false }) });
+  $("#live").textContent = t("screen.live", { time: fmtClock(snap.generated_at) });
   $("#live").classList.remove("down");
 }
 
@@ -115,7 +116,7 @@ async function forever() {
 }
 
 function tick() {
-  $("#clock").textContent = new Date().toLocaleTimeString(lang, { hour12: false });
+  $("#clock").textContent = fmtClock(new Date());
 }
 
 run(async () => {
