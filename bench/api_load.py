@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import percentile
 from tests.conftest import MINIMAL_FLOW
 from tests.service.helpers import ALL_DAY, run_server
-from waihu.service.attempt_result import AttemptResult
+from waihu.call_record import CallRecord
 from waihu.service.db import open_database
 from waihu.service.models import WebhookEvent, utcnow
 from waihu.service.scheduler import claim_due_contacts, record_result
@@ -138,7 +138,7 @@ def main() -> None:
         _engine, factory = open_database(url, migrate=False)
         with factory() as session:
             for claim in claim_due_contacts(session, "bench", limit=200):
-                record_result(session, claim.attempt_id, AttemptResult(outcome="busy", sip_code=486))
+                record_result(session, claim.attempt_id, CallRecord(outcome="busy", sip_code=486))
         _load(server.base_url, server.admin_key, campaign_id, args.clients, args.seconds)
     _webhooks(url, args.events)
 

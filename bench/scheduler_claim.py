@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import select
 
 from tests.conftest import MINIMAL_FLOW
-from waihu.service.attempt_result import AttemptResult
+from waihu.call_record import CallRecord
 from waihu.service.db import open_database
 from waihu.service.flows import store_flow
 from waihu.service.imports import RawRow, import_contacts
@@ -79,9 +79,7 @@ def claim_rounds(
                 time.sleep(PACED_POLL_S)
             for claim in claims:
                 started = time.perf_counter()
-                record_result(
-                    session, claim.attempt_id, AttemptResult(outcome="no_answer", sip_code=480), clock
-                )
+                record_result(session, claim.attempt_id, CallRecord(outcome="no_answer", sip_code=480), clock)
                 record_ms.append((time.perf_counter() - started) * 1000)
     engine.dispose()
     return claim_ms, record_ms

@@ -41,7 +41,7 @@ async def _round(engine: SipEngine, callee: str, seat: str, *, seat_hangs_up: bo
     assert call is not None, dialled
     result, legs = await hunt(call, FixedSeat(seat, ring_s=10), SUMMARY, hold=HoldAudio(call, None))
     assert result is not None and result.success, (result, legs)
-    offered, answered = legs[0].offered_at, legs[0].answered_at or result.at
+    offered, answered = legs[0].offered_at, legs[0].answer_at or result.at
     if seat_hangs_up:  # the ringing seat's scenario ends the call itself
         await asyncio.wait_for(call.wait_ended(), 15)
     else:

@@ -64,7 +64,7 @@ class CallReport:
     """One customer's call."""
 
     number: str
-    answered_at: float
+    answer_at: float
     turns: list[TurnReport] = field(default_factory=list)
     ended_by: str = "robot"
 

@@ -34,9 +34,9 @@ class LegState:
     hooks: LegHooks
     started_at: float
     target: str
-    ringing_at: float | None = None
-    answered_at: float | None = None
-    ended_at: float | None = None
+    ring_at: float | None = None
+    answer_at: float | None = None
+    end_at: float | None = None
     end_code: int = 0
     end_reason: str = ""
     local_error: bool = False
@@ -88,19 +88,19 @@ class Call:
         return self._st.leg_id
 
     @property
-    def answered_at(self) -> float | None:
+    def answer_at(self) -> float | None:
         """``time.time()`` at CONFIRMED."""
-        return self._st.answered_at
+        return self._st.answer_at
 
     @property
-    def ended_at(self) -> float | None:
+    def end_at(self) -> float | None:
         """``time.time()`` at DISCONNECTED (None while up)."""
-        return self._st.ended_at
+        return self._st.end_at
 
     @property
     def is_up(self) -> bool:
         """True until the call is disconnected."""
-        return self._st.ended_at is None
+        return self._st.end_at is None
 
     @property
     def recording_path(self) -> Path | None:
@@ -250,8 +250,8 @@ class Call:
         now = time.time()
         times = {
             "offered_at": outcome.started_at,
-            "ringing_at": outcome.ringing_at,
-            "answered_at": outcome.answered_at,
+            "ring_at": outcome.ring_at,
+            "answer_at": outcome.answer_at,
         }
         if outcome.outcome is not CallOutcome.ANSWERED:
             result = TransferResult("bridged", False, False, outcome.sip_code, outcome.reason, now, **times)
@@ -301,15 +301,15 @@ class Call:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(peer.ended), 5)
         path = None
-        if self._recorder is not None and st.answered_at is not None:
+        if self._recorder is not None and st.answer_at is not None:
             try:
                 path = str(await asyncio.to_thread(self._recorder.write))
             except OSError as e:
                 log.error("call %d: writing the recording failed: %s", self.id, e)
         by = st.hangup_by or (HangupBy.NETWORK if st.local_error else HangupBy.CALLEE)
         cls = RemoteHangup if by in (HangupBy.CALLEE, HangupBy.SEAT) else Ended
-        assert st.ended_at is not None
-        self._ended_event = cls(by, st.end_code, st.end_reason, st.ended_at, path, self.transferred)
+        assert st.end_at is not None
+        self._ended_event = cls(by, st.end_code, st.end_reason, st.end_at, path, self.transferred)
         if self._xfer is not None and not self._xfer.done():
             self._xfer.set_result((st.end_code, "call ended during transfer"))
         self.events.put_nowait(self._ended_event)

@@ -67,7 +67,7 @@ class SipEngine:
         pj = self._pj
         if pj is None:
             return
-        live = [st for st in self._legs.values() if st.ended_at is None]
+        live = [st for st in self._legs.values() if st.end_at is None]
         for st in live:
             st.hangup_by = st.hangup_by or HangupBy.ROBOT
             await self._hangup_leg(st)
@@ -119,7 +119,7 @@ class SipEngine:
     @property
     def active_calls(self) -> int:
         """Call legs currently up or being set up (seat legs included)."""
-        return sum(1 for st in self._legs.values() if st.ended_at is None)
+        return sum(1 for st in self._legs.values() if st.end_at is None)
 
     # --- dialling ---------------------------------------------------------------------------------
     async def dial(
@@ -195,12 +195,12 @@ class SipEngine:
                 pj.submit(partial(pj.make_call, leg_id, target_uri, caller_id, headers, hooks))
             )
         except TelephonyError as e:
-            st.ended_at = time.time()
+            st.end_at = time.time()
             self._legs.pop(leg_id, None)
             log.warning("dial %s failed: %s", mask_uri(target_uri), e)
             if early_media is not None:
                 early_media.close()
-            return DialOutcome(CallOutcome.FAILED, 0, str(e), st.started_at, ended_at=st.ended_at)
+            return DialOutcome(CallOutcome.FAILED, 0, str(e), st.started_at, end_at=st.end_at)
         try:
             try:
                 waiting: set[asyncio.Future[Any]] = {st.setup}
@@ -226,24 +226,24 @@ class SipEngine:
                 seat_for.peer = st
                 st.peer = seat_for
             elif st.call is not None:
-                st.call.events.put_nowait(CallAnswered(st.answered_at or time.time()))
+                st.call.events.put_nowait(CallAnswered(st.answer_at or time.time()))
             log.info(
                 "leg %d: answered %s in %.3f s",
                 leg_id,
                 mask_uri(target_uri),
-                (st.answered_at or 0) - st.started_at,
+                (st.answer_at or 0) - st.started_at,
             )
             return DialOutcome(
                 CallOutcome.ANSWERED,
                 200,
                 "OK",
                 st.started_at,
-                st.ringing_at,
-                st.answered_at,
+                st.ring_at,
+                st.answer_at,
                 None,
                 st.call if seat_for is None else None,
             )
-        if st.ended_at is None:  # answered after our CANCEL: make sure it ends
+        if st.end_at is None:  # answered after our CANCEL: make sure it ends
             if st.setup.result() == "confirmed":
                 await self._hangup_leg(st)
             await st.ended
@@ -254,9 +254,9 @@ class SipEngine:
             st.end_code,
             st.end_reason,
             st.started_at,
-            st.ringing_at,
+            st.ring_at,
             None,
-            st.ended_at,
+            st.end_at,
             stop_reason=stop_reason,
         )
 
@@ -288,7 +288,7 @@ class SipEngine:
         return self._pj
 
     async def _hangup_leg(self, st: LegState) -> None:
-        if st.ended_at is not None or self._pj is None:
+        if st.end_at is not None or self._pj is None:
             return
         pj = self._pj
         await asyncio.wrap_future(pj.submit(partial(pj.hangup, st.leg_id)))
@@ -332,7 +332,7 @@ class SipEngine:
     @staticmethod
     def _route_frame(st: LegState, call: Call, early: EarlyMedia, pcm: bytes, at: float) -> None:
         # Same loop queue as the "confirmed" event, so the order is kept: answered means call audio.
-        if st.answered_at is None:
+        if st.answer_at is None:
             early.push(pcm, at)
         else:
             call._on_frame(pcm)
@@ -343,11 +343,11 @@ class SipEngine:
             return
         call = st.call
         if kind == "ringing":
-            if st.ringing_at is None:
+            if st.ring_at is None:
                 _progress(st, "ringing", args[1])
-            st.ringing_at = st.ringing_at or args[1]
+            st.ring_at = st.ring_at or args[1]
         elif kind == "confirmed":
-            st.answered_at = args[0]
+            st.answer_at = args[0]
             _progress(st, "answered", args[0])
             if not st.setup.done():
                 st.setup.set_result("confirmed")
@@ -368,13 +368,13 @@ class SipEngine:
             call.refused_transfer_requests += 1
 
     def _on_disconnected(self, st: LegState, code: int, reason: str, at: float, local_error: bool) -> None:
-        st.ended_at, st.end_code, st.end_reason, st.local_error = at, code, reason, local_error
+        st.end_at, st.end_code, st.end_reason, st.local_error = at, code, reason, local_error
         if not st.setup.done():
             st.setup.set_result("disconnected")
         if not st.ended.done():
             st.ended.set_result(None)
         peer = st.peer
-        if peer is not None and peer.ended_at is None and st.answered_at is not None:
+        if peer is not None and peer.end_at is None and st.answer_at is not None:
             # Bridged (or being bridged): one side left, end the other.
             if st.is_seat:
                 peer.hangup_by = peer.hangup_by or HangupBy.SEAT

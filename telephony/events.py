@@ -37,7 +37,7 @@ class TransferResult:
 
     ``seat_answered``: the seat picked up (blind: the final NOTIFY said 2xx; bridged: the second leg
     was answered). ``sip_code``/``reason``: from the NOTIFY (blind) or the seat leg's final response.
-    ``offered_at``/``ringing_at``/``answered_at`` (bridged): the seat leg's INVITE, first 180/183, answer.
+    ``offered_at``/``ring_at``/``answer_at`` (bridged): the seat leg's INVITE, first 180/183, answer.
     """
 
     kind: str
@@ -47,8 +47,8 @@ class TransferResult:
     reason: str
     at: float
     offered_at: float | None = None
-    ringing_at: float | None = None
-    answered_at: float | None = None
+    ring_at: float | None = None
+    answer_at: float | None = None
 
 
 @dataclass(frozen=True)

@@ -76,18 +76,18 @@ def classify(sip_code: int, *, cancelled_by_us: bool = False, transport_error: b
 class DialOutcome:
     """The result of :meth:`telephony.SipEngine.dial`.
 
-    Timestamps are ``time.time()`` seconds: ``started_at`` when the INVITE was sent, ``ringing_at`` at
-    the first 18x, ``answered_at`` at CONFIRMED, ``ended_at`` at the final failure (None while an
-    answered call is up: see :attr:`Call.ended_at`). ``call`` is set only when answered.
+    Timestamps are ``time.time()`` seconds: ``started_at`` when the INVITE was sent, ``ring_at`` at
+    the first 18x, ``answer_at`` at CONFIRMED, ``end_at`` at the final failure (None while an
+    answered call is up: see :attr:`Call.end_at`). ``call`` is set only when answered.
     """
 
     outcome: CallOutcome
     sip_code: int
     reason: str
     started_at: float
-    ringing_at: float | None = None
-    answered_at: float | None = None
-    ended_at: float | None = None
+    ring_at: float | None = None
+    answer_at: float | None = None
+    end_at: float | None = None
     call: Call | None = None
     #: Why an early-media listener stopped the ringing (see :class:`telephony.early.EarlyMedia`).
     stop_reason: str | None = None
@@ -95,4 +95,4 @@ class DialOutcome:
     @property
     def setup_s(self) -> float | None:
         """Seconds from INVITE to CONFIRMED (answered calls only)."""
-        return None if self.answered_at is None else self.answered_at - self.started_at
+        return None if self.answer_at is None else self.answer_at - self.started_at

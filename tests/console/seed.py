@@ -14,9 +14,9 @@ from nlu.rules import RuleClassifier
 from tests.conftest import FLOWS
 from tts.audio import wav_bytes
 from tts.base import Audio
+from waihu.call_record import CallRecord
 from waihu.conversation import Conversation
 from waihu.service.apikeys import create_api_key
-from waihu.service.attempt_result import AttemptResult
 from waihu.service.flows import store_flow
 from waihu.service.imports import RawRow, import_contacts
 from waihu.service.models import Attempt, Campaign, utcnow
@@ -120,7 +120,7 @@ def seed(factory: sessionmaker[Session], recordings: Path) -> Seeded:
         for index, claim in enumerate(claims):
             ring = start + dt.timedelta(seconds=2 + index)
             if index == 2:
-                result = AttemptResult(
+                result = CallRecord(
                     "no_answer",
                     sip_code=480,
                     sip_reason="Temporarily Unavailable",
@@ -136,7 +136,7 @@ def seed(factory: sessionmaker[Session], recordings: Path) -> Seeded:
                 if index == 0:  # as a voice worker measures it: end of callee speech to first robot audio
                     for number, turn in enumerate(call.trace):
                         turn.latency_ms = 620.0 + 45 * number
-                result = AttemptResult(
+                result = CallRecord(
                     "answered",
                     sip_code=200,
                     sip_reason="OK",
@@ -144,7 +144,7 @@ def seed(factory: sessionmaker[Session], recordings: Path) -> Seeded:
                     ring_at=ring,
                     answer_at=answer,
                     end_at=answer + dt.timedelta(seconds=11 * call.rounds + index * 7),
-                    call=call,
+                    conversation=call,
                     recording_path=str(recording) if index == 0 else None,
                 )
             record_result(session, claim.attempt_id, result, now=now)

@@ -11,7 +11,7 @@ import pytest
 from tests.console.conftest import Console, shoot
 from tests.console.seed import ALL_DAY
 from tests.service.helpers import graded_call
-from waihu.service.attempt_result import AttemptResult
+from waihu.call_record import CallRecord
 from waihu.service.scheduler import claim_due_contacts, record_result
 
 pytest.importorskip("playwright.sync_api", reason="pip install playwright; apt-get install chromium")
@@ -72,12 +72,12 @@ def ab_campaign(console: Console) -> int:
         claims = claim_due_contacts(session, "ab-test", now, 160, campaign_ids=[campaign["id"]])
         for index, claim in enumerate(claims):
             good = claim.extra["variant"] == "B" and index % 2 == 0
-            result = AttemptResult(
+            result = CallRecord(
                 "answered",
                 sip_code=200,
                 answer_at=now,
                 end_at=now + dt.timedelta(seconds=40),
-                call=graded_call("A" if good else "C", flow_id="credit_card_installment"),
+                conversation=graded_call("A" if good else "C", flow_id="credit_card_installment"),
             )
             record_result(session, claim.attempt_id, result, now + dt.timedelta(seconds=41))
     return int(campaign["id"])
@@ -106,7 +106,10 @@ def test_operator_reads_the_verdict_and_shifts_weights(
     page.fill('input.weight[data-variant="A"]', "0")
     page.fill('input.weight[data-variant="B"]', "0")
     page.click("#save-weights")
-    expect(page.locator("#action-result .alert.error")).to_contain_text("positive weight")
+    # The server's sentence (code no_positive_weight) in the page's language.
+    expect(page.locator("#action-result .alert.error")).to_contain_text(
+        "weights：至少要有一个变体的权重大于 0"
+    )
     page.select_option("#conversion", "tag")
     page.fill("#conversion-tag", "不存在的标签")
     page.click("#refresh")

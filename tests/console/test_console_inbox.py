@@ -11,8 +11,8 @@ from tests.conftest import FLOWS
 from tests.console.conftest import Console, _page, shoot
 from tests.console.seed import converse
 from tests.service.helpers import ALL_DAY
+from waihu.call_record import CallRecord
 from waihu.service.apikeys import create_api_key
-from waihu.service.attempt_result import AttemptResult
 from waihu.service.flows import store_flow
 from waihu.service.imports import RawRow, import_contacts
 from waihu.service.models import Campaign, utcnow
@@ -51,7 +51,7 @@ def inbox_page(browser: Any, console: Console) -> Iterator[Page]:
         claims = claim_due_contacts(session, "inbox-test", limit=len(CALLS), campaign_ids=[campaign.id])
         for claim, turns in zip(claims, CALLS, strict=True):
             call = converse(text, turns, hang_up=True)
-            record_result(session, claim.attempt_id, AttemptResult("answered", call=call))
+            record_result(session, claim.attempt_id, CallRecord("answered", conversation=call))
     yield from _page(browser, console, key, "operator")
 
 

@@ -13,9 +13,9 @@ import httpx
 
 from tests.conftest import MINIMAL_FLOW
 from tests.service.helpers import ALL_DAY, Server
+from waihu.call_record import CallRecord
 from waihu.console.config import ConsoleConfig
 from waihu.console.state import ConsoleState
-from waihu.service.attempt_result import AttemptResult
 from waihu.service.db import open_database
 from waihu.service.scheduler import claim_due_contacts, record_result
 
@@ -77,7 +77,7 @@ def finish_one_call(server: Server, campaign_id: int, recording_path: str | None
             record_result(
                 session,
                 claim.attempt_id,
-                AttemptResult(
+                CallRecord(
                     "answered",
                     sip_code=200,
                     answer_at=now,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from waihu.service.audit import redact
-from waihu.service.masking import for_role, looks_like_phone, mask_middle
+from waihu.service.masking import looks_like_phone, mask_middle
 from waihu.service.models import Attempt, Contact
-from waihu.service.views import attempt_view, contact_view
+from waihu.service.views import AttemptView, ContactView, masked
 
 
 @pytest.mark.parametrize(
@@ -69,10 +69,10 @@ def _attempt() -> Attempt:
     [("operator", "+86138****1234"), ("strategy", "+8613800001234"), ("admin", "+8613800001234")],
 )
 def test_contact_and_result_views_by_role(role: str, shown: str) -> None:
-    contact = for_role(contact_view(_contact()), role)
-    result = for_role(attempt_view(_attempt(), _contact()), role)
-    assert contact["phone"] == result["phone"] == shown
-    assert contact["reference_id"] == "c1" and result["caller_number"] == "+862100000001"
+    contact = masked(ContactView.from_row(_contact()), role)
+    result = masked(AttemptView.from_row(_attempt(), _contact()), role)
+    assert contact.phone == result.phone == shown
+    assert contact.reference_id == "c1" and result.caller_number == "+862100000001"
 
 
 def test_audit_redaction_masks_numbers_and_secrets_at_any_depth() -> None:

@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 
 from dialog.state import CallResult
 from tests.conftest import MINIMAL_FLOW
+from waihu.call_record import CallRecord
 from waihu.server import create_app
 from waihu.service.apikeys import create_api_key
-from waihu.service.attempt_result import AttemptResult
 from waihu.service.flows import store_flow
 from waihu.service.imports import RawRow, import_contacts
 from waihu.service.models import Campaign, FlowVersion, utcnow
@@ -94,7 +94,7 @@ def hang_up_part(factory: Any, held: list[str], rng: random.Random, now: dt.date
     for attempt_id in held:
         if attempt_id not in keep:
             with factory() as session:
-                record_result(session, attempt_id, AttemptResult(outcome="answered"), now)
+                record_result(session, attempt_id, CallRecord(outcome="answered"), now)
     return keep
 
 

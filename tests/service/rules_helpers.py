@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from dialog.state import CallResult, Turn
 from tests.conftest import MINIMAL_FLOW
 from tests.service.helpers import ALL_DAY, Server
-from waihu.service.attempt_result import AttemptResult
+from waihu.call_record import CallRecord
 from waihu.service.db import open_database
 from waihu.service.policy import zone
 from waihu.service.scheduler import Claim, claim_due_contacts, record_result
@@ -88,7 +88,7 @@ def answered(
     said: str = "",
     intent: str = "affirm",
     entities: dict[str, str] | None = None,
-) -> AttemptResult:
+) -> CallRecord:
     """An answered call's result with one turn in which the callee said ``said``."""
     trace = [
         Turn(index=0, node="ask", kind="utterance", utterance=said, intent=intent, entities=entities or {})
@@ -108,10 +108,10 @@ def answered(
         barge_ins=0,
         trace=trace,
     )
-    return AttemptResult(outcome="answered", sip_code=200, call=call)
+    return CallRecord(outcome="answered", sip_code=200, conversation=call)
 
 
-def finish(factory: sessionmaker[Session], attempt_id: str, result: AttemptResult, now: dt.datetime) -> None:
+def finish(factory: sessionmaker[Session], attempt_id: str, result: CallRecord, now: dt.datetime) -> None:
     """Record ``result`` at ``now``, answered a minute earlier when it was answered."""
     if result.outcome == "answered":
         result.answer_at = now - dt.timedelta(minutes=1)

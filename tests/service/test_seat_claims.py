@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.service.helpers import MONDAY_10_SHANGHAI, Server, add_contacts, make_campaign
 from tests.service.rules_helpers import new_campaign, strategy_keys, upload_flow
+from waihu.call_record import CallRecord
 from waihu.calls.seats import DatabaseSeats, seat_group
 from waihu.console.stats import campaign_stats
-from waihu.service.attempt_result import AttemptResult
 from waihu.service.models import Attempt, Campaign, Seat, Transfer, utcnow
 from waihu.service.scheduler import claim_due_contacts, record_result
 from waihu.service.seats import claim_seat, release_seat
@@ -122,7 +122,7 @@ def test_a_seat_held_by_a_call_that_is_over_is_free_again(factory: sessionmaker[
         assert claim_seat(session, "default", "sales", claim.attempt_id) is not None
         assert claim_seat(session, "default", "sales", "another call") is None  # the call is live
         assert not release_seat(session, seat_id, "another call")  # only the holder frees it
-        record_result(session, claim.attempt_id, AttemptResult(outcome="answered"), MONDAY_10_SHANGHAI)
+        record_result(session, claim.attempt_id, CallRecord(outcome="answered"), MONDAY_10_SHANGHAI)
         seat = claim_seat(session, "default", "sales", "another call")
         assert seat is not None and seat.busy_attempt == "another call"
 
@@ -148,16 +148,16 @@ def _transferred_call(factory: sessionmaker[Session], *, answered: bool) -> str:
         offer = seats.next_seat(legs)
         assert offer is not None and offer.seat_id == (first, second)[position - 1]
         at = time.time()
-        leg = SeatLeg(offer, position, at, ringing_at=at + 0.1)
+        leg = SeatLeg(offer, position, at, ring_at=at + 0.1)
         legs.append(leg)
         if position == 1 or not answered:
-            leg.ended_at, leg.sip_code, leg.reason = at + 15, 487, "Request Terminated"
+            leg.end_at, leg.sip_code, leg.reason = at + 15, 487, "Request Terminated"
             seats.leg_over(leg)
         else:
-            leg.answered, leg.answered_at, leg.ended_at, leg.hangup_by = True, at + 3, at + 45, "callee"
+            leg.answered, leg.answer_at, leg.end_at, leg.hangup_by = True, at + 3, at + 45, "callee"
     seats.finish(legs)
     with factory() as session:
-        record_result(session, claim.attempt_id, AttemptResult(outcome="answered"), MONDAY_10_SHANGHAI)
+        record_result(session, claim.attempt_id, CallRecord(outcome="answered"), MONDAY_10_SHANGHAI)
         assert not any(seat.busy for seat in session.scalars(select(Seat)))
     return claim.attempt_id
 
@@ -210,7 +210,7 @@ def test_fixed_seat_offer_is_recorded_without_a_seat_row(factory: sessionmaker[S
     assert offer == SeatOffer("sip:desk@127.0.0.1")
     leg = SeatLeg(offer, 1, time.time())
     assert seats.next_seat([leg]) is None
-    leg.ended_at, leg.sip_code = leg.offered_at + 1, 486
+    leg.end_at, leg.sip_code = leg.offered_at + 1, 486
     seats.finish([leg])
     with factory() as session:
         row = session.scalars(select(Transfer)).one()

@@ -22,8 +22,8 @@ from tests.service.helpers import (
     make_campaign,
     strategy_and_operator,
 )
+from waihu.call_record import CallRecord
 from waihu.service.ab import bucket, pick
-from waihu.service.attempt_result import AttemptResult
 from waihu.service.db import open_database
 from waihu.service.models import Attempt, Campaign, Contact, WebhookEvent
 from waihu.service.scheduler import claim_due_contacts, record_result
@@ -120,7 +120,7 @@ def test_scheduler_assigns_variants_keeps_them_on_retry_and_honours_new_weights(
         assert stored == {ref: claim.extra["variant"] for ref, claim in first.items()}
         for claim in claims:  # busy: retried later
             record_result(
-                session, claim.attempt_id, AttemptResult(outcome="busy", sip_code=486, end_at=now), now
+                session, claim.attempt_id, CallRecord(outcome="busy", sip_code=486, end_at=now), now
             )
         # The operator moves every new contact to B; those already called keep theirs.
         fresh = session.get(Campaign, campaign.id)
@@ -224,17 +224,15 @@ def _run_results(factory: sessionmaker[Session], cid: int, grade_for: dict[str, 
         for index, claim in enumerate(claims):
             variant = claim.extra["variant"]
             if index % 3 == 0:
-                result = AttemptResult(
-                    outcome="no_answer", sip_code=480, end_at=now + dt.timedelta(seconds=1)
-                )
+                result = CallRecord(outcome="no_answer", sip_code=480, end_at=now + dt.timedelta(seconds=1))
             else:
                 grade = grade_for[variant] if index % 2 == 0 else "C"
-                result = AttemptResult(
+                result = CallRecord(
                     outcome="answered",
                     sip_code=200,
                     answer_at=now,
                     end_at=now + dt.timedelta(seconds=30 if variant == "A" else 60),
-                    call=graded_call(grade, ["想办理"] if grade == "A" else []),
+                    conversation=graded_call(grade, ["想办理"] if grade == "A" else []),
                 )
             record_result(session, claim.attempt_id, result, now + dt.timedelta(seconds=90))
 

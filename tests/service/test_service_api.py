@@ -13,7 +13,7 @@ from sqlalchemy import select
 from dialog.state import CallResult
 from tests.conftest import MINIMAL_FLOW
 from tests.service.helpers import ALL_DAY, Server
-from waihu.service.attempt_result import AttemptResult
+from waihu.call_record import CallRecord
 from waihu.service.db import open_database
 from waihu.service.models import WebhookEvent
 from waihu.service.scheduler import claim_due_contacts, record_result
@@ -184,6 +184,8 @@ def test_import_json_and_csv_with_row_errors_and_idempotency(
             "field": "phone",
             "reference_id": "bad",
             "message": "",
+            "code": "phone_invalid",  # the message's registry code, for clients that word it themselves
+            "params": {"region": "CN"},
         }
         upload = client.post(
             url, files={"file": ("c.csv", b"phone,reference_id\n13800000009,a9\n", "text/csv")}
@@ -228,6 +230,7 @@ def test_list_pagination_and_filters(server: Server, keys: dict[str, str], flow:
         assert seen == [f"p{i}" for i in range(25)]
         bad = client.get(f"/v1/campaigns/{campaign['id']}/contacts", params={"cursor": "garbage!"})
         assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["query", "cursor"]
+        new_campaign(client, name="paged too")  # two at least, whichever tests ran before on this server
         first = client.get("/v1/campaigns", params={"limit": 1}).json()
         second = client.get("/v1/campaigns", params={"limit": 1, "cursor": first["next_cursor"]}).json()
         assert first["items"][0]["id"] > second["items"][0]["id"]
@@ -297,17 +300,17 @@ def test_results_counters_and_regrade(server: Server, keys: dict[str, str], flow
         )
         with factory() as session:
             outcomes = [
-                AttemptResult(
+                CallRecord(
                     outcome="answered",
                     sip_code=200,
                     answer_at=now,
                     end_at=now + dt.timedelta(seconds=30),
-                    call=call,
+                    conversation=call,
                 ),
-                AttemptResult(
+                CallRecord(
                     outcome="busy", sip_code=486, sip_reason="Busy Here", end_at=now + dt.timedelta(seconds=1)
                 ),
-                AttemptResult(outcome="no_answer", sip_code=480, end_at=now + dt.timedelta(seconds=2)),
+                CallRecord(outcome="no_answer", sip_code=480, end_at=now + dt.timedelta(seconds=2)),
             ]
             for claim, result in zip(claims, outcomes, strict=True):
                 record_result(session, claim.attempt_id, result, now + dt.timedelta(seconds=40))

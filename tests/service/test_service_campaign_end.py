@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.service.helpers import MONDAY_10_SHANGHAI, add_contacts, make_campaign
-from waihu.service.attempt_result import AttemptResult
+from waihu.call_record import CallRecord
 from waihu.service.background import Chores
 from waihu.service.expiry import expire_overdue
 from waihu.service.models import Campaign, Contact, WebhookEvent
@@ -75,7 +75,7 @@ def test_a_call_in_progress_keeps_the_campaign_open_until_it_ends(factory: sessi
         assert report.expired == 2 and report.closed == []
         assert session.get(Campaign, campaign_id).state == "executing"
     with factory() as session:
-        record_result(session, claim.attempt_id, AttemptResult(outcome="no_answer", sip_code=480), later)
+        record_result(session, claim.attempt_id, CallRecord(outcome="no_answer", sip_code=480), later)
     with factory() as session:
         expire_overdue(session, later)
         assert session.get(Campaign, campaign_id).state == "succeeded"

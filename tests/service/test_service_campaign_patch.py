@@ -18,7 +18,7 @@ from tests.service.rules_helpers import (
     strategy_keys,
     upload_flow,
 )
-from waihu.service.attempt_result import AttemptResult
+from waihu.call_record import CallRecord
 from waihu.service.expiry import expire_overdue
 from waihu.service.models import WebhookEvent
 from waihu.service.scheduler import record_result
@@ -132,14 +132,14 @@ def test_cancel_one_pending_contact(server: Server) -> None:
             assert other.post(f"/v1/campaigns/{cid}/contacts/c/cancel").status_code == 404
         dialled = {first.reference_id}
         with factory() as session:
-            record_result(session, first.attempt_id, AttemptResult(outcome="no_answer", sip_code=480), now)
+            record_result(session, first.attempt_id, CallRecord(outcome="no_answer", sip_code=480), now)
         later = now + dt.timedelta(days=2)
         while got := claim(factory, cid, later):
             dialled |= {c.reference_id for c in got}
             with factory() as session:
                 for one in got:
                     record_result(
-                        session, one.attempt_id, AttemptResult(outcome="rejected", sip_code=603), later
+                        session, one.attempt_id, CallRecord(outcome="rejected", sip_code=603), later
                     )
         assert "b" not in dialled  # a cancelled contact is never dialled
     with factory() as session:
@@ -198,7 +198,7 @@ def test_holiday_calendars_per_campaign_and_shared(server: Server) -> None:
     assert claim(factory, cid, now + 2 * day) == []  # Wednesday: the campaign's own
     with factory() as session:  # a retry due on the holidays waits for the next open day
         late = now + dt.timedelta(hours=13)  # Monday 23:00: the retry would be due on Tuesday 00:00
-        result = AttemptResult(outcome="no_answer", sip_code=480)
+        result = CallRecord(outcome="no_answer", sip_code=480)
         recorded = record_result(session, got.attempt_id, result, late)
     assert recorded.next_attempt_at is not None
     assert recorded.next_attempt_at.astimezone(SHANGHAI).date() == monday + 3 * day

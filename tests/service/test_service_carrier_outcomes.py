@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import MINIMAL_FLOW
 from tests.service.helpers import ALL_DAY, Server
-from waihu.service.attempt_result import AttemptResult
+from waihu.call_record import CallRecord
 from waihu.service.db import open_database
 from waihu.service.scheduler import claim_due_contacts, record_result
 
@@ -66,9 +66,9 @@ def test_new_outcomes_are_retried_by_policy_and_kept_in_results(server: Server, 
     assert len(claims) == 3
     assert {(c.voicemail_action, c.voicemail_message) for c in claims} == {("message", "请回电")}
     results = [
-        AttemptResult(outcome="powered_off", sip_code=487, carrier_announcement="您拨打的电话已关机"),
-        AttemptResult(outcome="suspended", sip_code=503, carrier_announcement="您拨打的电话已停机"),
-        AttemptResult(outcome="voicemail", sip_code=200, hangup_by="robot"),
+        CallRecord(outcome="powered_off", sip_code=487, carrier_announcement="您拨打的电话已关机"),
+        CallRecord(outcome="suspended", sip_code=503, carrier_announcement="您拨打的电话已停机"),
+        CallRecord(outcome="voicemail", sip_code=200, hangup_by="robot"),
     ]
     with factory() as session:
         for claim, result in zip(claims, results, strict=True):

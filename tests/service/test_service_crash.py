@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.service.helpers import MONDAY_10_SHANGHAI, add_contacts, make_campaign
-from waihu.service.attempt_result import AttemptResult
+from waihu.call_record import CallRecord
 from waihu.service.models import Attempt, Contact
 from waihu.service.scheduler import (
     DEFAULT_LEASE_S,
@@ -51,7 +51,7 @@ def test_dead_worker_attempt_is_lost_and_a_new_attempt_follows(factory: sessionm
         assert recover_stale(session, after + dt.timedelta(hours=1)) == []
     # A late result from the dead worker cannot reopen it.
     with factory() as session, pytest.raises(AttemptNotInProgress):
-        record_result(session, claim.attempt_id, AttemptResult(outcome="answered"), after)
+        record_result(session, claim.attempt_id, CallRecord(outcome="answered"), after)
     with factory() as session:
         (retry,) = claim_due_contacts(session, "w2", after + dt.timedelta(seconds=600), 1)
     assert (

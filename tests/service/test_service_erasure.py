@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from tests.security.tenants import light_console
 from tests.service.helpers import ALL_DAY, Server, graded_call, strategy_and_operator
-from waihu.service.attempt_result import AttemptResult
+from waihu.call_record import CallRecord
 from waihu.service.db import open_database
 from waihu.service.models import Attempt, Contact, WebhookEvent
 from waihu.service.scheduler import claim_due_contacts, mark_answered, record_result
@@ -53,8 +53,12 @@ def test_erasure_removes_personal_data_and_keeps_an_audit_trace(
     with factory() as session:
         claims = {c.reference_id: c for c in claim_due_contacts(session, "w", now, 3, campaign_ids=[cid])}
         for ref, path in (("a", inside), ("c", outside)):
-            result = AttemptResult(
-                outcome="answered", answer_at=now, end_at=now, call=graded_call("A"), recording_path=str(path)
+            result = CallRecord(
+                outcome="answered",
+                answer_at=now,
+                end_at=now,
+                conversation=graded_call("A"),
+                recording_path=str(path),
             )
             record_result(session, claims[ref].attempt_id, result, now)
         mark_answered(session, claims["d"].attempt_id, now)

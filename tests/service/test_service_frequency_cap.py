@@ -25,7 +25,7 @@ from tests.service.rules_helpers import (
     strategy_keys,
     upload_flow,
 )
-from waihu.service.attempt_result import AttemptResult
+from waihu.call_record import CallRecord
 from waihu.service.db import make_engine, make_session_factory, open_database
 from waihu.service.imports import RawRow, import_contacts
 from waihu.service.models import Attempt, Contact, WebhookEvent
@@ -130,7 +130,7 @@ def test_a_call_in_progress_counts_and_patch_changes_the_cap(capped_server: Serv
         assert claim(factory, one, now) == []  # but it counts against the capped campaign
         deferred = client.get(f"/v1/campaigns/{one}/contacts/y").json()
         assert dt.datetime.fromisoformat(deferred["next_attempt_at"]) == now + dt.timedelta(minutes=15)
-        finish(factory, ringing.attempt_id, AttemptResult(outcome="no_answer", sip_code=480), now)
+        finish(factory, ringing.attempt_id, CallRecord(outcome="no_answer", sip_code=480), now)
         # raise the cap: PATCH applies at the next claim
         raised = client.patch(f"/v1/campaigns/{one}", json={"frequency_cap": {"max_answered": 3, "days": 1}})
         assert raised.status_code == 200 and raised.json()["frequency_cap"] == {"max_answered": 3, "days": 1}
@@ -157,7 +157,7 @@ def _claimer(url: str, name: str, campaign_ids: list[int], barrier: Any, out: An
             with factory() as session:
                 got = claim_due_contacts(session, name, NOW, 3, campaign_ids=campaign_ids)
             for one in got:  # every call is answered
-                result = AttemptResult(outcome="answered", sip_code=200, answer_at=NOW)
+                result = CallRecord(outcome="answered", sip_code=200, answer_at=NOW)
                 with factory() as session:
                     record_result(session, one.attempt_id, result, NOW)
             calls += len(got)

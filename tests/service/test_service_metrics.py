@@ -13,8 +13,8 @@ from dialog.loader import load_flow_text
 from sip_peers.peers import free_udp_port
 from tests.conftest import MINIMAL_FLOW
 from tests.service.helpers import Server, add_contacts, make_campaign
+from waihu.call_record import CallRecord
 from waihu.calls.metrics import WorkerMetrics
-from waihu.service.attempt_result import AttemptResult
 from waihu.service.db import open_database
 from waihu.service.scheduler import claim_due_contacts, mark_answered, record_result
 from waihu.voice.sip_driver import attach_latencies
@@ -40,9 +40,9 @@ def test_metrics_report_calls_live_latency_and_backlog(server: Server) -> None:
         record_result(
             session,
             answered.attempt_id,
-            AttemptResult(outcome="answered", sip_code=200, call=_finished_call()),
+            CallRecord(outcome="answered", sip_code=200, conversation=_finished_call()),
         )
-        record_result(session, busy.attempt_id, AttemptResult(outcome="busy", sip_code=486))
+        record_result(session, busy.attempt_id, CallRecord(outcome="busy", sip_code=486))
     assert httpx.get(f"{server.base_url}/metrics", timeout=10).status_code == 401  # a key is needed
     with server.client() as client:
         text = client.get("/metrics").text

@@ -18,10 +18,10 @@ from nlu.base import NluResult
 from nlu.rules import RuleClassifier
 from tests.conftest import MINIMAL_FLOW
 from tests.service.helpers import Server, add_contacts, make_campaign, run_server, strategy_and_operator
+from waihu.call_record import CallRecord
 from waihu.console.config import ConsoleConfig
 from waihu.console.state import ConsoleState
 from waihu.conversation import Conversation
-from waihu.service.attempt_result import AttemptResult
 from waihu.service.flow_examples import ExampleEditError, add_intent_example, add_kb_question
 from waihu.service.inbox_groups import Utterance, group_utterances
 from waihu.service.models import NluInboxItem
@@ -167,7 +167,9 @@ def save_calls(server: Server, calls: list[list[str]]) -> list[str]:
                     conv.user_says(text)
             if not conv.finished:
                 conv.hangup()
-            record_result(session, claim.attempt_id, AttemptResult(outcome="answered", call=conv.result()))
+            record_result(
+                session, claim.attempt_id, CallRecord(outcome="answered", conversation=conv.result())
+            )
         return [claim.attempt_id for claim in claims]
 
 

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.service.helpers import MONDAY_10_SHANGHAI, add_contacts, make_campaign
-from waihu.service.attempt_result import AttemptResult
+from waihu.call_record import CallRecord
 from waihu.service.models import Attempt, Contact
 from waihu.service.scheduler import (
     DEFAULT_LEASE_S,
@@ -93,10 +93,10 @@ def test_a_failed_result_write_releases_the_attempt(
     worker._active.add(claim.attempt_id)  # as run() does when it starts the call
     tries: list[str] = []
 
-    async def fake_call(_engine: Any, _claim: Any) -> AttemptResult:
-        return AttemptResult(outcome="answered")
+    async def fake_call(_engine: Any, _claim: Any) -> CallRecord:
+        return CallRecord(outcome="answered")
 
-    def broken_store(_session: Session, attempt_id: str, _result: AttemptResult) -> None:
+    def broken_store(_session: Session, attempt_id: str, _result: CallRecord) -> None:
         tries.append(attempt_id)
         raise RuntimeError("database is down")
 

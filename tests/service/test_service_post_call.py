@@ -15,7 +15,7 @@ from dialog.loader import load_flow_text
 from tests.conftest import MINIMAL_FLOW
 from tests.service.helpers import ALL_DAY, Server, free_port, graded_call, strategy_and_operator
 from tests.service.test_service_webhooks import LOCAL_RECEIVERS, Receiver, serve
-from waihu.service.attempt_result import AttemptResult
+from waihu.call_record import CallRecord
 from waihu.service.db import open_database
 from waihu.service.models import Campaign, WebhookEvent
 from waihu.service.post_call import matches
@@ -126,9 +126,7 @@ def test_notify_is_signed_delivered_retried_and_shown_in_the_result(server: Serv
         with factory() as session:
             claims = {c.reference_id: c for c in claim_due_contacts(session, "w", now, 3, campaign_ids=[cid])}
             record_result(session, claims["zhang"].attempt_id, _answered("A", ["想办理"], now), now)
-            record_result(
-                session, claims["li"].attempt_id, AttemptResult(outcome="no_answer", end_at=now), now
-            )
+            record_result(session, claims["li"].attempt_id, CallRecord(outcome="no_answer", end_at=now), now)
             record_result(session, claims["wang"].attempt_id, _answered("C", [], now), now)
         sender = WebhookSender(factory, backoff=Backoff(base_s=5), policy=LOCAL_RECEIVERS)
         try:
@@ -172,7 +170,7 @@ def test_a_stored_endpoint_the_policy_refuses_is_never_called(server: Server, st
     now = dt.datetime.now(dt.UTC)
     with factory() as session:
         (claim,) = claim_due_contacts(session, "w", now, 1, campaign_ids=[cid])
-        record_result(session, claim.attempt_id, AttemptResult(outcome="no_answer", end_at=now), now)
+        record_result(session, claim.attempt_id, CallRecord(outcome="no_answer", end_at=now), now)
     sender = WebhookSender(factory, policy=LOCAL_RECEIVERS)
     try:
         assert sender.deliver_due(now) == 0
@@ -183,10 +181,10 @@ def test_a_stored_endpoint_the_policy_refuses_is_never_called(server: Server, st
     assert event.delivered_at is None and "destination refused" in (event.last_error or "")
 
 
-def _answered(grade: str, tags: list[str], now: dt.datetime) -> AttemptResult:
+def _answered(grade: str, tags: list[str], now: dt.datetime) -> CallRecord:
     end = now + dt.timedelta(seconds=20)
-    return AttemptResult(
-        outcome="answered", sip_code=200, answer_at=now, end_at=end, call=graded_call(grade, tags)
+    return CallRecord(
+        outcome="answered", sip_code=200, answer_at=now, end_at=end, conversation=graded_call(grade, tags)
     )
 
 

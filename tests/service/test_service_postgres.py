@@ -10,7 +10,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import func, inspect, select
 
 from tests.service.helpers import MONDAY_10_SHANGHAI, add_contacts, make_campaign
-from waihu.service.attempt_result import AttemptResult
+from waihu.call_record import CallRecord
 from waihu.service.db import open_database, upgrade
 from waihu.service.models import Attempt, Base, Contact, Dnc
 from waihu.service.scheduler import claim_due_contacts, record_result, recover_stale
@@ -56,7 +56,7 @@ def test_claim_rules_and_results_on_postgres(pg_url: str) -> None:
         assert len(claims) == 3 and "c0" not in {c.reference_id for c in claims}
         with factory() as session:
             recorded = record_result(
-                session, claims[0].attempt_id, AttemptResult(outcome="no_answer", sip_code=480), NOW
+                session, claims[0].attempt_id, CallRecord(outcome="no_answer", sip_code=480), NOW
             )
             assert recorded.next_attempt_at == NOW + dt.timedelta(seconds=600)
             assert len(claim_due_contacts(session, "pg", NOW, 10)) == 1  # one line freed

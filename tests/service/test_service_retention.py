@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.service.helpers import ALL_DAY, Server, add_contacts, graded_call, make_campaign
 from tests.service.rules_helpers import admin_key, new_campaign, strategy_keys, upload_flow
-from waihu.service.attempt_result import AttemptResult
+from waihu.call_record import CallRecord
 from waihu.service.background import Chores
 from waihu.service.models import Attempt, AuditEntry, Contact, NluInboxItem, WebhookEvent, utcnow
 from waihu.service.retention import RetentionDefaults, apply_retention
@@ -34,8 +34,12 @@ def _call(
     for claim in claims:
         wav = recordings / f"{claim.reference_id}.wav"
         wav.write_bytes(b"RIFF....WAVE")
-        result = AttemptResult(
-            outcome="answered", answer_at=now, end_at=now, call=graded_call("A"), recording_path=str(wav)
+        result = CallRecord(
+            outcome="answered",
+            answer_at=now,
+            end_at=now,
+            conversation=graded_call("A"),
+            recording_path=str(wav),
         )
         record_result(session, claim.attempt_id, result, now)
         attempt = session.get(Attempt, claim.attempt_id)

@@ -9,7 +9,7 @@ from sqlalchemy import text
 
 from tests.conftest import MINIMAL_FLOW
 from tests.service.helpers import ALL_DAY, Server
-from waihu.service.attempt_result import AttemptResult
+from waihu.call_record import CallRecord
 from waihu.service.db import open_database
 from waihu.service.models import Campaign
 from waihu.service.scheduler import claim_due_contacts, due_contacts_query, record_result
@@ -47,7 +47,7 @@ def test_import_100k_over_http_and_claim_fast(server: Server) -> None:
                 latencies.append(time.perf_counter() - started)
                 assert len(claims) == 4
                 for claim in claims:
-                    record_result(session, claim.attempt_id, AttemptResult(outcome="no_answer"), now)
+                    record_result(session, claim.attempt_id, CallRecord(outcome="no_answer"), now)
         latencies.sort()
         print(f"claim of 4 among 100k: p50 {latencies[25] * 1000:.1f} ms, max {latencies[-1] * 1000:.1f} ms")
         assert latencies[25] < 0.1 and sum(latencies) < 5

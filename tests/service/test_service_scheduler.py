@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dialog.state import CallResult, Turn
 from tests.service.helpers import MONDAY_10_SHANGHAI, add_contacts, make_campaign
-from waihu.service.attempt_result import AttemptResult
+from waihu.call_record import CallRecord
 from waihu.service.models import Attempt, Campaign, Contact, Dnc, WebhookEvent
 from waihu.service.scheduler import (
     AttemptNotInProgress,
@@ -59,7 +59,7 @@ def claim(factory: sessionmaker[Session], now: dt.datetime, limit: int = 10, wor
         return claim_due_contacts(session, worker, now, limit)
 
 
-def record(factory: sessionmaker[Session], attempt_id: str, result: AttemptResult, now: dt.datetime):
+def record(factory: sessionmaker[Session], attempt_id: str, result: CallRecord, now: dt.datetime):
     with factory() as session:
         return record_result(session, attempt_id, result, now)
 
@@ -138,7 +138,7 @@ def test_retry_interval_per_outcome(factory: sessionmaker[Session]) -> None:
         add_contacts(session, campaign.id, 1)
     (first,) = claim(factory, NOW)
     recorded = record(
-        factory, first.attempt_id, AttemptResult(outcome="busy", sip_code=486, sip_reason="Busy Here"), NOW
+        factory, first.attempt_id, CallRecord(outcome="busy", sip_code=486, sip_reason="Busy Here"), NOW
     )
     assert not recorded.final and recorded.next_attempt_at == NOW + dt.timedelta(seconds=1800)
     assert claim(factory, NOW + dt.timedelta(seconds=1799)) == []
@@ -146,7 +146,7 @@ def test_retry_interval_per_outcome(factory: sessionmaker[Session]) -> None:
     assert second.attempt_number == 2 and second.attempt_id != first.attempt_id
     # The one retry for busy is spent: a second busy finishes the contact.
     recorded = record(
-        factory, second.attempt_id, AttemptResult(outcome="busy", sip_code=486), NOW + dt.timedelta(hours=1)
+        factory, second.attempt_id, CallRecord(outcome="busy", sip_code=486), NOW + dt.timedelta(hours=1)
     )
     assert recorded.final
     (finished,) = events(factory, "contact.finished")
@@ -159,7 +159,7 @@ def test_outcome_without_retry_rule_is_final(factory: sessionmaker[Session]) -> 
         campaign = make_campaign(session, retry_policy={"busy": {"interval_s": 60, "max": 3}})
         add_contacts(session, campaign.id, 1)
     (c,) = claim(factory, NOW)
-    assert record(factory, c.attempt_id, AttemptResult(outcome="invalid_number", sip_code=404), NOW).final
+    assert record(factory, c.attempt_id, CallRecord(outcome="invalid_number", sip_code=404), NOW).final
 
 
 def test_per_day_limit_moves_the_retry_to_the_next_local_day(factory: sessionmaker[Session]) -> None:
@@ -172,7 +172,7 @@ def test_per_day_limit_moves_the_retry_to_the_next_local_day(factory: sessionmak
         )
         add_contacts(session, campaign.id, 1)
     (first,) = claim(factory, NOW)
-    recorded = record(factory, first.attempt_id, AttemptResult(outcome="no_answer", sip_code=480), NOW)
+    recorded = record(factory, first.attempt_id, CallRecord(outcome="no_answer", sip_code=480), NOW)
     # Next local day (Tuesday) at the window's start: 09:00 Shanghai = 01:00 UTC.
     assert recorded.next_attempt_at == dt.datetime(2026, 11, 24, 1, 0, tzinfo=dt.UTC)
     assert claim(factory, NOW + dt.timedelta(minutes=5)) == []
@@ -195,7 +195,7 @@ def test_per_day_limit_is_enforced_at_claim_time_too(factory: sessionmaker[Sessi
         )
         add_contacts(session, campaign.id, 1)
     (first,) = claim(factory, NOW)
-    record(factory, first.attempt_id, AttemptResult(outcome="no_answer"), NOW)
+    record(factory, first.attempt_id, CallRecord(outcome="no_answer"), NOW)
     with factory() as session:
         contact = session.get(Contact, first.contact_id)
         assert contact is not None
@@ -214,7 +214,7 @@ def test_max_attempts_in_total(factory: sessionmaker[Session]) -> None:
     for number in (1, 2):
         (c,) = claim(factory, now)
         assert c.attempt_number == number
-        recorded = record(factory, c.attempt_id, AttemptResult(outcome="no_answer"), now)
+        recorded = record(factory, c.attempt_id, CallRecord(outcome="no_answer"), now)
         now += dt.timedelta(minutes=2)
     assert recorded.final and "max attempts" in recorded.reason
     assert claim(factory, now + dt.timedelta(days=1)) == []
@@ -245,7 +245,7 @@ def test_line_concurrency_counts_attempts_in_progress(factory: sessionmaker[Sess
         mark_ringing(session, first[0].attempt_id, NOW)
         mark_answered(session, first[0].attempt_id, NOW)
     assert claim(factory, NOW, limit=10) == []  # in_call still holds a line
-    record(factory, first[1].attempt_id, AttemptResult(outcome="no_answer"), NOW)
+    record(factory, first[1].attempt_id, CallRecord(outcome="no_answer"), NOW)
     assert len(claim(factory, NOW, limit=10)) == 1
 
 
@@ -285,14 +285,14 @@ def test_answered_call_result_grade_trace_and_campaign_success(factory: sessionm
         mark_ringing(session, c.attempt_id, NOW + dt.timedelta(seconds=1))
         mark_answered(session, c.attempt_id, NOW + dt.timedelta(seconds=5))
         assert session.get(Contact, c.contact_id).state == "in_call"  # type: ignore[union-attr]
-    result = AttemptResult(
+    result = CallRecord(
         outcome="answered",
         sip_code=200,
         started_at=NOW,
         ring_at=NOW + dt.timedelta(seconds=1),
         answer_at=NOW + dt.timedelta(seconds=5),
         end_at=NOW + dt.timedelta(seconds=65),
-        call=answered_call("A"),
+        conversation=answered_call("A"),
         recording_path="/rec/x.wav",
     )
     recorded = record(factory, c.attempt_id, result, NOW + dt.timedelta(seconds=66))
@@ -330,7 +330,7 @@ def test_callee_asking_for_dnc_is_added_to_the_list(factory: sessionmaker[Sessio
     record(
         factory,
         c.attempt_id,
-        AttemptResult(outcome="answered", sip_code=200, call=answered_call("D", dnc=True)),
+        CallRecord(outcome="answered", sip_code=200, conversation=answered_call("D", dnc=True)),
         NOW,
     )
     with factory() as session:

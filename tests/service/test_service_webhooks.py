@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.service.helpers import MONDAY_10_SHANGHAI, add_contacts, free_port, make_campaign
-from waihu.service.attempt_result import AttemptResult
+from waihu.call_record import CallRecord
 from waihu.service.models import WebhookEvent
 from waihu.service.scheduler import claim_due_contacts, record_result
 from waihu.service.webhook_destinations import DestinationPolicy
@@ -81,7 +81,7 @@ def finished_call_events(factory: sessionmaker[Session], url: str, count: int = 
             record_result(
                 session,
                 claim.attempt_id,
-                AttemptResult(outcome="no_answer", sip_code=480),
+                CallRecord(outcome="no_answer", sip_code=480),
                 MONDAY_10_SHANGHAI,
             )
 

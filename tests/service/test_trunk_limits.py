@@ -25,8 +25,8 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.service.helpers import MONDAY_10_SHANGHAI, Server, add_contacts, hang_up_part, make_campaign
+from waihu.call_record import CallRecord
 from waihu.calls.trunk import TrunkError, checked, load_trunk_file
-from waihu.service.attempt_result import AttemptResult
 from waihu.service.db import make_engine, make_session_factory, open_database
 from waihu.service.models import Attempt, Contact, Trunk
 from waihu.service.scheduler import claim_due_contacts, record_result
@@ -102,7 +102,7 @@ def _paced_claimer(url: str, index: int, campaign_id: int, barrier: Any, out: An
             empty += not got
             for claim in got:
                 with factory() as session:
-                    record_result(session, claim.attempt_id, AttemptResult(outcome="answered"), NOW)
+                    record_result(session, claim.attempt_id, CallRecord(outcome="answered"), NOW)
             time.sleep(0.05)  # the worker's poll
         out.put((index, trunk, empty, None))
     except BaseException as exc:  # reported to the parent

@@ -93,9 +93,9 @@ def test_refusing_customer_over_sip(tmp_path: Path, card_flow) -> None:
         report = _dial(tmp_path, customer.uri, FLOWS / "credit_card_installment.yaml")
         recordings = customer.recordings()
     assert (report["outcome"], report["sip_code"]) == ("answered", 200), report
-    intents = [turn["intent"] for turn in report["trace"]]
-    assert intents == ["affirm", "deny", "deny"], report["transcript"]
-    assert [turn["node"] for turn in report["trace"]] == ["greeting", "offer", "objection"]
+    intents = [turn["intent"] for turn in report["transcript"]]
+    assert intents == ["affirm", "deny", "deny"], report["lines"]
+    assert [turn["node"] for turn in report["transcript"]] == ["greeting", "offer", "objection"]
     assert (report["grade"], report["hangup_by"], report["conversation_outcome"]) == (
         "D",
         "robot",
@@ -130,7 +130,7 @@ def test_dtmf_answers_the_question(tmp_path: Path) -> None:
             report = _dial(tmp_path, customer.uri, flow_path, variables={}, classifier_kind="rules")
         finally:
             timer.cancel()
-    assert report["trace"][0]["kind"] == "dtmf" and report["trace"][0]["intent"] == "affirm", report
+    assert report["transcript"][0]["kind"] == "dtmf" and report["transcript"][0]["intent"] == "affirm", report
     assert report["grade"] == "A" and report["hangup_by"] == "robot"
 
 
@@ -147,7 +147,7 @@ def test_transfer_to_a_seat_with_the_summary(tmp_path: Path, card_flow) -> None:
             tmp_path, customer.uri, FLOWS / "credit_card_installment.yaml", seat=seat.uri_for("seat1")
         )
         summary = _seat_summary(seat)
-    assert [turn["intent"] for turn in report["trace"]] == ["affirm", "ask_human"], report["transcript"]
+    assert [turn["intent"] for turn in report["transcript"]] == ["affirm", "ask_human"], report["lines"]
     assert report["transfer"] and report["transfer"]["seat_answered"], report
     assert report["conversation_outcome"] == "transferred" and report["grade"] == "A"
     assert summary["name"] == "张先生" and summary["grade"] == "A" and "asked_human" in summary["tags"]

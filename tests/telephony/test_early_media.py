@@ -24,7 +24,7 @@ from telephony import CallOutcome, EarlyMedia
 from tests.telephony.conftest import engine, run
 from waihu.cpa.early_media import dial_listening
 from waihu.cpa.tones import ringback, silence
-from waihu.voice.sip_driver import report_for
+from waihu.voice.sip_driver import record_for
 
 pytestmark = pytest.mark.sip
 REASONS = {480: "Temporarily Unavailable", 486: "Busy Here", 503: "Service Unavailable"}
@@ -84,7 +84,7 @@ def test_announcement_lands_on_its_outcome(
 
     listened = run(scenario(), 90)
     assert listened.outcome == item.label, (listened.decision, listened.transcripts, listened.dial)
-    report = report_for(listened.dial, "sip:x@y", announcement=listened.decision)
+    report = record_for(listened.dial, "sip:x@y", announcement=listened.decision)
     assert report.outcome == item.label and report.carrier_announcement
     # The SIP code is kept: ours after the CANCEL (487) or the carrier's own final response.
     assert report.sip_code in (487, code)

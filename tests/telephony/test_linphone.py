@@ -104,7 +104,7 @@ def test_bridged_transfer_to_a_linphone_seat(
         assert ended.transferred and ended.by is HangupBy.ROBOT
         with wave.open(str(ended.recording_path)) as w:
             x = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").reshape(-1, 2)
-        bridge_at = int((bridged.at - (call.answered_at or 0)) * 8000)
+        bridge_at = int((bridged.at - (call.answer_at or 0)) * 8000)
         after = x[bridge_at + 2400 :]
         assert abs(_loud_hz(after[:, 1].tobytes()) - SEAT_HZ) < 20  # the callee got the seat
 
@@ -160,8 +160,8 @@ def test_conversation_with_a_linphone_customer(tmp_path: Path, card_flow) -> Non
         assert customer.wait_for("ended", 5), customer.output()[-2000:]
         heard = customer.heard()
     assert (report["outcome"], report["sip_code"]) == ("answered", 200), report
-    assert [turn["intent"] for turn in report["trace"]] == ["affirm", "deny", "deny"], report["transcript"]
-    assert [turn["node"] for turn in report["trace"]] == ["greeting", "offer", "objection"]
+    assert [turn["intent"] for turn in report["transcript"]] == ["affirm", "deny", "deny"], report["lines"]
+    assert [turn["node"] for turn in report["transcript"]] == ["greeting", "offer", "objection"]
     assert (report["grade"], report["hangup_by"]) == ("D", "robot")
     # linphonec heard the robot speak: its recording of the greeting's span is not silence.
     greeting = heard[: int(greeting_s * 8000) * 2]

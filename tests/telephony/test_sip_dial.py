@@ -33,9 +33,9 @@ def test_final_responses_map_to_outcomes(tmp_path: Path, code: int, outcome: Cal
         assert result.outcome is outcome
         assert result.sip_code == code
         assert result.reason  # raw reason phrase kept
-        assert result.call is None and result.answered_at is None
-        assert result.ringing_at is not None and result.ended_at is not None
-        assert result.started_at <= result.ringing_at <= result.ended_at
+        assert result.call is None and result.answer_at is None
+        assert result.ring_at is not None and result.end_at is not None
+        assert result.started_at <= result.ring_at <= result.end_at
 
     run(scenario())
 
@@ -53,7 +53,7 @@ def test_ring_timeout_cancels_and_reports_no_answer(tmp_path: Path, callee_ulaw:
         assert result.outcome is CallOutcome.NO_ANSWER
         assert (result.sip_code, result.reason) == (487, "Request Terminated")
         assert 0.9 < elapsed < 3.0
-        assert result.ringing_at is not None and result.call is None
+        assert result.ring_at is not None and result.call is None
 
     run(scenario())
 
@@ -70,7 +70,7 @@ def test_unreachable_peer_is_failed(tmp_path: Path) -> None:
             )
             assert time.monotonic() - t0 < 5
         assert result.outcome is CallOutcome.FAILED, result
-        assert result.sip_code in (408, 503) and result.ringing_at is None
+        assert result.sip_code in (408, 503) and result.ring_at is None
 
     run(scenario())
 

@@ -74,7 +74,7 @@ def test_callee_hangs_up_in_the_middle_of_playback_after_info_dtmf(tmp_path: Pat
         dtmf = [e for e in events if isinstance(e, DtmfReceived)]
         assert [(d.digit, d.method) for d in dtmf] == [("5", "info")]
         assert not any(isinstance(e, PlaybackDrained) for e in events)
-        assert 1.5 < ended.at - (call.answered_at or 0) < 3.5
+        assert 1.5 < ended.at - (call.answer_at or 0) < 3.5
         assert _stereo(ended.recording_path).shape[0] / 8000 < 3.5
 
     run(scenario())

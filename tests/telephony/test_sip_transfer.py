@@ -97,7 +97,7 @@ def test_refer_refused_then_bridged_transfer_with_summary_header(
         assert ended.transferred and ended.by is HangupBy.ROBOT
         with wave.open(str(ended.recording_path)) as w:
             x = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").reshape(-1, 2)
-        bridge_at = int((bridged.at - (call.answered_at or 0)) * 8000)
+        bridge_at = int((bridged.at - (call.answer_at or 0)) * 8000)
         before, after = x[: max(bridge_at - 800, 800)], x[bridge_at + 2400 :]
         assert abs(dominant_hz(before[:, 1].tobytes()) - ROBOT_HZ) < 20  # robot before the bridge
         assert abs(dominant_hz(after[:, 1].tobytes()) - SEAT_HZ) < 20  # seat after it

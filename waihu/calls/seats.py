@@ -8,7 +8,6 @@ the end of the call writes the ``transfer`` rows and the attempt's transfer summ
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,16 +15,13 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
+from waihu.call_record import iso, utc_from_epoch
 from waihu.service.models import Attempt, Campaign, Contact, Transfer
 from waihu.service.seats import Strategy, claim_seat, release_seat
 from waihu.service.webhooks import enqueue_event
 from waihu.voice.seat_transfer import SeatLeg, SeatOffer
 
 log = logging.getLogger(__name__)
-
-
-def _at(epoch: float | None) -> dt.datetime | None:
-    return dt.datetime.fromtimestamp(epoch, dt.UTC) if epoch else None
 
 
 def seat_group(session: Session, campaign_id: int, flow_group: str) -> str:
@@ -84,8 +80,8 @@ class DatabaseSeats:
                 "phone": attempt.phone,
                 "seat": {"id": leg.offer.seat_id, "uri": leg.offer.uri, "name": leg.offer.name},
                 "position": leg.position,
-                "offered_at": _iso(leg.offered_at),
-                "ringing_at": _iso(leg.ringing_at or leg.answered_at),
+                "offered_at": iso(utc_from_epoch(leg.offered_at)),
+                "ring_at": iso(utc_from_epoch(leg.ring_at or leg.answer_at)),
                 "summary": _plain(summary),
             }
             if enqueue_event(session, campaign, "seat.offered", data) is not None:
@@ -93,12 +89,12 @@ class DatabaseSeats:
 
     def leg_over(self, leg: SeatLeg) -> None:
         """The seat did not take the call: free it at once for other calls."""
-        self._release(leg, leg.ended_at)
+        self._release(leg, leg.end_at)
 
     def finish(self, legs: list[SeatLeg]) -> None:
         """Write one ``transfer`` row per leg and the attempt's summary; free the seat that talked."""
         for leg in legs:
-            self._release(leg, leg.ended_at)
+            self._release(leg, leg.end_at)
         taken = next((leg for leg in legs if leg.answered), None)
         with self.factory() as session:
             for leg in legs:
@@ -108,10 +104,10 @@ class DatabaseSeats:
                         seat_id=leg.offer.seat_id,
                         seat_uri=leg.offer.uri,
                         position=leg.position,
-                        offered_at=_at(leg.offered_at),
-                        ringing_at=_at(leg.ringing_at),
-                        answered_at=_at(leg.answered_at),
-                        ended_at=_at(leg.ended_at),
+                        offered_at=utc_from_epoch(leg.offered_at),
+                        ring_at=utc_from_epoch(leg.ring_at),
+                        answer_at=utc_from_epoch(leg.answer_at),
+                        end_at=utc_from_epoch(leg.end_at),
                         answered=leg.answered,
                         sip_code=leg.sip_code,
                         reason=leg.reason,
@@ -142,13 +138,8 @@ class DatabaseSeats:
         if seat_id is None or seat_id not in self._claimed:
             return
         with self.factory() as session:
-            release_seat(session, seat_id, self.attempt_id, _at(at))
+            release_seat(session, seat_id, self.attempt_id, utc_from_epoch(at))
         self._claimed.discard(seat_id)
-
-
-def _iso(epoch: float | None) -> str | None:
-    value = _at(epoch)
-    return value.isoformat().replace("+00:00", "Z") if value else None
 
 
 def _plain(summary: Any) -> Any:

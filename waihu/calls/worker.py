@@ -24,11 +24,11 @@ from dialog.flow_files import STORED_FILES
 from dialog.loader import load_flow_text
 from dialog.schema import Flow
 from nlu.base import IntentClassifier
+from waihu.call_record import CallRecord
 from waihu.calls.metrics import WorkerMetrics
 from waihu.calls.registration import RegistrationGate
 from waihu.calls.trunk import TrunkSettings, with_transport
 from waihu.privacy import mask_phone
-from waihu.service.attempt_result import AttemptResult
 from waihu.service.flow_assets import materialise
 from waihu.service.flows import flow_text
 from waihu.service.scheduler import (
@@ -99,10 +99,6 @@ class WorkerConfig:
     trunk: TrunkSettings = field(default_factory=TrunkSettings)
     #: JSON status for the operator (see :mod:`waihu.calls.registration`).
     status_file: Path | None = None
-
-
-def _at(epoch: float | None) -> dt.datetime | None:
-    return dt.datetime.fromtimestamp(epoch, dt.UTC) if epoch else None
 
 
 def _voicemail_policy(claim: Claim, flow: Flow) -> Any:
@@ -318,10 +314,11 @@ class Worker:
                 result = await self._call(engine, claim)
             except Exception as exc:  # a failed call must still be reported, never lost
                 log.exception("call %s failed", claim.attempt_id)
-                result = AttemptResult(
+                result = CallRecord(
                     outcome="failed", sip_reason=f"worker error: {type(exc).__name__}: {exc}"[:200]
                 )
-            latencies = [t.latency_ms for t in (result.call.trace if result.call else []) if t.latency_ms]
+            trace = result.conversation.trace if result.conversation else []
+            latencies = [turn.latency_ms for turn in trace if turn.latency_ms]
             self.metrics.call_finished(claim.campaign_id, result.outcome, latencies)
             await self._save(claim, result)
         finally:
@@ -329,7 +326,7 @@ class Worker:
             self._active.discard(claim.attempt_id)
         self.handled += 1
 
-    async def _save(self, claim: Claim, result: AttemptResult) -> None:
+    async def _save(self, claim: Claim, result: CallRecord) -> None:
         """Store the result, retrying a failed write a few times; then leave the attempt to recovery."""
         tries = max(1, self.config.result_tries)
         for attempt in range(1, tries + 1):
@@ -351,7 +348,7 @@ class Worker:
                 log.warning("saving the result of attempt %s failed; retrying", claim.attempt_id)
                 await asyncio.sleep(self.config.result_retry_s)
 
-    async def _call(self, engine: Any, claim: Claim) -> AttemptResult:
+    async def _call(self, engine: Any, claim: Claim) -> CallRecord:
         from nlu.paths import data_dir
         from telephony import CallOutcome
         from waihu.live_data_http import fetcher_from_environment
@@ -362,7 +359,7 @@ class Worker:
             call_variables,
             check_variables,
         )
-        from waihu.voice.sip_driver import report_for, talk_on_call
+        from waihu.voice.sip_driver import record_for, talk_on_call
 
         cfg = self.config
         with self.factory() as session:
@@ -377,7 +374,7 @@ class Worker:
         try:
             check_variables(flow, spec.variables)
         except MissingVariables as exc:  # calling would only embarrass the callee: let the strategy fix it
-            return AttemptResult(outcome="failed", sip_reason=str(exc))
+            return CallRecord(outcome="failed", sip_reason=str(exc))
         target = cfg.dial_plan.uri_for(claim.phone)
         self._prerender(flow, dict(spec.variables), claim.attempt_id)
         log.info(
@@ -394,12 +391,12 @@ class Worker:
             record=cfg.recordings_dir is not None,
         )
         outcome = listened.dial
-        report = report_for(outcome, target, announcement=listened.decision)
+        record = record_for(outcome, target, announcement=listened.decision)
         with self.factory() as session:
-            if outcome.ringing_at:
-                mark_ringing(session, claim.attempt_id, _at(outcome.ringing_at))
+            if record.ring_at:
+                mark_ringing(session, claim.attempt_id, record.ring_at)
             if outcome.outcome is CallOutcome.ANSWERED:
-                mark_answered(session, claim.attempt_id, _at(outcome.answered_at), lease_s=cfg.lease_s)
+                mark_answered(session, claim.attempt_id, record.answer_at, lease_s=cfg.lease_s)
         if outcome.outcome is CallOutcome.ANSWERED and outcome.call is not None:
             parts = SpeechParts(
                 classifier,
@@ -409,7 +406,7 @@ class Worker:
             )
             await talk_on_call(
                 outcome.call,
-                report,
+                record,
                 spec=spec,
                 parts=parts,
                 seat_uri=None,
@@ -417,16 +414,4 @@ class Worker:
                 transfer_mode=cfg.transfer_mode,
                 voicemail=_voicemail_policy(claim, flow) if cfg.detect_voicemail else None,
             )
-        return AttemptResult(
-            outcome=report.outcome,
-            sip_code=report.sip_code,
-            sip_reason=report.sip_reason,
-            hangup_by=report.hangup_by,
-            started_at=_at(report.started_at),
-            ring_at=_at(report.ringing_at),
-            answer_at=_at(report.answered_at),
-            end_at=_at(report.ended_at),
-            call=report.result,
-            recording_path=report.recording_path,
-            carrier_announcement=report.carrier_announcement,
-        )
+        return record

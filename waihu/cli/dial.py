@@ -50,7 +50,7 @@ async def dial_once(
         default_recognizer,
         default_synthesizer,
     )
-    from waihu.voice.sip_driver import report_for, talk_on_call
+    from waihu.voice.sip_driver import record_for, talk_on_call
 
     flow = load_flow(flow_path)
     spec = CallSpec(flow, variables, flow_dir=flow_path.parent)
@@ -80,20 +80,20 @@ async def dial_once(
             record=record_dir is not None,
         )
         outcome = listened.dial
-        report = report_for(outcome, target, announcement=listened.decision)
+        record = record_for(outcome, target, announcement=listened.decision)
         if outcome.outcome is not CallOutcome.ANSWERED or outcome.call is None:
-            return report.to_dict()
+            return record.to_dict()
         policy = VoicemailPolicy(voicemail, voicemail_message, flow.flow.language) if voicemail else None
         await talk_on_call(
             outcome.call,
-            report,
+            record,
             spec=spec,
             parts=parts,
             seat_uri=seat,
             transfer_mode=transfer_mode,
             voicemail=policy,
         )
-        return report.to_dict()
+        return record.to_dict()
 
 
 def dial(
@@ -166,8 +166,8 @@ def dial(
     if json_out:
         print(json.dumps(report, ensure_ascii=False))
         return
-    transcript: list[dict[str, Any]] = report.get("transcript", [])  # type: ignore[assignment]
-    for line in transcript:
+    lines: list[dict[str, Any]] = report.get("lines", [])  # type: ignore[assignment]
+    for line in lines:
         console.print(f"{line['t']:7.2f}s {line['who']:>6}: {line['text']}", highlight=False)
     summary = {
         k: report[k]

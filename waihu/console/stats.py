@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from waihu.service.counters import campaign_counters
 from waihu.service.models import Attempt, Campaign, Contact
-from waihu.service.views import campaign_view, iso
+from waihu.service.views import CampaignView, iso
 
 #: Keys a transcript turn may carry a measured robot latency under (milliseconds), newest first.
 _LATENCY_KEYS = ("latency_ms", "response_ms", "turn_latency_ms")
@@ -81,7 +81,7 @@ def campaign_stats(session: Session, campaign: Campaign, recent: int = 100) -> d
         for attempt, reference_id in attempts[:20]
     ]
     return {
-        "campaign": campaign_view(campaign),
+        "campaign": CampaignView.from_row(campaign).model_dump(),
         "counters": campaign_counters(session, campaign.id),
         "funnel": _funnel(session, campaign.id),
         "latency": {"points": points, "basis": " + ".join(sorted(kinds, reverse=True))},

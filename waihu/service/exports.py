@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, defer, sessionmaker
 from waihu.service.api.result_filters import ResultFilters, after
 from waihu.service.models import Attempt
 
-#: The CSV columns, in order: keys of :func:`waihu.service.views.attempt_view`.
+#: The CSV columns, in order: fields of :class:`waihu.service.views.AttemptView`.
 CSV_COLUMNS: tuple[str, ...] = (
     "attempt_id",
     "campaign_id",

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from waihu.privacy import mask_phone
 from waihu.service.models import Campaign, Contact
-from waihu.service.views import contact_view
+from waihu.service.views import ContactView
 from waihu.service.webhooks import enqueue_event
 
 log = logging.getLogger(__name__)
@@ -48,5 +48,5 @@ def finish_pending(
     )
     for contact in contacts:
         log.info("contact %s (%s) %s: %s", contact.id, mask_phone(contact.phone), outcome, why)
-        enqueue_event(session, campaign, "contact.finished", contact_view(contact), now)
+        enqueue_event(session, campaign, "contact.finished", ContactView.from_row(contact), now)
     return contacts

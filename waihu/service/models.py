@@ -413,7 +413,7 @@ class Seat(Base):
 
 
 class Transfer(Base):
-    """Migration 0009: one seat leg a transferred call offered (several when seats did not answer)."""
+    """Migrations 0009, 0012: one seat leg a transferred call offered (several when seats did not answer)."""
 
     __tablename__ = "transfer"
 
@@ -424,9 +424,9 @@ class Transfer(Base):
     #: 1 for the first seat tried, 2 for the next …
     position: Mapped[int]
     offered_at: Mapped[dt.datetime]
-    ringing_at: Mapped[dt.datetime | None]
-    answered_at: Mapped[dt.datetime | None]
-    ended_at: Mapped[dt.datetime | None]
+    ring_at: Mapped[dt.datetime | None]
+    answer_at: Mapped[dt.datetime | None]
+    end_at: Mapped[dt.datetime | None]
     answered: Mapped[bool] = mapped_column(Boolean, default=False)
     sip_code: Mapped[int | None]
     reason: Mapped[str] = mapped_column(String(200), default="")

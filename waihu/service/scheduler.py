@@ -4,7 +4,7 @@ A worker does, for each free line::
 
     claims = claim_due_contacts(session, worker_id, now, limit)   # attempt rows written, committed
     ... dial claims[i].phone; mark_ringing / mark_answered; heartbeat every lease_s / 3 ...
-    record_result(session, claims[i].attempt_id, AttemptResult(...))
+    record_result(session, claims[i].attempt_id, CallRecord(...))
 
 Every change is an UPDATE guarded by the expected current state, so two workers (or a restarted one) can
 never both act on the same contact or attempt. The attempt row exists before the INVITE; a worker that
@@ -28,9 +28,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from waihu.call_record import CallRecord
 from waihu.privacy import mask_phone
 from waihu.service import ab, post_call
-from waihu.service.attempt_result import AttemptResult
 from waihu.service.caller_id import pick_caller
 from waihu.service.db import begin_write
 from waihu.service.finishing import finish_pending
@@ -43,7 +43,7 @@ from waihu.service.outcomes import DNC_BLOCKED, IN_PROGRESS, LOST_AFTER_ANSWER, 
 from waihu.service.policy import decide_retry
 from waihu.service.routing import matching_rule, retry_by_rule, route_contact
 from waihu.service.trunk_limits import TrunkBudget, count_attempts, trunk_budget
-from waihu.service.views import attempt_view, contact_view
+from waihu.service.views import AttemptView, ContactView
 from waihu.service.webhooks import enqueue_event
 
 log = logging.getLogger(__name__)
@@ -487,7 +487,7 @@ def _add_dnc(session: Session, tenant: str, phone: str, reason: str, source: str
 def _finish_attempt(
     session: Session,
     attempt_id: str,
-    result: AttemptResult,
+    result: CallRecord,
     now: dt.datetime,
     *,
     retry_key: str | None = None,
@@ -509,7 +509,7 @@ def _finish_attempt(
     contact = session.get(Contact, attempt.contact_id, with_for_update=_is_postgres(session))
     campaign = session.get(Campaign, attempt.campaign_id)
     assert contact is not None and campaign is not None  # foreign keys
-    collect_unclassified(session, campaign.tenant, attempt, result.call)  # the operator's NLU inbox
+    collect_unclassified(session, campaign.tenant, attempt, result.conversation)  # the operator's NLU inbox
     if result.dnc:
         _add_dnc(
             session, campaign.tenant, attempt.phone, "asked not to be called (during a call)", "call", now
@@ -578,10 +578,10 @@ def _finish_attempt(
             contact.routed_to_contact_id = routed.contact_id
             session.flush()
             reason = f"routed by rule {rule['name']} to campaign {routed.campaign_id}"
-    enqueue_event(session, campaign, "call.finished", attempt_view(attempt, contact), now)
+    enqueue_event(session, campaign, "call.finished", AttemptView.from_row(attempt, contact), now)
     post_call.enqueue_actions(session, campaign, attempt, contact, now)  # 挂机短信 etc., same transaction
     if final:
-        enqueue_event(session, campaign, "contact.finished", contact_view(contact), now)
+        enqueue_event(session, campaign, "contact.finished", ContactView.from_row(contact), now)
         finish_campaign_if_done(session, campaign, now)
     log.info(
         "attempt %s (%s) %s -> contact %s %s",
@@ -595,7 +595,7 @@ def _finish_attempt(
 
 
 def record_result(
-    session: Session, attempt_id: str, result: AttemptResult, now: dt.datetime | None = None
+    session: Session, attempt_id: str, result: CallRecord, now: dt.datetime | None = None
 ) -> Recorded:
     """Write the attempt's result, schedule or finish its contact and queue the webhook events; commits.
 
@@ -633,7 +633,7 @@ def recover_stale(session: Session, now: dt.datetime | None = None, *, limit: in
         for attempt_id, status, ring_at, answer_at in session.execute(query).all():
             answered = status == "in_call" or answer_at is not None
             reason = "worker lease expired while " + ("in call" if answered else "dialling")
-            lost = AttemptResult(
+            lost = CallRecord(
                 outcome="lost",
                 hangup_by="system",
                 sip_reason=reason,

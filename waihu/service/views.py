@@ -9,11 +9,11 @@ same whoever renders it.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from waihu.call_record import iso, seconds_between
 from waihu.service.masking import mask_middle, sees_full_numbers
 from waihu.service.models import Attempt, Campaign, Contact
 from waihu.service.webhook_destinations import redact_url
@@ -34,19 +34,6 @@ class OpenModel(BaseModel):
     """Base of answer models validated from another module's dict: keys it adds later pass through."""
 
     model_config = ConfigDict(extra="allow")
-
-
-def iso(value: dt.datetime | None) -> str | None:
-    """ISO 8601 in UTC with a ``Z``, or None."""
-    if value is None:
-        return None
-    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
-
-
-def _seconds(start: dt.datetime | None, end: dt.datetime | None) -> float | None:
-    if start is None or end is None:
-        return None
-    return round((end - start).total_seconds(), 3)
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -141,8 +128,8 @@ class AttemptView(PublicModel):
             ring_at=iso(attempt.ring_at),
             answer_at=iso(attempt.answer_at),
             end_at=iso(attempt.end_at),
-            ring_s=_seconds(attempt.ring_at, attempt.answer_at or attempt.end_at),
-            duration_s=_seconds(attempt.answer_at, attempt.end_at) or 0.0,
+            ring_s=seconds_between(attempt.ring_at, attempt.answer_at or attempt.end_at),
+            duration_s=seconds_between(attempt.answer_at, attempt.end_at) or 0.0,
             rounds=attempt.rounds,
             grade=attempt.grade,
             grade_label=attempt.grade_label,
@@ -292,20 +279,3 @@ class CampaignView(PublicModel):
             created_at=iso(campaign.created_at),
             updated_at=iso(campaign.updated_at),
         )
-
-
-def attempt_view(attempt: Attempt, contact: Contact | None = None, *, with_transcript: bool = True) -> dict:
-    """:class:`AttemptView` of ``attempt`` as a dict (webhook payloads, exports)."""
-    return AttemptView.from_row(attempt, contact, with_transcript=with_transcript).model_dump(
-        exclude_unset=True
-    )
-
-
-def contact_view(contact: Contact) -> dict:
-    """:class:`ContactView` of ``contact`` as a dict (webhook payloads)."""
-    return ContactView.from_row(contact).model_dump()
-
-
-def campaign_view(campaign: Campaign) -> dict:
-    """:class:`CampaignView` of ``campaign`` as a dict (audit entries, the console)."""
-    return CampaignView.from_row(campaign).model_dump()

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import httpx
+from pydantic import BaseModel
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -82,13 +83,18 @@ def enqueue_event(
     session: Session,
     campaign: Campaign,
     event_type: str,
-    data: dict[str, Any],
+    data: dict[str, Any] | BaseModel,
     now: dt.datetime | None = None,
 ) -> WebhookEvent | None:
-    """Add an event to the outbox in the caller's transaction; None when the campaign has no webhook."""
+    """Add an event to the outbox in the caller's transaction; None when the campaign has no webhook.
+
+    ``data``: the payload, or the API's view of the resource (``AttemptView``, ``ContactView`` …) whose
+    JSON it becomes, so webhooks and the API never drift apart.
+    """
     if not campaign.webhook_url:
         return None
-    event = outbox_event(campaign.id, event_type, data, now or utcnow())
+    payload = data.model_dump(exclude_unset=True) if isinstance(data, BaseModel) else data
+    event = outbox_event(campaign.id, event_type, payload, now or utcnow())
     session.add(event)
     return event
 

@@ -39,9 +39,9 @@ class SeatLeg:
     offer: SeatOffer
     position: int
     offered_at: float
-    ringing_at: float | None = None
-    answered_at: float | None = None
-    ended_at: float | None = None
+    ring_at: float | None = None
+    answer_at: float | None = None
+    end_at: float | None = None
     answered: bool = False
     sip_code: int | None = None
     reason: str = ""
@@ -50,15 +50,15 @@ class SeatLeg:
     @property
     def ring_ms(self) -> int | None:
         """From the INVITE to the answer (or to the give-up); None while ringing."""
-        end = self.answered_at or self.ended_at
+        end = self.answer_at or self.end_at
         return None if end is None else max(0, round((end - self.offered_at) * 1000))
 
     @property
     def talk_s(self) -> float | None:
         """Time the callee spent with the seat (answered legs, once the call is over)."""
-        if self.answered_at is None or self.ended_at is None:
+        if self.answer_at is None or self.end_at is None:
             return None
-        return round(max(0.0, self.ended_at - self.answered_at), 2)
+        return round(max(0.0, self.end_at - self.answer_at), 2)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form (for ``waihu dial``'s report)."""
@@ -146,32 +146,32 @@ async def hunt(
 
             def progress(kind: str, at: float, leg: SeatLeg = leg) -> None:
                 if kind == "ringing":
-                    leg.ringing_at = at
+                    leg.ring_at = at
                     pops.add(aio.create_task(asyncio.to_thread(source.ringing, leg, summary)))
                 elif kind == "answered":
-                    leg.answered_at = at
+                    leg.answer_at = at
                     if hold is not None:
                         hold.stop()  # before the bridge: the seat never hears the music
 
             try:
                 result = await _ring_while_up(call, offer.uri, summary, source.ring_s, progress)
             except TelephonyError as exc:  # e.g. no free line for the seat leg
-                leg.ended_at, leg.reason = time.time(), str(exc)[:200]
+                leg.end_at, leg.reason = time.time(), str(exc)[:200]
                 await asyncio.to_thread(source.leg_over, leg)
                 raise
             if result is None:  # the callee hung up while the seat rang: stop ringing it
-                leg.ended_at, leg.reason = time.time(), "callee hung up while the seat rang"
+                leg.end_at, leg.reason = time.time(), "callee hung up while the seat rang"
                 await asyncio.to_thread(source.leg_over, leg)
                 break
             leg.offered_at = result.offered_at or leg.offered_at
             leg.sip_code, leg.reason = result.sip_code, result.reason[:200]
             if result.success:
                 leg.answered = True
-                leg.answered_at = result.answered_at or leg.answered_at or result.at
-                if leg.ringing_at is None:  # answered without a 180: the screen pop still comes
+                leg.answer_at = result.answer_at or leg.answer_at or result.at
+                if leg.ring_at is None:  # answered without a 180: the screen pop still comes
                     await asyncio.to_thread(source.ringing, leg, summary)
                 break
-            leg.ended_at = result.at
+            leg.end_at = result.at
             log.info(
                 "seat %s (%d of ≤ %d) did not take the call: %s %s",
                 mask_uri(offer.uri),

@@ -12,8 +12,6 @@ import contextlib
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from dialog import actions as act
@@ -21,6 +19,7 @@ from dialog.state import CallResult
 from telephony import DtmfReceived, Ended, TelephonyError, TransferResult
 from telephony.call import Call
 from telephony.outcome import DialOutcome
+from waihu.call_record import CallRecord, utc_from_epoch
 from waihu.voice.call_builder import CallSpec, SpeechParts, build_call
 from waihu.voice.hold_audio import HoldAudio, hold_prompt
 from waihu.voice.loop import ThreadRunner, VoiceLoop
@@ -140,11 +139,11 @@ class SipCallControl:
             result = await self.call.transfer_blind(offer.uri, summary=transfer.summary)
         except TelephonyError as exc:
             log.warning("blind transfer failed: %s", exc)
-            leg.ended_at, leg.reason = time.time(), str(exc)[:200]
+            leg.end_at, leg.reason = time.time(), str(exc)[:200]
             return None
         leg.answered, leg.sip_code, leg.reason = result.seat_answered, result.sip_code, result.reason[:200]
-        leg.answered_at = result.at if result.seat_answered else None
-        leg.ended_at = None if result.seat_answered else result.at
+        leg.answer_at = result.at if result.seat_answered else None
+        leg.end_at = None if result.seat_answered else result.at
         return result
 
     def _hold_line(self) -> tuple[bytes, int]:
@@ -152,67 +151,6 @@ class SipCallControl:
         assert self.loop is not None and self.hold_text is not None
         audio = self.loop.speech.render(act.Say(self.hold_text))
         return audio.pcm, audio.sample_rate
-
-
-@dataclass
-class DialReport:
-    """What ``waihu dial`` prints: the SIP outcome and, when answered, the conversation."""
-
-    target: str
-    outcome: str
-    sip_code: int | None
-    sip_reason: str
-    started_at: float | None = None
-    ringing_at: float | None = None
-    answered_at: float | None = None
-    ended_at: float | None = None
-    hangup_by: str | None = None
-    recording_path: str | None = None
-    result: CallResult | None = None
-    transcript: list[tuple[float, str, str]] = field(default_factory=list)
-    latencies_ms: list[float] = field(default_factory=list)
-    events: list[dict[str, Any]] = field(default_factory=list)
-    transfer: dict[str, Any] | None = None
-    #: What the carrier's early media said when it decided the outcome (see :mod:`waihu.cpa`).
-    carrier_announcement: str | None = None
-    #: An answering machine answered: how it was recognised and whether a message was left.
-    voicemail: dict[str, Any] | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-friendly form (timestamps as ISO 8601 UTC)."""
-
-        def iso(value: float | None) -> str | None:
-            return datetime.fromtimestamp(value, UTC).isoformat() if value else None
-
-        duration = (self.ended_at - self.answered_at) if self.ended_at and self.answered_at else 0.0
-        result = self.result
-        return {
-            "target": self.target,
-            "outcome": self.outcome,
-            "sip_code": self.sip_code,
-            "sip_reason": self.sip_reason,
-            "hangup_by": self.hangup_by,
-            "started_at": iso(self.started_at),
-            "ringing_at": iso(self.ringing_at),
-            "answered_at": iso(self.answered_at),
-            "ended_at": iso(self.ended_at),
-            "duration_s": round(duration, 2),
-            "grade": result.grade if result else None,
-            "grade_label": result.grade_label if result else None,
-            "tags": result.tags if result else [],
-            "dnc": result.dnc if result else False,
-            "rounds": result.rounds if result else 0,
-            "kb_hits": result.kb_hits if result else [],
-            "conversation_outcome": result.outcome if result else None,
-            "transcript": [{"t": round(t, 2), "who": who, "text": text} for t, who, text in self.transcript],
-            "trace": [turn.model_dump() for turn in result.trace] if result else [],
-            "latencies_ms": [round(value) for value in self.latencies_ms],
-            "events": self.events,
-            "transfer": self.transfer,
-            "recording_path": self.recording_path,
-            "carrier_announcement": self.carrier_announcement,
-            "voicemail": self.voicemail,
-        }
 
 
 def attach_latencies(result: CallResult, latencies_ms: list[float]) -> None:
@@ -267,29 +205,29 @@ async def converse(call: Call, loop: VoiceLoop, control: SipCallControl, watch: 
     return ended
 
 
-def report_for(outcome: DialOutcome, target: str, *, announcement: Any = None) -> DialReport:
-    """A report with the SIP part of a dial outcome filled in.
+def record_for(outcome: DialOutcome, target: str, *, announcement: Any = None) -> CallRecord:
+    """A call record with the SIP part of a dial outcome filled in.
 
     ``announcement`` (a :class:`waihu.cpa.announcements.Decision`): the carrier's early media decided
     the outcome (its class replaces the SIP code's; the SIP code is kept).
     """
     sip_outcome = str(getattr(outcome.outcome, "value", outcome.outcome))
-    return DialReport(
+    return CallRecord(
         target=target,
         outcome=announcement.outcome if announcement else sip_outcome,
         carrier_announcement=announcement.text if announcement else None,
         sip_code=outcome.sip_code,
         sip_reason=outcome.reason or "",
-        started_at=outcome.started_at,
-        ringing_at=outcome.ringing_at,
-        answered_at=outcome.answered_at,
-        ended_at=outcome.ended_at,
+        started_at=utc_from_epoch(outcome.started_at),
+        ring_at=utc_from_epoch(outcome.ring_at),
+        answer_at=utc_from_epoch(outcome.answer_at),
+        end_at=utc_from_epoch(outcome.end_at),
     )
 
 
 async def talk_on_call(
     call: Call,
-    report: DialReport,
+    record: CallRecord,
     *,
     spec: CallSpec,
     parts: SpeechParts,
@@ -297,8 +235,8 @@ async def talk_on_call(
     transfer_mode: str = "bridged",
     voicemail: Any = None,
     seats: SeatSource | None = None,
-) -> DialReport:
-    """Run the conversation on an answered call and fill ``report`` (result, hang-up, transcript...).
+) -> CallRecord:
+    """Run the conversation on an answered call and fill ``record`` (conversation, hang-up, lines...).
 
     ``voicemail`` (a :class:`waihu.cpa.voicemail.VoicemailPolicy`): watch for an answering machine;
     if one answered, the outcome is ``voicemail`` and the policy's action is carried out.
@@ -322,7 +260,7 @@ async def talk_on_call(
         spec,
         parts,
         control=control,
-        on_transcript=lambda who, text: report.transcript.append((built.loop.time_s, who, text)),
+        on_transcript=lambda who, text: record.lines.append((built.loop.time_s, who, text)),
         runner=ThreadRunner(SPEECH_POOL),
     )
     loop, conversation = built.loop, built.conversation
@@ -342,33 +280,33 @@ async def talk_on_call(
         if seats is not None and control.seat_legs:
             await _record_seat_legs(seats, control.seat_legs, ended)
     if watch is not None and watch.machine:
-        report.outcome = "voicemail"
-        report.voicemail = watch.summary()
-    report.result = conversation.result() if conversation.finished else None
-    if report.result is not None:
-        attach_latencies(report.result, [timing.latency_ms for timing in loop.timings])
-    report.ended_at = ended.at
-    report.hangup_by = str(getattr(ended.by, "value", ended.by))
-    report.recording_path = ended.recording_path
-    report.latencies_ms = [timing.latency_ms for timing in loop.timings]
-    report.events = [{"t": round(e.time_s, 2), "kind": e.kind, "detail": e.detail} for e in loop.events]
+        record.outcome = "voicemail"
+        record.voicemail = watch.summary()
+    record.conversation = conversation.result() if conversation.finished else None
+    if record.conversation is not None:
+        attach_latencies(record.conversation, [timing.latency_ms for timing in loop.timings])
+    record.end_at = utc_from_epoch(ended.at)
+    record.hangup_by = str(getattr(ended.by, "value", ended.by))
+    record.recording_path = ended.recording_path
+    record.latencies_ms = [timing.latency_ms for timing in loop.timings]
+    record.events = [{"t": round(e.time_s, 2), "kind": e.kind, "detail": e.detail} for e in loop.events]
     if control.transfer_result is not None:
         result = control.transfer_result
-        report.transfer = {
+        record.transfer = {
             "kind": result.kind,
             "seat_answered": result.seat_answered,
             "sip_code": result.sip_code,
         }
     if control.seat_legs:
-        report.transfer = (report.transfer or {}) | {"seats": [leg.to_dict() for leg in control.seat_legs]}
-    return report
+        record.transfer = (record.transfer or {}) | {"seats": [leg.to_dict() for leg in control.seat_legs]}
+    return record
 
 
 async def _record_seat_legs(seats: SeatSource, legs: list[SeatLeg], ended: Ended | None) -> None:
     """The call is over: the seat that talked gets its end and who hung up; the source records all."""
     for leg in legs:
-        if leg.answered and leg.ended_at is None:
-            leg.ended_at = ended.at if ended is not None else time.time()
+        if leg.answered and leg.end_at is None:
+            leg.end_at = ended.at if ended is not None else time.time()
             leg.hangup_by = str(getattr(ended.by, "value", ended.by)) if ended is not None else None
     try:
         await asyncio.to_thread(seats.finish, legs)
