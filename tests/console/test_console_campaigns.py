@@ -42,7 +42,8 @@ def test_create_a_campaign_and_watch_its_dashboard_update(admin_page: Page, cons
         assert campaign is not None and campaign.concurrency == 8
         assert campaign.retry_policy["busy"]["interval_s"] == 2700
         assert campaign.windows[0] == {"weekdays": [1, 2, 3, 4, 5, 6, 7], "start": "09:00", "end": "12:00"}
-    expect(page.locator("#state")).to_have_text("scheduling")
+    expect(page.locator("#state")).to_have_attribute("data-state", "scheduling")
+    expect(page.locator("#state")).to_have_text("Scheduling")  # the label; the raw value is data-state
     expect(page.locator('[data-stat="contacts"] .n')).to_have_text("0")
 
     # Contacts arriving from elsewhere show up without a reload (the dashboard polls every 2 s).
@@ -57,13 +58,13 @@ def test_create_a_campaign_and_watch_its_dashboard_update(admin_page: Page, cons
     expect(page.locator('[data-stat="pending"] .n')).to_have_text("4")
 
     page.click("#pause")
-    expect(page.locator("#state")).to_have_text("paused")
+    expect(page.locator("#state")).to_have_attribute("data-state", "paused")
     expect(page.locator("#resume")).to_be_enabled()
     page.click("#resume")
-    expect(page.locator("#state")).to_have_text("scheduling")
+    expect(page.locator("#state")).to_have_attribute("data-state", "scheduling")
     page.once("dialog", lambda dialog: dialog.accept())
     page.click("#cancel")
-    expect(page.locator("#state")).to_have_text("cancelled")
+    expect(page.locator("#state")).to_have_attribute("data-state", "cancelled")
     with console.factory() as session:
         pending = session.scalar(
             select(func.count())
@@ -83,7 +84,9 @@ def test_dashboard_of_a_campaign_with_calls(admin_page: Page, console: Console, 
     expect(funnel.locator('[data-label="transferred"] .count')).to_have_text("1 · 33%")
     expect(page.locator('#grades [data-label="A"] .count')).to_contain_text("1")
     expect(page.locator("#latency circle")).to_have_count(2)
-    expect(page.locator("#latency-basis")).to_contain_text("measured + duration/rounds")
+    expect(page.locator("#latency-basis")).to_contain_text(
+        "measured by the voice loop + call length ÷ rounds"
+    )
     expect(page.locator("#calls tbody tr")).to_have_count(3)
     expect(page.locator("#live")).to_contain_text("updated")
     shoot(page, shots, "dashboard")
@@ -102,7 +105,7 @@ def test_call_detail_with_trace_recording_and_regrade(admin_page: Page, console:
     expect(rows.nth(1)).to_contain_text("faq:fee")
     expect(rows.nth(0).locator("td").last).to_have_text("620 ms")
     expect(page.locator('#sip dd[data-key="SIP code"]')).to_have_text("200")
-    expect(page.locator('#sip dd[data-key="Hung up by"]')).to_have_text("seat")
+    expect(page.locator('#sip dd[data-key="Hung up by"] [data-hangup-by="seat"]')).to_have_text("Seat")
     expect(page.locator("#call-grade")).to_contain_text("A")
     audio = page.locator("#recording-audio")
     expect(audio).to_have_attribute("src", re.compile(r"^blob:"))
@@ -123,7 +126,7 @@ def test_call_detail_with_trace_recording_and_regrade(admin_page: Page, console:
 def test_a_call_without_recording_says_so(admin_page: Page, console: Console) -> None:
     page = admin_page
     page.goto(console.url(f"/console/campaigns/{console.seeded.campaign_id}"))
-    page.locator("#calls tbody tr", has_text="no_answer").locator("a").click()
+    page.locator("#calls tbody tr", has=page.locator('[data-outcome="no_answer"]')).locator("a").click()
     expect(page.locator("#recording")).to_have_text("No recording for this call.")
     expect(page.locator("#transcript tbody")).to_contain_text("not answered")
     expect(page.locator('#sip dd[data-key="SIP code"]')).to_have_text("480")

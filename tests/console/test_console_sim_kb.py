@@ -42,7 +42,7 @@ def test_simulator_chat_reaches_a_grade_with_playable_speech(
     page.press("#say", "Enter")
     expect(page.locator("#grade")).to_have_text("A")
     expect(page.locator("#result-tags")).to_contain_text("interested")
-    expect(page.locator("#result-meta")).to_contain_text("transferred")
+    expect(page.locator("#result-meta")).to_contain_text("Transferred")
     expect(page.locator("#send")).to_be_disabled()
     shoot(page, shots, "simulator")
 

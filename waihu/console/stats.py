@@ -11,6 +11,10 @@ from waihu.service.counters import campaign_counters
 from waihu.service.models import Attempt, Campaign, Contact
 from waihu.service.views import CampaignView, iso
 
+#: The dashboard funnel's stages, in order (the console words them: ``enum.funnel.<stage>``).
+FUNNEL_STAGES: tuple[str, ...] = ("dialled", "answered", "talked", "graded A/B", "transferred")
+#: How a latency point was obtained (the console words them: ``enum.latency_basis.<basis>``).
+LATENCY_BASES: tuple[str, ...] = ("measured", "duration/rounds")
 #: Keys a transcript turn may carry a measured robot latency under (milliseconds), newest first.
 _LATENCY_KEYS = ("latency_ms", "response_ms", "turn_latency_ms")
 
@@ -28,9 +32,10 @@ def _funnel(session: Session, campaign_id: int) -> list[dict[str, Any]]:
             func.sum(case((Attempt.transfer_answered.is_(True), 1), else_=0)),
         ).where(Attempt.campaign_id == campaign_id)
     ).one()
-    stages = ("dialled", "answered", "talked", "graded A/B", "transferred")
     counts: list[Any] = list(row)  # SQL sums: int or None
-    return [{"stage": stage, "count": int(value or 0)} for stage, value in zip(stages, counts, strict=True)]
+    return [
+        {"stage": stage, "count": int(value or 0)} for stage, value in zip(FUNNEL_STAGES, counts, strict=True)
+    ]
 
 
 def _latency(attempt: Attempt) -> tuple[float, str] | None:
@@ -42,9 +47,9 @@ def _latency(attempt: Attempt) -> tuple[float, str] | None:
         if isinstance(turn.get(key), int | float)
     ]
     if measured:
-        return sum(measured) / len(measured) / 1000.0, "measured"
+        return sum(measured) / len(measured) / 1000.0, LATENCY_BASES[0]
     if attempt.answer_at and attempt.end_at and attempt.rounds:
-        return (attempt.end_at - attempt.answer_at).total_seconds() / attempt.rounds, "duration/rounds"
+        return (attempt.end_at - attempt.answer_at).total_seconds() / attempt.rounds, LATENCY_BASES[1]
     return None
 
 

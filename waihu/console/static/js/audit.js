@@ -1,5 +1,5 @@
 // The audit log (admins): who changed what and when, newest first, with filters and paging.
-import { $, api, fmtTime, h, run, showError, t } from "./common.js";
+import { $, api, fmtTime, h, label, run, showError, t } from "./common.js";
 import { DISPLAY_ZONE, wallToIso } from "./time.js";
 
 let cursor = null;
@@ -58,7 +58,7 @@ async function list(more = false) {
   const rows = page.items.map((entry) => h("tr", { "data-entry": entry.id, "data-action": entry.action },
     h("td", { class: "small" }, fmtTime(entry.at)),
     h("td", {}, entry.actor.name, h("div", { class: "small muted" }, entry.actor.key_id || "CLI")),
-    h("td", {}, h("span", { class: "badge" }, entry.actor.role)),
+    h("td", {}, h("span", { class: "badge", "data-role": entry.actor.role }, label("role", entry.actor.role))),
     h("td", { class: "small" }, entry.tenant ?? t("audit.global")),
     h("td", {}, ACTIONS[entry.action] || entry.action, h("div", { class: "small muted" }, h("code", {}, entry.action))),
     h("td", { class: "small" }, `${entry.resource_type} ${entry.resource_id}`),

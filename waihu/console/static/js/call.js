@@ -1,13 +1,13 @@
 // One call: recording, the node × intent trace, result, manual re-grade, SIP details.
-import { $, api, clear, data, fmtTime, h, run, showError, showOk, t, tags } from "./common.js";
+import { $, api, clear, data, fmtTime, h, label, run, showError, showOk, t, tags } from "./common.js";
 import { zoneLabel } from "./time.js";
 
 const attemptId = data.attemptId;
 
 /** Label/value rows; `key` (English) stays the row's data-key hook, the label is translated. */
 function kv(target, pairs) {
-  const label = (key) => t(`call.f_${key.toLowerCase().replace(/[^a-z0-9]+/g, "_")}`);
-  $(target).replaceChildren(...pairs.flatMap(([key, value]) => [h("dt", {}, label(key)), h("dd", { "data-key": key }, value ?? "—")]));
+  const word = (key) => t(`call.f_${key.toLowerCase().replace(/[^a-z0-9]+/g, "_")}`);
+  $(target).replaceChildren(...pairs.flatMap(([key, value]) => [h("dt", {}, word(key)), h("dd", { "data-key": key }, value ?? "—")]));
 }
 
 async function recording(result) {
@@ -48,14 +48,14 @@ run(async () => {
     ["Contact", result.reference_id], ["Phone", result.phone],
     ["Flow", h("a", { href: `/console/flows/${encodeURIComponent(result.flow_id)}?version=${result.flow_version}` }, `${result.flow_id} v${result.flow_version}`)],
     ["Attempt", `#${result.attempt_number}${result.is_retry ? t("call.retry") : ""}`],
-    ["Outcome", h("span", { class: `badge ${result.outcome === "answered" ? "ok" : "warn"}` }, result.outcome)],
+    ["Outcome", h("span", { class: `badge ${result.outcome === "answered" ? "ok" : "warn"}`, "data-outcome": result.outcome }, label("outcome", result.outcome))],
     ["Grade", result.grade ? h("b", { id: "call-grade" }, `${result.grade}${result.grade_label ? ` · ${result.grade_label}` : ""}`) : "—"],
     ["Tags", h("span", {}, tags(result.tags))], ["KB hits", result.kb_hits.join(", ") || "—"],
     ["Rounds", result.rounds], ["Duration", `${result.duration_s}s`],
   ]);
   kv("#sip", [
     ["SIP code", result.sip_code], ["SIP reason", result.sip_reason], ["Caller number", result.caller_number],
-    ["Hung up by", result.hangup_by], ["Hang-up reason", result.hangup_reason],
+    ["Hung up by", result.hangup_by && h("span", { "data-hangup-by": result.hangup_by }, label("hangup_by", result.hangup_by))], ["Hang-up reason", result.hangup_reason],
     ["Started", fmtTime(result.started_at, timeZone)], ["Ringing", fmtTime(result.ring_at, timeZone)],
     ["Answered", fmtTime(result.answer_at, timeZone)], ["Ended", fmtTime(result.end_at, timeZone)], ["Time zone", zoneLabel(timeZone)],
     ["Ring time", result.ring_s != null ? `${result.ring_s}s` : null],
@@ -64,7 +64,7 @@ run(async () => {
   $("#transcript tbody").replaceChildren(...(turns.length ? turns.map((turn) => h("tr", {},
     h("td", {}, turn.index), h("td", {}, h("code", {}, turn.node)), h("td", {}, callee(turn)),
     h("td", {}, h("code", {}, turn.intent), h("span", { class: "small muted" }, ` ${Number(turn.confidence).toFixed(2)}`)),
-    h("td", { class: "small" }, turn.source), h("td", {}, turn.reply), h("td", {}, turn.next_node ? h("code", {}, turn.next_node) : turn.step || ""),
+    h("td", { class: "small", "data-source": turn.source }, label("turn_source", turn.source)), h("td", {}, turn.reply), h("td", {}, turn.next_node ? h("code", {}, turn.next_node) : turn.step || ""),
     h("td", { class: "small muted" }, turn.latency_ms != null ? `${Math.round(turn.latency_ms)} ms` : "")))
     : [h("tr", {}, h("td", { colspan: 8, class: "muted" }, t("call.not_answered")))]));
   recording(result);

@@ -1,5 +1,5 @@
 // Campaigns: the list and the creation form (flow, windows, retries, concurrency, webhook).
-import { $, api, clear, fillFlows, fillVersions, fmtTime, h, run, showError, showOk, t } from "./common.js";
+import { $, api, clear, fillFlows, fillVersions, fmtTime, h, label, run, showError, showOk, t } from "./common.js";
 
 const DAYS = t("campaigns.days").split(",");
 const RETRY = { no_answer: [60, 2], busy: [30, 2], unavailable: [60, 1], failed: [10, 1], lost: [10, 1] };
@@ -44,7 +44,7 @@ async function list(more = false) {
     h("td", {}, c.id),
     h("td", {}, h("a", { href: `/console/campaigns/${c.id}` }, c.name)),
     h("td", {}, h("code", {}, `${c.flow_id} v${c.flow_version}`)),
-    h("td", {}, h("span", { class: `badge ${c.state}` }, c.state)),
+    h("td", {}, h("span", { class: `badge ${c.state}`, "data-state": c.state }, label("campaign_state", c.state))),
     h("td", {}, c.concurrency),
     h("td", { class: "small muted" }, fmtTime(c.created_at))));
   const body = $("#campaigns-table tbody");
@@ -90,7 +90,7 @@ run(async () => {
   $("#windows").append(windowRow("09:00", "12:00"), windowRow("14:00", "20:00"));
   $("#add-window").addEventListener("click", () => $("#windows").append(windowRow()));
   $("#retry tbody").replaceChildren(...Object.entries(RETRY).map(([outcome, [minutes, max]]) => h("tr", { "data-outcome": outcome },
-    h("td", {}, outcome),
+    h("td", {}, label("outcome", outcome)),
     h("td", {}, h("input", { class: "interval", type: "number", min: 1, value: minutes, style: "width:80px" }), t("campaigns.minutes")),
     h("td", {}, h("input", { class: "max", type: "number", min: 0, max: 20, value: max, style: "width:60px" }), " ×"))));
   const flows = await fillFlows($("#flow"));

@@ -1,7 +1,7 @@
 // Shared helpers of the console pages: the key, API calls, error messages, tiny DOM builder.
-import { has, lang, t } from "./i18n.js";
+import { has, label, lang, t } from "./i18n.js";
 
-export { lang, t };
+export { label, lang, t };
 const KEY = "waihu.key";
 const WHO = "waihu.who";
 

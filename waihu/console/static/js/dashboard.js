@@ -1,5 +1,5 @@
 // A campaign's live dashboard: polls the stats every 2 s; funnel, grades, latency chart, latest calls.
-import { $, api, data, fmtTime, h, run, showError, t, tags, toast, wordProblem } from "./common.js";
+import { $, api, data, fmtTime, h, label, run, showError, t, tags, toast, wordProblem } from "./common.js";
 import { wireExports } from "./exports.js";
 import { fmtClock, labelZones } from "./time.js";
 
@@ -7,10 +7,11 @@ const id = data.campaignId;
 const NS = "http://www.w3.org/2000/svg";
 let timer = null;
 
-function bars(target, entries, total, classOf = () => "") {
-  $(target).replaceChildren(...entries.map(([label, count]) => h("div", { class: "bar", "data-label": label },
-    h("span", {}, label),
-    h("div", { class: "track" }, h("div", { class: `fill ${classOf(label)}`, style: `width:${total ? (100 * count) / total : 0}%` })),
+/** Labelled bars; `data-label` keeps the raw name (a stable hook), `word` gives the text shown. */
+function bars(target, entries, total, classOf = () => "", word = (name) => name) {
+  $(target).replaceChildren(...entries.map(([name, count]) => h("div", { class: "bar", "data-label": name },
+    h("span", {}, word(name)),
+    h("div", { class: "track" }, h("div", { class: `fill ${classOf(name)}`, style: `width:${total ? (100 * count) / total : 0}%` })),
     h("b", { class: "count" }, `${count}${total ? ` · ${Math.round((100 * count) / total)}%` : ""}`))));
 }
 
@@ -54,7 +55,8 @@ function chart(points) {
 function render(stats) {
   const { campaign, counters, funnel } = stats;
   $("#name").textContent = `#${campaign.id} ${campaign.name}`;
-  $("#state").textContent = campaign.state;
+  $("#state").textContent = label("campaign_state", campaign.state);
+  $("#state").dataset.state = campaign.state;
   $("#state").className = `badge ${campaign.state}`;
   $("#pause").disabled = !["scheduling", "executing"].includes(campaign.state);
   $("#resume").disabled = campaign.state !== "paused";
@@ -69,17 +71,17 @@ function render(stats) {
   $("#counters").replaceChildren(stat(counters.total, "contacts"), stat(counters.pending, "pending"), stat(counters.dialling, "dialling"),
     stat(counters.in_call, "in call"), stat(counters.done, "done"), stat(`${counters.lines_in_use}/${campaign.concurrency}`, "lines in use"),
     stat(counters.attempts, "attempts"));
-  bars("#funnel", funnel.map((s) => [s.stage, s.count]), funnel[0].count);
+  bars("#funnel", funnel.map((s) => [s.stage, s.count]), funnel[0].count, () => "", (stage) => label("funnel", stage));
   const grades = Object.entries(counters.done_by_grade);
   bars("#grades", grades, grades.reduce((a, [, n]) => a + n, 0), (g) => `grade-${g}`);
   if (!grades.length) $("#grades").replaceChildren(h("p", { class: "muted" }, t("dashboard.no_grades")));
-  $("#outcomes").textContent = Object.entries(counters.done_by_outcome).map(([o, n]) => `${o}: ${n}`).join(" · ");
-  $("#latency-basis").textContent = stats.latency.points.length ? t("dashboard.latency_basis", { basis: stats.latency.basis }) : "";
+  $("#outcomes").textContent = Object.entries(counters.done_by_outcome).map(([o, n]) => `${label("outcome", o)}: ${n}`).join(" · ");
+  $("#latency-basis").textContent = stats.latency.points.length ? t("dashboard.latency_basis", { basis: stats.latency.basis.split(" + ").map((b) => label("latency_basis", b)).join(" + ") }) : "";
   chart(stats.latency.points);
   $("#calls tbody").replaceChildren(...(stats.recent.length ? stats.recent.map((c) => h("tr", { "data-attempt": c.attempt_id },
     h("td", {}, h("a", { href: `/console/calls/${c.attempt_id}` }, fmtTime(c.end_at, campaign.timezone))),
     h("td", {}, c.reference_id), h("td", {}, c.phone),
-    h("td", {}, h("span", { class: `badge ${c.outcome === "answered" ? "ok" : "warn"}` }, c.outcome)),
+    h("td", {}, h("span", { class: `badge ${c.outcome === "answered" ? "ok" : "warn"}`, "data-outcome": c.outcome }, label("outcome", c.outcome))),
     h("td", {}, c.grade ? h("b", {}, c.grade) : "—"), h("td", {}, c.rounds), h("td", {}, tags(c.tags))))
     : [h("tr", {}, h("td", { colspan: 7, class: "muted" }, t("dashboard.no_calls")))]));
   $("#live").textContent = t("dashboard.live", { time: fmtClock(new Date(), { timeZone: campaign.timezone }) });

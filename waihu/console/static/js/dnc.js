@@ -1,7 +1,7 @@
 // The block list: add, look up, remove numbers that must never be dialled.
 // Removing an entry is for admins; the global list (every tenant) for platform admins.
 // Operators see numbers masked (138****1234), as the API gives them.
-import { $, api, clear, fmtTime, h, run, showError, showOk, t, who } from "./common.js";
+import { $, api, clear, fmtTime, h, label, run, showError, showOk, t, who } from "./common.js";
 
 let cursor = null;
 
@@ -14,7 +14,7 @@ async function list(more = false, phone = "") {
   $("#more").hidden = !cursor;
   const rows = page.items.map((row) => h("tr", { "data-phone": row.phone },
     h("td", {}, h("code", {}, row.phone)), h("td", {}, row.reason),
-    h("td", { class: "small" }, row.source, row.scope === "global" ? h("span", { class: "badge warn" }, t("dnc.global")) : ""),
+    h("td", { class: "small", "data-source": row.source }, label("dnc_source", row.source), row.scope === "global" ? h("span", { class: "badge warn" }, t("dnc.global")) : ""),
     h("td", { class: "small muted" }, fmtTime(row.created_at)),
     h("td", {}, canRemove(row) ? h("button", { type: "button", class: "danger", onclick: () => remove(row) }, t("dnc.remove")) : "")));
   const body = $("#dnc-table tbody");

@@ -19,3 +19,12 @@ export function t(key, values = {}) {
   }
   return text.replace(/\{(\w+)\}/g, (whole, name) => (name in values ? String(values[name]) : whole));
 }
+
+/** The page's word for an API enum value (`kind` e.g. "campaign_state", "outcome", "role"): the
+ *  catalogue's `enum.<kind>.<value>`, else the raw value (the API keeps raw strings; a value the
+ *  catalogue does not know yet still shows, untranslated, instead of a key). */
+export function label(kind, value) {
+  if (value === null || value === undefined || value === "") return value;
+  const key = `enum.${kind}.${value}`;
+  return has(key) ? MESSAGES[key] : String(value);
+}

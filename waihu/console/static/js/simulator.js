@@ -1,5 +1,5 @@
 // Chat with a flow: robot lines with playable TTS, node / intent / confidence per turn, the final grade.
-import { $, api, clear, fillFlows, fillVersions, h, param, run, showError, t, tags } from "./common.js";
+import { $, api, clear, fillFlows, fillVersions, h, label, param, run, showError, t, tags } from "./common.js";
 
 let session = null;
 let language = "zh";
@@ -37,7 +37,7 @@ function robotSays(lines, meta) {
 function describeTurn(turn) {
   const parts = [t("sim.turn_node", { node: turn.node ?? "—" })];
   if (turn.intent) parts.push(t("sim.turn_intent", { intent: turn.intent, confidence: turn.confidence.toFixed(2) }));
-  if (turn.source && turn.source !== "node") parts.push(t("sim.turn_via", { source: turn.source }));
+  if (turn.source && turn.source !== "node") parts.push(t("sim.turn_via", { source: label("turn_source", turn.source) }));
   return parts.join(" · ");
 }
 
@@ -51,11 +51,11 @@ function showTurn(turn, calleeMessage) {
     $("#grade").textContent = result.grade;
     $("#grade-label").textContent = result.grade_label;
     $("#result-tags").replaceChildren(...tags(result.tags));
-    const meta = [result.outcome, t("sim.rounds", { rounds: result.rounds })];
+    const meta = [label("conversation_end", result.outcome), t("sim.rounds", { rounds: result.rounds })];
     if (result.dnc) meta.push(t("sim.dnc"));
     if (result.kb_hits.length) meta.push(t("sim.kb_hits", { list: result.kb_hits.join(", ") }));
     $("#result-meta").textContent = meta.join(" · ");
-    chat.append(h("p", { class: "muted small" }, t("sim.ended", { outcome: result.outcome, grade: result.grade })));
+    chat.append(h("p", { class: "muted small" }, t("sim.ended", { outcome: label("conversation_end", result.outcome), grade: result.grade })));
     scroll();
   }
 }
