@@ -40,7 +40,7 @@ test: lint
 	$(BIN)/python -m pytest -q
 
 # The fast tier: fakes and pure logic, no models, SIP peers, databases servers or browsers (target
-# < 60 s; 68 s on 2 cores), one process per core.
+# < 60 s; 38 s on 2 cores, see BENCHMARKS.md), one process per core.
 test-fast: setup
 	$(BIN)/python -m pytest -q -m unit -n auto
 

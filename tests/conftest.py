@@ -112,14 +112,37 @@ TIERS = ("unit", "sip", "models", "postgres", "browser", "slow")
 HEAVY_NAMES: tuple[tuple[str, str], ...] = (("postgres", "postgres"), ("processes", "slow"))
 
 
+def _module_tier(relative: str) -> str:
+    """The tier of a test module (or folder, with a trailing ``/``) by its path under tests/."""
+    return next((marker for prefix, marker in HEAVY if relative.startswith(prefix)), "unit")
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Under ``-m unit`` (``make test-fast``) the heavy tiers' modules and folders are not even
+    imported: their imports (torch, playwright, pjsua2, …) would cost every xdist worker seconds.
+    Sound because a test in a heavy module is never ``unit`` (checked below at full collection)."""
+    if config.getoption("markexpr", "") != "unit":
+        return None
+    tests_dir = Path(__file__).resolve().parent
+    try:
+        relative = collection_path.resolve().relative_to(tests_dir).as_posix()
+    except ValueError:  # outside tests/
+        return None
+    if collection_path.is_dir():
+        relative += "/"
+    return True if _module_tier(relative) != "unit" else None
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Give every test a tier marker: explicit ones win, else by module, else ``unit``."""
     tests_dir = Path(__file__).resolve().parent
     for item in items:
+        relative = Path(str(item.fspath)).resolve().relative_to(tests_dir).as_posix()
+        if item.get_closest_marker("unit") and _module_tier(relative) != "unit":
+            raise pytest.UsageError(f"{item.nodeid}: a module of a heavy tier cannot hold a unit test")
         if any(item.get_closest_marker(tier) for tier in TIERS):
             continue
-        relative = Path(str(item.fspath)).resolve().relative_to(tests_dir).as_posix()
-        tier = next((marker for prefix, marker in HEAVY if relative.startswith(prefix)), "unit")
+        tier = _module_tier(relative)
         if tier == "unit":  # e.g. ..._holds_with_worker_processes_on_postgres in a service module
             tier = next((marker for word, marker in HEAVY_NAMES if word in item.name), "unit")
         item.add_marker(getattr(pytest.mark, tier))

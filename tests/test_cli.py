@@ -90,6 +90,7 @@ def test_chat_hangup_command_and_bad_var() -> None:
     assert bad.returncode == 2 and "key=value" in bad.stderr
 
 
+@pytest.mark.models  # synthesises 100+ clauses with the real espeak-ng (no Kokoro in a fresh data dir)
 def test_tts_warm_caches_fixed_prompts(tmp_path: Path) -> None:
     env = {"WAIHU_DATA_DIR": str(tmp_path)}
     first = waihu("tts", "warm", str(FLOWS / "appointment_reminder_en.yaml"), env=env)

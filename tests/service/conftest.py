@@ -14,15 +14,15 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.service.helpers import Server, free_port, run_server
+from tests.service.helpers import Server, free_port, migrated_sqlite, run_server
 from waihu.service.db import open_database
 from waihu.service.settings import Settings
 
 
 @pytest.fixture
 def sqlite_db(tmp_path: Path) -> Iterator[tuple[Engine, sessionmaker[Session]]]:
-    """A fresh SQLite file migrated to head."""
-    engine, factory = open_database(f"sqlite:///{tmp_path / 'waihu.db'}")
+    """A fresh SQLite file migrated to head (a copy of one migrated once per process)."""
+    engine, factory = open_database(migrated_sqlite(tmp_path / "waihu.db"))
     yield engine, factory
     engine.dispose()
 

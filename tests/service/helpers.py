@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
+import functools
 import random
+import shutil
 import socket
+import sqlite3
+import ssl
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
 import uvicorn
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from dialog.state import CallResult
@@ -21,6 +29,7 @@ from tests.conftest import MINIMAL_FLOW
 from waihu.call_record import CallRecord
 from waihu.server import create_app
 from waihu.service.apikeys import create_api_key
+from waihu.service.db import open_database
 from waihu.service.flows import store_flow
 from waihu.service.imports import RawRow, import_contacts
 from waihu.service.models import Campaign, FlowVersion, utcnow
@@ -31,6 +40,47 @@ from waihu.service.settings import Settings
 ALL_DAY = [{"weekdays": [1, 2, 3, 4, 5, 6, 7], "start": "00:00", "end": "24:00"}]
 #: Monday 2026-11-23 10:00 in Shanghai.
 MONDAY_10_SHANGHAI = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)
+
+
+@functools.cache
+def shared_tls() -> ssl.SSLContext:
+    """The default TLS context, built once per test process.
+
+    httpx builds one for every ``Client`` (even for ``http://`` URLs) by loading the CA store, ~40 ms;
+    the tests open hundreds of clients. Verification stays on: it is the context httpx builds itself.
+    """
+    return httpx.create_ssl_context()
+
+
+def http_client(base_url: str, **kwargs: Any) -> httpx.Client:
+    """An ``httpx.Client`` on ``base_url`` sharing :func:`shared_tls`."""
+    return httpx.Client(base_url=base_url, verify=shared_tls(), **kwargs)
+
+
+@functools.cache
+def _schema_at_head() -> Path:
+    """A SQLite file the real migrations brought to head, made once per test process."""
+    folder = Path(tempfile.mkdtemp(prefix="waihu-schema-"))
+    atexit.register(shutil.rmtree, folder, True)
+    template = folder / "head.db"
+    engine, _factory = open_database(f"sqlite:///{template}")
+    engine.dispose()
+    with closing(sqlite3.connect(template)) as conn:  # one self-contained file (no -wal beside it)
+        conn.execute("PRAGMA journal_mode=DELETE")
+    return template
+
+
+def migrated_sqlite(path: Path) -> str:
+    """``sqlite:///<path>``; a new ``path`` starts as a copy of a database migrated to head.
+
+    The migration chain (SQLite rebuilds tables in batch mode) is most of a small service test's
+    time, so it runs once per test process; ``open_database``/``create_app`` on the copy still run
+    ``upgrade head``, which finds nothing to do. An existing file is left alone.
+    """
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(_schema_at_head(), path)
+    return f"sqlite:///{path}"
 
 
 def free_port() -> int:
@@ -149,12 +199,19 @@ class Server:
     def client(self, key: str | None = None) -> httpx.Client:
         """An HTTP client, authenticated with ``key`` (default: the admin key)."""
         headers = {"Authorization": f"Bearer {key or self.admin_key}"}
-        return httpx.Client(base_url=self.base_url, headers=headers, timeout=60)
+        return http_client(self.base_url, headers=headers, timeout=60)
 
 
 @contextmanager
 def run_server(settings: Settings) -> Iterator[Server]:
-    """Start uvicorn with :func:`create_app` in a thread on a free loopback port."""
+    """Start uvicorn with :func:`create_app` in a thread on a free loopback port.
+
+    A new SQLite file starts from :func:`migrated_sqlite` (the app's own ``upgrade head`` then has
+    nothing to do).
+    """
+    database = make_url(settings.database_url)
+    if database.get_backend_name() == "sqlite" and database.database not in (None, "", ":memory:"):
+        migrated_sqlite(Path(database.database))
     app = create_app(settings)
     factory = app.state.service.factory
     with factory() as session:

@@ -173,7 +173,8 @@ def test_stream_pushes_snapshots_and_caps_streams_per_key(server: Server, strate
 
 def test_stream_ends_by_itself_and_checks_its_input(server: Server, strategy_key: str) -> None:
     with server.client(strategy_key) as client:
-        with client.stream("GET", "/console/api/screen/stream", params={"max_seconds": 1}) as response:
+        ends = {"max_seconds": 1, "interval_s": 0.5}  # the shortest stream the limits allow
+        with client.stream("GET", "/console/api/screen/stream", params=ends) as response:
             body = "".join(response.iter_text())  # returns: the server closed the stream
         assert "event: snapshot" in body
         bad = client.get("/console/api/screen/stream", params={"interval_s": 0})
