@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
+from dialog.problem_codes import FILE_MESSAGES, ParamValue
 from dialog.schema import Flow
 from dialog.yaml_positions import Path as YamlPath
 from waihu_env import environment
@@ -24,7 +25,23 @@ ALLOW_OUTSIDE_ENV = "WAIHU_FLOW_ALLOW_OUTSIDE_FILES"
 
 
 class FileReferenceError(ValueError):
-    """A file reference the policy refuses; the message says why (no file system details)."""
+    """A file reference the policy refuses; the message says why (no file system details).
+
+    ``code`` and ``params`` name the refusal in :data:`dialog.problem_codes.FILE_MESSAGES` (build it with
+    :meth:`of`); one built from a bare message gets the generic ``file_reference_refused``.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.code = "file_reference_refused"
+        self.params: dict[str, ParamValue] = {"reason": message}
+
+    @classmethod
+    def of(cls, code: str, **params: ParamValue) -> FileReferenceError:
+        """The refusal ``code`` worded in English from its template."""
+        error = cls(FILE_MESSAGES[code].format_map(params))
+        error.code, error.params = code, dict(params)
+        return error
 
 
 @dataclass(frozen=True)
@@ -59,11 +76,9 @@ class FileAccess:
     def resolve(self, reference: str, base_dir: Path) -> Path:
         """The path ``reference`` names, relative to ``base_dir``; raise :class:`FileReferenceError`."""
         if not self.allowed:
-            raise FileReferenceError(
-                "a flow sent over the API or console cannot reference files; put the content inline"
-            )
+            raise FileReferenceError.of("file_references_refused")
         if not reference.strip() or "\0" in reference:
-            raise FileReferenceError("empty or malformed file name")
+            raise FileReferenceError.of("file_name_malformed")
         escapes = (
             PurePosixPath(reference).is_absolute()
             or PureWindowsPath(reference).is_absolute()
@@ -73,9 +88,8 @@ class FileAccess:
         root = base_dir.resolve()
         path = (root / reference).resolve()
         if not self.allow_outside and (escapes or not path.is_relative_to(root)):
-            raise FileReferenceError(
-                f"{reference!r} is outside the flow's directory (absolute paths and '..' are refused; "
-                f"set {ALLOW_OUTSIDE_ENV}=1 or pass --allow-outside-files to allow)"
+            raise FileReferenceError.of(
+                "file_outside_directory", reference=repr(reference), env=ALLOW_OUTSIDE_ENV
             )
         return path
 
@@ -98,16 +112,15 @@ def bundle_name(reference: str) -> str:
     file: absolute paths, drive letters, backslashes, ``..``, empty segments, odd characters.
     """
     if not reference or len(reference) > MAX_BUNDLE_NAME or not _NAME_CHARS.fullmatch(reference):
-        raise FileReferenceError(
-            f"{reference[:80]!r} is not a recording name (letters, digits, '-', '_', '.', '/'; "
-            f"at most {MAX_BUNDLE_NAME} characters)"
+        raise FileReferenceError.of(
+            "recording_name_invalid", reference=repr(reference[:80]), max=MAX_BUNDLE_NAME
         )
     parts = [part for part in reference.split("/") if part != "."]
     if reference.startswith("/") or not parts or any(part in ("", "..") for part in parts):
-        raise FileReferenceError(f"{reference!r}: recording names are relative paths without '..'")
+        raise FileReferenceError.of("recording_name_dotdot", reference=repr(reference))
     name = "/".join(parts)
     if not name.lower().endswith(".wav"):
-        raise FileReferenceError(f"{reference!r}: recordings must be .wav files")
+        raise FileReferenceError.of("recording_not_wav", reference=repr(reference))
     return name
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import difflib
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from dialog import schema
 from dialog.flow_files import FileAccess, FileReferenceError, audio_references, bundle_name
+from dialog.problem_codes import PROBLEM_CODES, ParamValue, render_problem
 from dialog.problems import FlowError, FlowProblem
 from dialog.semantics import check_semantics
 from dialog.yaml_limits import DEFAULT_LIMITS, YamlLimits
@@ -62,13 +64,19 @@ class _Locator:
         self.doc = doc
         self.kb_file: tuple[Path, PositionedDocument, YamlPath] | None = None
 
-    def problem(self, data_path: YamlPath, message: str, severity: str = "error") -> FlowProblem:
+    def problem(
+        self,
+        data_path: YamlPath,
+        code: str,
+        params: Mapping[str, ParamValue] | None = None,
+        severity: str = "error",
+    ) -> FlowProblem:
         file, doc, path = self.path, self.doc, tuple(data_path)
         if self.kb_file and path[:1] == ("knowledge_base",) and len(path) > 1:
             file, doc, prefix = self.kb_file
             path = (*prefix, *path[1:])
         position = doc.position(path)
-        return FlowProblem(str(file), position.line, position.col, message, severity)  # type: ignore[arg-type]
+        return FlowProblem.of(str(file), position.line, position.col, code, params, severity)  # type: ignore[arg-type]
 
 
 def _describe_location(loc: YamlPath) -> str:
@@ -102,27 +110,61 @@ def _pydantic_problems(exc: ValidationError, data: Any, locator: _Locator) -> li
         if kb_is_list and "KnowledgeBaseRef" in loc:
             continue
         path = _data_path(data, loc)
-        where = _describe_location(path)
-        kind = error["type"]
-        if kind == "missing":
-            message = f"{_describe_location(path[:-1])}: missing required field '{path[-1]}'"
-        elif kind == "extra_forbidden":
-            name = str(path[-1])
-            close = difflib.get_close_matches(name, _FIELD_NAMES, n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            message = f"{_describe_location(path[:-1])}: unknown field '{name}'{hint}"
-        else:
-            text = error["msg"].removeprefix("Value error, ")
-            message = f"{where}: {text}"
+        code, params = _schema_code(error, path)
+        message = render_problem(code, params)
         if (path, message) in seen:
             continue
         seen.add((path, message))
-        problems.append(locator.problem(path, message))
+        problems.append(locator.problem(path, code, params))
     if len(errors) > MAX_SCHEMA_PROBLEMS:
-        problems.append(
-            locator.problem((), f"{len(errors) - MAX_SCHEMA_PROBLEMS} more schema errors not shown")
-        )
+        more = {"count": len(errors) - MAX_SCHEMA_PROBLEMS}
+        problems.append(locator.problem((), "schema.more_errors", more))
     return problems
+
+
+def _param(value: Any) -> ParamValue:
+    """A ``ctx`` value as a problem param; ``0.0`` becomes ``0``, as pydantic writes it in its message."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value if isinstance(value, str | int | float) else str(value)
+
+
+def _schema_code(error: Any, path: YamlPath) -> tuple[str, dict[str, ParamValue]]:
+    """The code ``schema.<pydantic type>`` and params (the error's ``ctx`` plus ``field``) of one error.
+
+    A type the registry does not word, or whose wording differs from pydantic's own (a plural, a new
+    pydantic version), becomes ``schema.error`` with pydantic's English as ``reason``.
+    """
+    where = _describe_location(path)
+    kind = error["type"]
+    if kind == "missing":
+        return "schema.missing", {
+            "field": where,
+            "parent": _describe_location(path[:-1]),
+            "name": str(path[-1]),
+        }
+    if kind == "extra_forbidden":
+        name = str(path[-1])
+        params: dict[str, ParamValue] = {
+            "field": where,
+            "parent": _describe_location(path[:-1]),
+            "name": name,
+        }
+        close = difflib.get_close_matches(name, _FIELD_NAMES, n=1)
+        if close:
+            return "schema.extra_forbidden_suggest", {**params, "suggestion": close[0]}
+        return "schema.extra_forbidden", params
+    text = error["msg"].removeprefix("Value error, ")
+    code = f"schema.{kind}"
+    params = {name: _param(value) for name, value in (error.get("ctx") or {}).items()}
+    params["field"] = where
+    if code in PROBLEM_CODES:
+        try:
+            if render_problem(code, params) == f"{where}: {text}":
+                return code, params
+        except (KeyError, IndexError, ValueError):
+            pass
+    return "schema.error", {"field": where, "reason": text}
 
 
 def _load_kb_reference(
@@ -133,27 +175,26 @@ def _load_kb_reference(
     if not isinstance(ref, dict):
         return []
     if set(ref) != {"file"} or not isinstance(ref.get("file"), str):
-        return [
-            locator.problem(("knowledge_base",), "knowledge_base: give a list of entries or {file: PATH}")
-        ]
+        return [locator.problem(("knowledge_base",), "kb_reference_invalid")]
     try:
         kb_path = files.resolve(ref["file"], flow_path.parent)
     except FileReferenceError as exc:
-        return [locator.problem(("knowledge_base", "file"), f"knowledge_base.file: {exc}")]
+        params = {**exc.params, "field": "knowledge_base.file"}
+        return [locator.problem(("knowledge_base", "file"), exc.code, params)]
     if not kb_path.is_file():
-        return [locator.problem(("knowledge_base", "file"), f"knowledge base file not found: {ref['file']}")]
+        return [locator.problem(("knowledge_base", "file"), "kb_file_not_found", {"file": ref["file"]})]
     try:
         kb_doc = parse_yaml(kb_path.read_text(encoding="utf-8"), limits)
     except YamlSyntaxError as exc:
-        return [FlowProblem(str(kb_path), exc.position.line, exc.position.col, exc.message)]
+        return [FlowProblem.of(str(kb_path), exc.position.line, exc.position.col, exc.code, exc.params)]
     except (OSError, UnicodeDecodeError) as exc:
-        return [locator.problem(("knowledge_base", "file"), f"cannot read knowledge base file: {exc}")]
+        return [locator.problem(("knowledge_base", "file"), "kb_file_unreadable", {"reason": str(exc)})]
     entries = kb_doc.data
     prefix: tuple[str, ...] = ()
     if isinstance(entries, dict) and "entries" in entries:
         entries, prefix = entries["entries"], ("entries",)
     if not isinstance(entries, list):
-        return [FlowProblem(str(kb_path), 1, 1, "knowledge base file must hold a list of entries")]
+        return [FlowProblem.of(str(kb_path), 1, 1, "kb_file_not_a_list")]
     data["knowledge_base"] = entries
     locator.kb_file = (kb_path, kb_doc, prefix)
     return []
@@ -170,20 +211,20 @@ def _audio_problems(
             try:
                 name = bundle_name(wav)
             except FileReferenceError as exc:
-                problems.append(locator.problem(data_path, f"{where}: {exc}"))
+                problems.append(locator.problem(data_path, exc.code, {**exc.params, "field": where}))
                 continue
             if files.bundle is not None and name not in files.bundle:
                 carried = ", ".join(sorted(files.bundle)[:10]) or "none"
-                message = f"{where}: {wav!r} is not in the bundle (it carries: {carried})"
-                problems.append(locator.problem(data_path, message))
+                params = {"field": where, "name": repr(wav), "carried": carried}
+                problems.append(locator.problem(data_path, "audio_not_in_bundle", params))
             continue
         try:
             path = files.resolve(wav, flow_path.parent)
         except FileReferenceError as exc:
-            problems.append(locator.problem(data_path, f"{where}: {exc}"))
+            problems.append(locator.problem(data_path, exc.code, {**exc.params, "field": where}))
             continue
         if not path.is_file():
-            problems.append(locator.problem(data_path, f"audio file not found: {wav}"))
+            problems.append(locator.problem(data_path, "audio_file_not_found", {"file": wav}))
     return problems
 
 
@@ -191,8 +232,8 @@ def _too_slow(path: Path, started: float, limits: YamlLimits) -> LoadedFlow | No
     if time.monotonic() - started <= limits.max_seconds:
         return None
     log.warning("flow %s: validation exceeded %.1f s", path.name, limits.max_seconds)
-    message = f"validation took longer than {limits.max_seconds:g} s: make the flow smaller"
-    return LoadedFlow(path, None, [FlowProblem(str(path), 1, 1, message)])
+    params = {"seconds": f"{limits.max_seconds:g}"}
+    return LoadedFlow(path, None, [FlowProblem.of(str(path), 1, 1, "validation_too_slow", params)])
 
 
 def load_flow_text(
@@ -215,21 +256,17 @@ def load_flow_text(
         doc = parse_yaml(text, limits)
     except YamlSyntaxError as exc:
         return LoadedFlow(
-            path, None, [FlowProblem(str(path), exc.position.line, exc.position.col, exc.message)]
+            path, None, [FlowProblem.of(str(path), exc.position.line, exc.position.col, exc.code, exc.params)]
         )
     locator = _Locator(path, doc)
     # Duplicate keys point at the duplicate itself, not at the first occurrence.
     problems = [
-        FlowProblem(
-            str(path), pos.line, pos.col, f"duplicate key '{dup_path[-1]}' (the later one wins in YAML)"
-        )
+        FlowProblem.of(str(path), pos.line, pos.col, "duplicate_key", {"key": str(dup_path[-1])})
         for dup_path, pos in doc.duplicate_keys
     ]
     data = doc.data
     if not isinstance(data, dict):
-        problems.append(
-            FlowProblem(str(path), 1, 1, "a flow file must be a YAML mapping (flow:, nodes:, ...)")
-        )
+        problems.append(FlowProblem.of(str(path), 1, 1, "not_a_mapping"))
         return LoadedFlow(path, None, problems)
     problems += _load_kb_reference(data, path, locator, files, limits)
     try:
@@ -238,8 +275,8 @@ def load_flow_text(
         return _too_slow(path, started, limits) or LoadedFlow(
             path, None, problems + _pydantic_problems(exc, data, locator)
         )
-    for data_path, message, severity in check_semantics(flow):
-        problems.append(locator.problem(data_path, message, severity))
+    for data_path, code, params, severity in check_semantics(flow):
+        problems.append(locator.problem(data_path, code, params, severity))
     problems += _audio_problems(flow, path, locator, files)
     too_slow = _too_slow(path, started, limits)
     if too_slow is not None:
@@ -254,7 +291,8 @@ def load_flow_file(path: Path | str, *, files: FileAccess | None = None) -> Load
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        return LoadedFlow(path, None, [FlowProblem(str(path), 1, 1, f"cannot read flow file: {exc}")])
+        problem = FlowProblem.of(str(path), 1, 1, "unreadable_file", {"reason": str(exc)})
+        return LoadedFlow(path, None, [problem])
     return load_flow_text(text, path, files=files)
 
 

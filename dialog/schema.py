@@ -13,6 +13,9 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from dialog.problem_codes import SCHEMA_MESSAGES
 
 #: Steps a cell can take besides ``goto`` a node.
 RESERVED_STEPS = ("hangup", "transfer", "stay", "repeat", "return")
@@ -39,6 +42,11 @@ class StrictModel(BaseModel):
     """Base model: unknown keys are errors, so a typo never silently disables a feature."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+def _refused(kind: str, **context: str | int) -> PydanticCustomError:
+    """A validation error of type ``kind``, worded by :data:`dialog.problem_codes.SCHEMA_MESSAGES`."""
+    return PydanticCustomError(kind, SCHEMA_MESSAGES[kind], context)
 
 
 def _as_list(value: Any) -> Any:
@@ -96,7 +104,9 @@ class IntentDef(StrictModel):
             try:
                 re.compile(pattern)
             except re.error as exc:
-                raise ValueError(f"pattern #{index + 1} {pattern!r} is not a valid regex: {exc}") from exc
+                raise _refused(
+                    "regex_invalid", number=index + 1, pattern=repr(pattern), reason=str(exc)
+                ) from exc
         return patterns
 
 
@@ -122,7 +132,7 @@ class Cell(StrictModel):
             value = dict(value)
             goto = value.pop("goto")
             if "next" in value and value["next"] != goto:
-                raise ValueError(f"both goto ({goto!r}) and next ({value['next']!r}) given; use one")
+                raise _refused("goto_and_next", goto=repr(goto), next=repr(value["next"]))
             value["next"] = goto
         return value
 
@@ -159,7 +169,7 @@ class FetchSpec(StrictModel):
     def _paths(cls, mapping: dict[str, str]) -> dict[str, str]:
         for variable, path in mapping.items():
             if not re.match(_JSON_PATH_RE, path):
-                raise ValueError(f"map.{variable}: {path!r} is not a dotted JSON path (bill.amount, plans.0)")
+                raise _refused("json_path_invalid", variable=variable, path=repr(path))
         return mapping
 
 
@@ -197,12 +207,12 @@ class Node(StrictModel):
     @model_validator(mode="after")
     def _prompt_or_fetch(self) -> Node:
         if self.fetch is None and not self.prompt:
-            raise ValueError("prompt: a node needs at least one prompt (or a fetch:)")
+            raise _refused("prompt_missing")
         if self.fetch is not None:
             spoken = [name for name in ("prompt", "reask", "audio", "answers", "dtmf") if getattr(self, name)]
             if spoken or self.then != "listen":
                 others = ", ".join(spoken or ["then"])
-                raise ValueError(f"a fetch node only fetches and branches: remove {others}")
+                raise _refused("fetch_node_speaks", others=others)
         return self
 
     @field_validator("dtmf")
@@ -210,7 +220,7 @@ class Node(StrictModel):
     def _dtmf_keys(cls, mapping: dict[str, str]) -> dict[str, str]:
         for key in mapping:
             if key not in "0123456789*#" or len(key) != 1:
-                raise ValueError(f"DTMF key {key!r} must be one of 0-9, * or #")
+                raise _refused("dtmf_key_invalid", key=repr(key))
         return mapping
 
 

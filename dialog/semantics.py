@@ -1,14 +1,16 @@
 """Semantic checks of a schema-valid flow: references, reachability, coverage, variables, grading.
 
-Each check returns ``(path, message, severity)``; the loader turns the path into FILE:LINE:COL.
+Each check returns ``(path, code, params, severity)`` (codes: :mod:`dialog.problem_codes`); the loader
+turns the path into FILE:LINE:COL and the code into the English message.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+from dialog.problem_codes import ParamValue
 from dialog.schema import (
     BUILTIN_INTENTS,
     FAQ_PREFIX,
@@ -22,7 +24,8 @@ from dialog.schema import (
 from dialog.templates import TemplateError, placeholders
 from dialog.yaml_positions import Path as YamlPath
 
-Finding = tuple[YamlPath, str, str]
+#: ``(path, code, params, severity)``.
+Finding = tuple[YamlPath, str, Mapping[str, ParamValue], str]
 
 
 def _cells(flow: Flow) -> Iterator[tuple[YamlPath, Cell]]:
@@ -65,9 +68,9 @@ def _texts(flow: Flow) -> Iterator[tuple[YamlPath, str]]:
 def _check_node_ids(flow: Flow) -> Iterator[Finding]:
     for node_id in flow.nodes:
         if node_id in RESERVED_STEPS:
-            yield ("nodes", node_id), f"node id '{node_id}' is a reserved step name; rename the node", "error"
+            yield ("nodes", node_id), "node_id_reserved", {"node": node_id}, "error"
     if flow.start not in flow.nodes:
-        yield ("start",), f"start node '{flow.start}' is not defined under nodes:", "error"
+        yield ("start",), "start_node_unknown", {"node": flow.start}, "error"
 
 
 def _check_steps(flow: Flow) -> Iterator[Finding]:
@@ -75,21 +78,23 @@ def _check_steps(flow: Flow) -> Iterator[Finding]:
         if cell.next not in RESERVED_STEPS and cell.next not in flow.nodes:
             yield (
                 (*path, "next"),
-                f"next step '{cell.next}' is not a node nor one of {', '.join(RESERVED_STEPS)}",
+                "next_step_unknown",
+                {"step": cell.next, "allowed": ", ".join(RESERVED_STEPS)},
                 "error",
             )
         if path[0] == "fallbacks" and cell.next in ("stay", "repeat", "return"):
-            yield (*path, "next"), "exhausted fallback must end the call or go to a node, not loop", "error"
+            yield (*path, "next"), "fallback_loops", {}, "error"
     for index, entry in enumerate(flow.kb_entries):
         if entry.then not in ("return", "hangup", "transfer", "stay") and entry.then not in flow.nodes:
             yield (
                 ("knowledge_base", index, "then"),
-                f"then '{entry.then}' is not a node nor return/hangup/transfer",
+                "kb_then_unknown",
+                {"step": entry.then},
                 "error",
             )
     on_failed = flow.transfer.on_failed
     if on_failed is not None and on_failed not in flow.nodes:
-        yield ("transfer", "on_failed"), f"transfer.on_failed node '{on_failed}' is not defined", "error"
+        yield ("transfer", "on_failed"), "transfer_on_failed_unknown", {"node": on_failed}, "error"
 
 
 def _used_intents(flow: Flow) -> Iterator[tuple[YamlPath, str]]:
@@ -115,19 +120,20 @@ def _check_intents(flow: Flow) -> Iterator[Finding]:
             continue
         if intent.startswith(FAQ_PREFIX):
             if intent.removeprefix(FAQ_PREFIX) not in kb_ids:
-                yield path, f"'{intent}' names no knowledge-base entry", "error"
+                yield path, "faq_entry_unknown", {"intent": intent}, "error"
             continue
         if intent not in flow.intents:
-            yield path, f"intent '{intent}' is not defined under intents: (give it examples)", "error"
+            yield path, "intent_undefined", {"intent": intent}, "error"
     for name, definition in flow.intents.items():
         if name in BUILTIN_INTENTS or name.startswith(FAQ_PREFIX):
-            yield ("intents", name), f"'{name}' is produced by the engine and cannot be defined", "error"
+            yield ("intents", name), "intent_builtin_defined", {"intent": name}, "error"
         elif not definition.examples:
-            yield ("intents", name), f"intent '{name}' has no examples", "error"
+            yield ("intents", name), "intent_without_examples", {"intent": name}, "error"
         elif name not in used:
             yield (
                 ("intents", name),
-                f"intent '{name}' is defined but no node or global cell uses it",
+                "intent_unused",
+                {"intent": name},
                 "warning",
             )
 
@@ -153,12 +159,14 @@ def _check_keywords(flow: Flow) -> Iterator[Finding]:
             ):
                 yield (
                     where,
-                    f"keyword {keyword!r} is matched as {normalized!r} after normalisation",
+                    "keyword_normalised",
+                    {"keyword": repr(keyword), "normalized": repr(normalized)},
                     "warning",
                 )
             other = owners.setdefault(normalized, owner)
             if other != owner:
-                yield where, f"keyword {keyword!r} of {owner} is also a keyword of {other}", "warning"
+                params = {"keyword": repr(keyword), "owner": owner, "other": other}
+                yield where, "keyword_shared", params, "warning"
 
 
 def _check_kb(flow: Flow) -> Iterator[Finding]:
@@ -167,7 +175,8 @@ def _check_kb(flow: Flow) -> Iterator[Finding]:
         if entry.id in seen:
             yield (
                 ("knowledge_base", index, "id"),
-                f"knowledge-base id '{entry.id}' is duplicated (first at entry {seen[entry.id] + 1})",
+                "kb_id_duplicated",
+                {"id": entry.id, "first": seen[entry.id] + 1},
                 "error",
             )
         else:
@@ -175,7 +184,8 @@ def _check_kb(flow: Flow) -> Iterator[Finding]:
         if not entry.questions:
             yield (
                 ("knowledge_base", index),
-                f"knowledge-base entry '{entry.id}' has no example questions",
+                "kb_entry_without_questions",
+                {"id": entry.id},
                 "error",
             )
 
@@ -189,7 +199,8 @@ def _check_coverage(flow: Flow) -> Iterator[Finding]:
             if node.answers:
                 yield (
                     ("nodes", node_id, "answers"),
-                    f"node '{node_id}' ends with '{node.then}': its answers are never used",
+                    "answers_never_used",
+                    {"node": node_id, "then": node.then},
                     "warning",
                 )
             continue
@@ -197,7 +208,8 @@ def _check_coverage(flow: Flow) -> Iterator[Finding]:
             if event not in node.answers and event not in flow.global_answers and defaults[event] is None:
                 yield (
                     ("nodes", node_id),
-                    f"node '{node_id}' does not handle {event} (add a cell or fallbacks.{event})",
+                    "event_unhandled",
+                    {"node": node_id, "event": event},
                     "error",
                 )
 
@@ -225,7 +237,8 @@ def _check_reachability(flow: Flow) -> Iterator[Finding]:
         if node_id not in reached:
             yield (
                 ("nodes", node_id),
-                f"node '{node_id}' is unreachable from start node '{flow.start}'",
+                "node_unreachable",
+                {"node": node_id, "start": flow.start},
                 "error",
             )
 
@@ -235,11 +248,11 @@ def _check_variables(flow: Flow) -> Iterator[Finding]:
         try:
             names = placeholders(text)
         except TemplateError as exc:
-            yield path, str(exc), "error"
+            yield path, exc.code, exc.params, "error"
             continue
         for name in names:
             if name not in flow.variables:
-                yield path, f"variable '{{{name}}}' is not declared under variables:", "error"
+                yield path, "variable_undeclared", {"name": name}, "error"
 
 
 def _check_audio(flow: Flow, base_dir: Path | None) -> Iterator[Finding]:
@@ -251,7 +264,8 @@ def _check_audio(flow: Flow, base_dir: Path | None) -> Iterator[Finding]:
         if isinstance(node.audio, str) and placeholders(node.prompt[0]):
             yield (
                 path,
-                "a recording can only stand for a prompt without variables (map fragments instead)",
+                "recording_with_variables",
+                {},
                 "error",
             )
         for fragment, wav in recordings.items():
@@ -259,15 +273,17 @@ def _check_audio(flow: Flow, base_dir: Path | None) -> Iterator[Finding]:
                 if fragment not in node.prompt[0]:
                     yield (
                         (*path, fragment),
-                        f"fragment {fragment!r} is not in the node's first prompt",
+                        "fragment_not_in_prompt",
+                        {"fragment": repr(fragment)},
                         "error",
                     )
                 elif placeholders(fragment):
-                    yield (*path, fragment), f"fragment {fragment!r} contains a variable", "error"
+                    yield (*path, fragment), "fragment_has_variable", {"fragment": repr(fragment)}, "error"
             if base_dir is not None and not (base_dir / wav).is_file():
                 yield (
                     (*path, fragment) if isinstance(node.audio, dict) else path,
-                    f"audio file not found: {wav}",
+                    "audio_file_not_found",
+                    {"file": wav},
                     "error",
                 )
 
@@ -276,11 +292,12 @@ def _check_grading(flow: Flow) -> Iterator[Finding]:
     grading = flow.grading
     grades = set(grading.grades)
     if len(grades) != len(grading.grades):
-        yield ("grading", "grades"), "grade letters are duplicated", "error"
+        yield ("grading", "grades"), "grades_duplicated", {}, "error"
     if grading.default not in grades:
         yield (
             ("grading", "default"),
-            f"default grade '{grading.default}' is not one of {grading.grades}",
+            "default_grade_unknown",
+            {"grade": grading.default, "grades": str(grading.grades)},
             "error",
         )
     tags_set = {tag for node in flow.nodes.values() for tag in node.tags}
@@ -289,17 +306,20 @@ def _check_grading(flow: Flow) -> Iterator[Finding]:
     for index, rule in enumerate(grading.rules):
         path = ("grading", "rules", index)
         if rule.grade not in grades:
-            yield (*path, "grade"), f"grade '{rule.grade}' is not one of {grading.grades}", "error"
+            params = {"grade": rule.grade, "grades": str(grading.grades)}
+            yield (*path, "grade"), "grade_unknown", params, "error"
         for clause in ("reached_any", "reached_all", "not_reached"):
             for item_index, node_id in enumerate(getattr(rule.when, clause)):
                 if node_id not in flow.nodes:
-                    yield (*path, "when", clause, item_index), f"node '{node_id}' is not defined", "error"
+                    where = (*path, "when", clause, item_index)
+                    yield where, "node_undefined", {"node": node_id}, "error"
         for clause in ("tags_any", "tags_all", "tags_none"):
             for item_index, tag in enumerate(getattr(rule.when, clause)):
                 if tag not in tags_set:
                     yield (
                         (*path, "when", clause, item_index),
-                        f"tag '{tag}' is never set by the flow",
+                        "tag_never_set",
+                        {"tag": tag},
                         "warning",
                     )
 
@@ -311,22 +331,21 @@ def _check_post_call(flow: Flow) -> Iterator[Finding]:
     for index, action in enumerate(flow.post_call):
         path = ("post_call", index)
         if action.name in seen:
-            yield (*path, "name"), f"post-call action '{action.name}' is defined twice", "error"
+            yield (*path, "name"), "post_call_duplicated", {"name": action.name}, "error"
         seen.add(action.name)
         for grade_index, grade in enumerate(action.when.grades):
             if grade not in flow.grading.grades:
                 where = (*path, "when", "grades", grade_index)
-                yield where, f"grade '{grade}' is not one of {flow.grading.grades}", "error"
+                yield where, "grade_unknown", {"grade": grade, "grades": str(flow.grading.grades)}, "error"
         try:
             names = placeholders(action.template)
         except TemplateError as exc:
-            yield (*path, "template"), str(exc), "error"
+            yield (*path, "template"), exc.code, exc.params, "error"
             continue
         for name in names:
             if name not in known:
-                others = ", ".join(POST_CALL_VARIABLES)
-                message = f"variable '{{{name}}}' is neither declared under variables: nor one of {others}"
-                yield (*path, "template"), message, "error"
+                params = {"name": name, "allowed": ", ".join(POST_CALL_VARIABLES)}
+                yield (*path, "template"), "post_call_variable_unknown", params, "error"
 
 
 def _fetch_targets(spec: FetchSpec) -> dict[str, str]:
@@ -338,18 +357,18 @@ def _check_fetch_url(flow: Flow, path: YamlPath, url: str) -> Iterator[Finding]:
     try:
         names = placeholders(url)
     except TemplateError as exc:
-        yield where, str(exc), "error"
+        yield where, exc.code, exc.params, "error"
         return
     scheme, _sep, rest = url.partition("://")
     if scheme.lower() not in ("http", "https") or not rest:
-        yield where, f"url {url!r} must start with http:// or https://", "error"
+        yield where, "url_scheme", {"url": repr(url)}, "error"
         return
     host = rest.split("/", 1)[0].split("?", 1)[0]
     if "{" in host or not host:
-        yield where, "the url's host must be written out: variables only in its path and query", "error"
+        yield where, "url_host_templated", {}, "error"
     for name in names:
         if name not in flow.variables:
-            yield where, f"url variable '{{{name}}}' is not declared under variables:", "error"
+            yield where, "url_variable_undeclared", {"name": name}, "error"
 
 
 def _spoken_variables(flow: Flow) -> set[str]:
@@ -376,15 +395,15 @@ def _check_fetch(flow: Flow) -> Iterator[Finding]:
         for variable in spec.map:
             where = (*path, "map", variable)
             if variable not in flow.variables:
-                yield where, f"mapped variable '{variable}' is not declared under variables:", "error"
+                yield where, "mapped_variable_undeclared", {"variable": variable}, "error"
             elif variable not in spoken:
-                yield where, f"mapped variable '{variable}' is never used in a prompt or reply", "warning"
+                yield where, "mapped_variable_unused", {"variable": variable}, "warning"
         for branch, target in _fetch_targets(spec).items():
             if target not in flow.nodes and target not in FETCH_END_STEPS:
-                message = f"{branch} '{target}' is not a node nor one of {', '.join(FETCH_END_STEPS)}"
-                yield (*path, branch), message, "error"
+                params = {"branch": branch, "target": target, "allowed": ", ".join(FETCH_END_STEPS)}
+                yield (*path, branch), "fetch_branch_unknown", params, "error"
             elif target == node_id:
-                yield (*path, branch), f"{branch} would fetch again at once: go to another node", "error"
+                yield (*path, branch), "fetch_branch_self", {"branch": branch}, "error"
     yield from _check_fetch_loops(flow)
 
 
@@ -411,8 +430,7 @@ def _check_fetch_loops(flow: Flow) -> Iterator[Finding]:
             for target in _fetch_targets(spec).values():
                 if target == start and start not in reported and target != current:
                     reported.add(start)
-                    message = f"fetch node '{start}' can loop back to itself through fetch nodes only"
-                    yield ("nodes", start, "fetch"), message, "error"
+                    yield ("nodes", start, "fetch"), "fetch_loop", {"node": start}, "error"
                 stack.append(target)
 
 

@@ -5,11 +5,21 @@ from __future__ import annotations
 import string
 from collections.abc import Mapping
 
+from dialog.problem_codes import ParamValue, render_problem
+
 _FORMATTER = string.Formatter()
 
 
 class TemplateError(ValueError):
-    """A template that cannot be parsed (unbalanced braces, positional fields...)."""
+    """A template that cannot be parsed (unbalanced braces, positional fields...).
+
+    ``code`` and ``params`` name the problem in :mod:`dialog.problem_codes`; ``str()`` is its English.
+    """
+
+    def __init__(self, code: str, params: Mapping[str, ParamValue]) -> None:
+        self.code = code
+        self.params = dict(params)
+        super().__init__(render_problem(code, self.params))
 
 
 def placeholders(template: str) -> list[str]:
@@ -20,14 +30,13 @@ def placeholders(template: str) -> list[str]:
             if field_name is None:
                 continue
             if not field_name.isidentifier():
-                raise TemplateError(f"placeholder {{{field_name}}} must be a variable name")
+                raise TemplateError("placeholder_not_a_name", {"name": field_name})
             names.append(field_name)
     except ValueError as exc:
         if isinstance(exc, TemplateError):
             raise
-        raise TemplateError(
-            f"malformed template {template!r}: {exc} (write {{{{ for a literal brace)"
-        ) from exc
+        params = {"template": repr(template), "reason": str(exc)}
+        raise TemplateError("template_malformed", params) from exc
     return names
 
 

@@ -15,6 +15,7 @@ from yaml.composer import Composer
 from yaml.constructor import SafeConstructor
 from yaml.resolver import Resolver
 
+from dialog.problem_codes import ParamValue, render_problem
 from dialog.yaml_limits import (
     DEFAULT_LIMITS,
     BoundedComposerMixin,
@@ -148,11 +149,17 @@ def load_yaml(text: str, limits: YamlLimits = DEFAULT_LIMITS) -> Any:
 
 
 class YamlSyntaxError(ValueError):
-    """A YAML document that cannot be parsed, with its position."""
+    """A YAML document that cannot be parsed, with its position.
 
-    def __init__(self, message: str, position: Position) -> None:
-        super().__init__(message)
-        self.message = message
+    ``code`` (``yaml_syntax_error``, ``yaml_refused``, ``yaml_error``) and ``reason`` (PyYAML's own English,
+    or the bound crossed) name it in :mod:`dialog.problem_codes`; ``message`` is the English wording.
+    """
+
+    def __init__(self, code: str, reason: str, position: Position) -> None:
+        self.code = code
+        self.params: dict[str, ParamValue] = {"reason": reason}
+        self.message = render_problem(code, self.params)
+        super().__init__(self.message)
         self.position = position
 
 
@@ -191,18 +198,18 @@ def parse_yaml(text: str, limits: YamlLimits = DEFAULT_LIMITS) -> PositionedDocu
     except YamlLimitError as exc:
         mark = exc.problem_mark
         position = Position(mark.line + 1, mark.column + 1) if mark else Position(1, 1)
-        raise YamlSyntaxError(f"YAML refused: {exc.problem}", position) from exc
+        raise YamlSyntaxError("yaml_refused", str(exc.problem), position) from exc
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         if "nesting depth" in str(exc.problem):  # libyaml's own bound (1000 levels) met while scanning
             position = Position(mark.line + 1, mark.column + 1) if mark else Position(1, 1)
-            message = f"YAML refused: nested deeper than {limits.max_depth} levels"
-            raise YamlSyntaxError(message, position) from exc
+            reason = f"nested deeper than {limits.max_depth} levels"
+            raise YamlSyntaxError("yaml_refused", reason, position) from exc
         position = Position(mark.line + 1, mark.column + 1) if mark else Position(1, 1)
         message = " ".join(part for part in (exc.context, exc.problem) if part) or str(exc)
-        raise YamlSyntaxError(f"YAML syntax error: {message}", position) from exc
+        raise YamlSyntaxError("yaml_syntax_error", message, position) from exc
     except yaml.YAMLError as exc:
-        raise YamlSyntaxError(f"YAML error: {exc}", Position(1, 1)) from exc
+        raise YamlSyntaxError("yaml_error", str(exc), Position(1, 1)) from exc
     doc = PositionedDocument(data=data)
     if root is not None:
         _walk(root, (), doc)

@@ -19,6 +19,7 @@ from dialog.yaml_positions import load_yaml
 from nlu.base import IntentClassifier
 from nlu.factory import build_classifier
 from waihu.flowtest import FlowTestFile, run_case
+from waihu.service.flows import problem_item
 
 
 class FlowTextError(ValueError):
@@ -39,16 +40,9 @@ def validate_text(
     """
     files = FileAccess.for_bundle(recordings) if recordings else NO_FILES
     loaded = load_flow_text(text, filename, files=files)
-    problems = [
-        {
-            "line": problem.line,
-            "col": problem.col,
-            "message": problem.message,
-            "severity": problem.severity,
-            "text": problem.format(),
-        }
-        for problem in loaded.problems
-    ]
+    # Each with its registry code and params (dialog.problem_codes): the console words the problem in
+    # the operator's language with them; "message" and "text" stay the validator's English.
+    problems = [{**problem_item(problem), "text": problem.format()} for problem in loaded.problems]
     flow = loaded.flow
     return {
         "ok": flow is not None and not loaded.errors,

@@ -11,17 +11,36 @@ from sqlalchemy.orm import Session
 
 from dialog.flow_files import NO_FILES, FileAccess
 from dialog.loader import load_flow_text
+from dialog.problems import FlowProblem
 from waihu.service.db import begin_write
 from waihu.service.flow_assets import bundle_digest, store_recordings, used_recordings
 from waihu.service.models import DEFAULT_TENANT, FlowVersion, utcnow
 
 
 class FlowRejected(Exception):
-    """The uploaded flow has errors; ``problems`` are ``FILE:LINE:COL: message`` lines."""
+    """The uploaded flow has errors; ``problems`` are ``FILE:LINE:COL: message`` lines.
 
-    def __init__(self, problems: list[str]) -> None:
+    ``items`` are the same problems with their registry code and params (:mod:`dialog.problem_codes`),
+    for clients that word them in their own language (the console).
+    """
+
+    def __init__(self, problems: list[str], items: list[dict[str, object]] | None = None) -> None:
         self.problems = problems
+        self.items = items or []
         super().__init__("\n".join(problems))
+
+
+def problem_item(problem: FlowProblem) -> dict[str, object]:
+    """One flow problem as JSON: where, severity, the English ``message``, ``code`` and ``params``."""
+    return {
+        "file": problem.file,
+        "line": problem.line,
+        "col": problem.col,
+        "severity": problem.severity,
+        "message": problem.message,
+        "code": problem.code,
+        "params": problem.params,
+    }
 
 
 @dataclass(frozen=True)
@@ -54,7 +73,8 @@ def store_flow(
     files = NO_FILES if recordings is None else FileAccess.for_bundle(recordings)
     loaded = load_flow_text(text, filename, files=files)
     if loaded.flow is None or loaded.errors:
-        raise FlowRejected([problem.format() for problem in loaded.errors or loaded.problems])
+        rejected = loaded.errors or loaded.problems
+        raise FlowRejected([p.format() for p in rejected], [problem_item(p) for p in rejected])
     flow = loaded.flow
     warnings = [problem.format() for problem in loaded.problems if problem.severity != "error"]
     used = used_recordings(flow, recordings or {})

@@ -194,7 +194,8 @@ async def upload_flow(
 ) -> FlowUploaded:
     """Validate with ``dialog.loader`` and store as the next version of its ``flow.id``.
 
-    A bad flow answers 422 with ``problems`` as ``FILE:LINE:COL: message`` lines. Re-uploading the same text
+    A bad flow answers 422 with ``problems`` as ``FILE:LINE:COL: message`` lines (and ``problem_items``: the
+    same with ``code`` and ``params``, see ``dialog/problem_codes.py``). Re-uploading the same text
     (and recordings) returns the existing version (200). A bundle's ``audio:`` references name WAV files in
     the zip; a refused member (path, size, not a WAV) answers 4xx with ``loc: [body, bundle, member]``.
     ``recordings_from=N`` uploads a YAML with the recordings of version N of the same flow (the console
@@ -219,9 +220,13 @@ async def upload_flow(
                     recordings=carried,
                 )
             except FlowRejected as exc:
-                raise Problem(
+                rejected = Problem(
                     status.HTTP_422_UNPROCESSABLE_CONTENT, "flow_has_errors", problems=exc.problems
-                ) from exc
+                )
+                # Beside the English lines: each problem's code and params, for the console to word.
+                detail: Any = rejected.detail  # {message, problems}
+                detail["problem_items"] = exc.items
+                raise rejected from exc
             if stored.created and warmer is not None:
                 queue_warmup(session, stored.version)  # synthesised by the service after the request
             if stored.created:

@@ -1,5 +1,6 @@
 // Flow editor: YAML with problems highlighted at their line as you type; save as a new version; tests.
 import { $, api, clear, data, debounce, describe, fillVersions, h, param, run, showError, showOk, t } from "./common.js";
+import { flowError, problemLine, problemMessage } from "./flow_problems.js";
 
 const NEW = "_new";
 /** Names of the loaded version's recordings: the YAML may name them in `audio:`. */
@@ -50,9 +51,9 @@ function paint() {
   lines.forEach((line, index) => {
     const here = byLine.get(index + 1);
     const kind = here ? (here.some((p) => p.severity === "error") ? "error" : "warning") : "";
-    const title = here ? escapeHtml(here.map((p) => `${p.line}:${p.col} ${p.message}`).join("\n")) : "";
+    const title = here ? escapeHtml(here.map((p) => `${p.line}:${p.col} ${problemMessage(p)}`).join("\n")) : "";
     gutter.push(`<div class="${kind}" title="${title}">${here ? "● " : ""}${index + 1}</div>`);
-    const message = here ? `<span class="msg">⟵ ${escapeHtml(here.map((p) => `${p.col}: ${p.message}`).join(" · "))}</span>` : "";
+    const message = here ? `<span class="msg">⟵ ${escapeHtml(here.map((p) => `${p.col}: ${problemMessage(p)}`).join(" · "))}</span>` : "";
     back.push(`<div class="${kind}" data-line="${index + 1}">${escapeHtml(line) || " "}${message}</div>`);
   });
   $("#gutter").innerHTML = gutter.join("");
@@ -82,7 +83,7 @@ function showProblems(result) {
   const list = $("#problems");
   list.replaceChildren(...problems.map((p) => h("li", {
     class: p.severity, title: t("editor.go_to_line"), onclick: () => goToLine(p.line, p.col),
-  }, p.text)));
+  }, problemLine(p))));
   $("#no-problems").hidden = problems.length > 0;
   const errors = problems.filter((p) => p.severity === "error").length;
   const status = $("#status");
@@ -162,7 +163,7 @@ async function save() {
       stored.warnings?.length ? t("editor.saved_warnings", { count: stored.warnings.length }) : "");
     if (fresh) loadTests();
   } catch (error) {
-    showError("#save-result", error);
+    showError("#save-result", flowError(error));
   }
 }
 

@@ -1,4 +1,5 @@
-import { $, api, describe, fmtTime, h, run, showError, showOk, t } from "./common.js";
+import { $, api, fmtTime, h, run, showError, showOk, t } from "./common.js";
+import { describeFlowError } from "./flow_problems.js";
 
 async function upload(event) {
   const saved = [];
@@ -10,7 +11,7 @@ async function upload(event) {
       const recorded = stored.recordings?.length ? t("flows.recordings", { count: stored.recordings.length }) : "";
       saved.push(`${stored.flow_id} v${stored.version}${recorded}`);
     } catch (error) {
-      showError("#upload-result", new Error(`${file.name}: ${describe(error)}`));
+      showError("#upload-result", new Error(`${file.name}: ${describeFlowError(error)}`));
       return;
     }
   }
