@@ -118,4 +118,5 @@ def test_a_rejected_upload_lists_its_problems_in_chinese(chinese_page: Page, con
     listed = page.locator("#upload-result .alert.error pre")
     expect(listed).to_contain_text("bad.yaml:1:1: flow：缺少必填字段“name”")
     expect(listed).to_contain_text("bad.yaml:1:1: flow：缺少必填字段“language”")
+    expect(listed).to_contain_text("bad.yaml:1:1: （顶层）：缺少必填字段“nodes”")  # the file's top level
     expect(page.locator("#upload-result .alert.error")).not_to_contain_text("missing required")

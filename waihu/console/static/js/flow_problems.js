@@ -8,9 +8,10 @@ import { has, t } from "./i18n.js";
 export function problemMessage(problem) {
   const key = `flow.problem.${problem.code}`;
   if (!problem.code || !has(key)) return problem.message;
-  const params = { ...(problem.params || {}) };
   // dialog/loader.py names the file's top level "(top level)" where a field path would go.
-  if (params.field === "(top level)") params.field = t("flow.top_level");
+  const params = Object.fromEntries(
+    Object.entries(problem.params || {}).map(([name, value]) => [name, value === "(top level)" ? t("flow.top_level") : value]),
+  );
   return t(key, params);
 }
 
