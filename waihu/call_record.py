@@ -94,25 +94,40 @@ class CallRecord:
 
     def columns(self, now: dt.datetime) -> dict[str, Any]:
         """Values for the attempt row (the call never ended on record: ``now``)."""
-        conversation = self.conversation
         return {
             "outcome": self.outcome,
             "sip_code": self.sip_code,
             "sip_reason": (self.sip_reason or None) and self.sip_reason[:200],
             "hangup_by": self.who_hung_up,
-            "hangup_reason": conversation.hangup_reason if conversation is not None else None,
             "started_at": self.started_at,
             "ring_at": self.ring_at,
             "answer_at": self.answer_at,
             "end_at": self.end_at or now,
-            "grade": conversation.grade if conversation is not None else None,
-            "grade_label": conversation.grade_label if conversation is not None else "",
-            "tags": [*(conversation.tags if conversation is not None else []), *self.extra_tags],
-            "kb_hits": list(conversation.kb_hits) if conversation is not None else [],
-            "rounds": conversation.rounds if conversation is not None else 0,
+            **self._graded(),
             "transcript": self.transcript(),
             "recording_path": self.recording_path,
             "carrier_announcement": (self.carrier_announcement or None) and self.carrier_announcement[:500],
+        }
+
+    def _graded(self) -> dict[str, Any]:
+        """What the engine concluded (nothing for an unanswered call): the row's and the JSON's fields."""
+        conversation = self.conversation
+        if conversation is None:
+            return {
+                "hangup_reason": None,
+                "grade": None,
+                "grade_label": "",
+                "tags": [*self.extra_tags],
+                "kb_hits": [],
+                "rounds": 0,
+            }
+        return {
+            "hangup_reason": conversation.hangup_reason,
+            "grade": conversation.grade,
+            "grade_label": conversation.grade_label,
+            "tags": [*conversation.tags, *self.extra_tags],
+            "kb_hits": list(conversation.kb_hits),
+            "rounds": conversation.rounds,
         }
 
     def transcript(self) -> list[dict[str, Any]]:
@@ -130,7 +145,6 @@ class CallRecord:
             "sip_code": self.sip_code,
             "sip_reason": self.sip_reason or "",
             "hangup_by": self.who_hung_up,
-            "hangup_reason": conversation.hangup_reason if conversation is not None else None,
             "carrier_announcement": self.carrier_announcement,
             "started_at": iso(self.started_at),
             "ring_at": iso(self.ring_at),
@@ -138,11 +152,7 @@ class CallRecord:
             "end_at": iso(self.end_at),
             "ring_s": seconds_between(self.ring_at, self.answer_at or self.end_at),
             "duration_s": seconds_between(self.answer_at, self.end_at) or 0.0,
-            "rounds": conversation.rounds if conversation is not None else 0,
-            "grade": conversation.grade if conversation is not None else None,
-            "grade_label": conversation.grade_label if conversation is not None else "",
-            "tags": [*(conversation.tags if conversation is not None else []), *self.extra_tags],
-            "kb_hits": list(conversation.kb_hits) if conversation is not None else [],
+            **self._graded(),
             "dnc": self.dnc,
             "conversation_outcome": conversation.outcome if conversation is not None else None,
             "recording_path": self.recording_path,

@@ -27,6 +27,7 @@ from dialog.flow_files import NO_FILES
 from dialog.loader import load_flow_text
 from dialog.schema import PostCallAction
 from dialog.templates import TemplateError, placeholders, render
+from waihu.call_record import iso
 from waihu.privacy import mask_phone
 from waihu.service.models import Attempt, Campaign, Contact, FlowVersion, WebhookEvent
 from waihu.service.problems import invalid
@@ -166,7 +167,7 @@ def notification_view(event: WebhookEvent) -> dict[str, Any]:
         "tries": event.attempts,
         "last_status": event.last_status,
         "last_error": event.last_error,
-        "settled_at": stamp.astimezone(dt.UTC).isoformat().replace("+00:00", "Z") if stamp else None,
+        "settled_at": iso(stamp),
     }
 
 

@@ -24,6 +24,7 @@ from pydantic import BaseModel
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from waihu.call_record import iso
 from waihu.privacy import mask_phones_in
 from waihu.service.db import begin_write
 from waihu.service.models import Campaign, WebhookEvent, utcnow
@@ -120,7 +121,7 @@ def event_body(event: WebhookEvent) -> bytes:
     envelope = {
         "id": event.id,
         "type": event.type,
-        "created_at": event.created_at.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
+        "created_at": iso(event.created_at),
         "campaign_id": event.campaign_id,
         "data": event.payload,
     }
